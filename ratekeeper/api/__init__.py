@@ -1,0 +1,1 @@
+"""The HTTP API: the version dispatcher, /v1 (pecan + WSME), /v2 (Flask)."""

@@ -1,0 +1,106 @@
+"""One JSON error shape for every response of every version.
+
+``JSONErrorMiddleware`` wraps the whole dispatcher: any error response that
+does not already carry the shape (a pecan or WSME page, keystonemiddleware's
+401, a 413 from the body size limiter, werkzeug's 404 for an unknown prefix)
+is rewritten into it. Success responses pass through untouched and are
+never buffered.
+"""
+import html
+import re
+
+import orjson
+
+from ratekeeper import errors
+from ratekeeper.api import json as api_json
+
+REQUEST_ID_KEY = 'openstack.request_id'
+_TAGS = re.compile(r'<[^>]+>')
+
+
+def json_error(start_response, status, message, code=None, request_id=None,
+               headers=(), extra=None):
+    """Answer an error directly, in the one shape."""
+    body = errors.error_body(status, message, code, request_id)
+    if extra:
+        body = dict(extra, **body)
+    data = api_json.dumps(body)
+    start_response('%d %s' % (status, errors.default_message(status)),
+                   [('Content-Type', 'application/json'),
+                    ('Content-Length', str(len(data)))] + list(headers))
+    return [data]
+
+
+def _message_from(status, data, content_type):
+    """(message, extra fields to keep) from a foreign error body."""
+    if 'json' in content_type:
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            document = None
+        if isinstance(document, dict):
+            if 'faultstring' in document:
+                return document['faultstring'], document
+            error = document.get('error')
+            if isinstance(error, dict) and error.get('message'):
+                return error['message'], {}
+            if isinstance(document.get('message'), str):
+                return document['message'], document
+    text = html.unescape(_TAGS.sub(' ', data.decode('utf-8', 'replace')))
+    text = ' '.join(text.split())
+    return text[:500] or errors.default_message(status), {}
+
+
+class JSONErrorMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            code = int(status.split(' ', 1)[0])
+            if code < 400:
+                return start_response(status, headers, exc_info)
+            captured.update(status=code, headers=headers)
+            return lambda chunk: None
+
+        result = self.app(environ, capture)
+        if not captured:
+            return result
+        try:
+            data = b''.join(result)
+        finally:
+            if hasattr(result, 'close'):
+                result.close()
+        return self._rewrite(environ, start_response, captured, data)
+
+    def _rewrite(self, environ, start_response, captured, data):
+        status, headers = captured['status'], captured['headers']
+        content_type = next((v for k, v in headers
+                             if k.lower() == 'content-type'), '')
+        request_id = environ.get(REQUEST_ID_KEY)
+        if 'json' in content_type:
+            try:
+                document = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                document = None
+            if isinstance(document, dict) and 'code' in document \
+                    and 'message' in document:
+                document['request_id'] = request_id
+                return self._send(start_response, status, headers, document)
+        message, extra = _message_from(status, data, content_type)
+        body = errors.error_body(status, message, None, request_id)
+        if extra:
+            body = dict(extra, **body)
+        return self._send(start_response, status, headers, body)
+
+    @staticmethod
+    def _send(start_response, status, headers, document):
+        data = api_json.dumps(document)
+        kept = [(k, v) for k, v in headers
+                if k.lower() not in ('content-type', 'content-length')]
+        start_response('%d %s' % (status, errors.default_message(status)),
+                       kept + [('Content-Type', 'application/json'),
+                               ('Content-Length', str(len(data)))])
+        return [data]

@@ -1,0 +1,44 @@
+"""The v2 API: a Flask app, one blueprint per endpoint family.
+
+Each family module exposes ``blueprint`` (a Flask blueprint with its
+Flask-RESTful resources); FAMILIES lists them, and registering them is all
+the app factory does besides error handling and the policy check.
+"""
+import flask
+
+from ratekeeper import context as rk_context
+from ratekeeper.api.v2 import base
+from ratekeeper.api.v2 import dataframes
+from ratekeeper.api.v2 import summary
+
+FAMILIES = (summary, dataframes)
+
+
+def create_app(conf, storage):
+    app = flask.Flask(__name__)
+    app.config['RATEKEEPER_CONF'] = conf
+    app.config['RATEKEEPER_STORAGE'] = storage
+    app.config['MAX_CONTENT_LENGTH'] = conf.api.max_request_body_size
+    app.url_map.strict_slashes = False
+    for family in FAMILIES:
+        app.register_blueprint(family.blueprint)
+    app.register_error_handler(Exception, base.error_response)
+    app.after_request(_check_policy_enforced)
+    return app
+
+
+def _check_policy_enforced(response):
+    """Fail loudly when a resource answered without asking the policy."""
+    if response.status_code >= 400 or flask.request.method == 'OPTIONS':
+        return response
+    view = flask.current_app.view_functions.get(flask.request.endpoint)
+    resource = getattr(view, 'view_class', None)
+    if resource is not None and getattr(resource, 'public', False):
+        return response
+    ctx = flask.request.environ.get(rk_context.ENVIRON_KEY)
+    if ctx is None or not ctx.policy_checked:
+        return base.error_response(RuntimeError(
+            'no policy was enforced on %s %s'
+            % (flask.request.method, flask.request.path)))
+    return response
+

@@ -1,0 +1,104 @@
+"""What every v2 resource shares: context, policy, storage, errors."""
+import logging
+
+import flask
+import flask_restful
+import voluptuous
+from werkzeug import exceptions as http_exceptions
+
+from ratekeeper import context as rk_context
+from ratekeeper import errors
+from ratekeeper import policy
+from ratekeeper.api import json as api_json
+from ratekeeper.storage import v2 as storage_v2
+
+LOG = logging.getLogger(__name__)
+
+
+def request_context():
+    return flask.request.environ[rk_context.ENVIRON_KEY]
+
+
+def authorize(rule, target):
+    policy.authorize(request_context(), rule, target)
+
+
+def storage():
+    return flask.current_app.config['RATEKEEPER_STORAGE']
+
+
+def conf():
+    return flask.current_app.config['RATEKEEPER_CONF']
+
+
+def request_id():
+    return flask.request.environ.get('openstack.request_id')
+
+
+def restrict_to_caller_project(filters):
+    """Filters a non-admin may use: its own project, whatever it asked.
+
+    Returns None for a non-admin without a project, who sees nothing.
+    """
+    ctx = request_context()
+    if ctx.is_admin:
+        return filters
+    if not ctx.project_id:
+        return None
+    return dict(filters, **{conf().collect.scope_key: [ctx.project_id]})
+
+
+def json_response(document, status=200, headers=None):
+    if status == 204:
+        return flask.Response(status=204, headers=headers)
+    return flask.Response(api_json.dumps(document), status=status,
+                          headers=headers, mimetype='application/json')
+
+
+def error_response(exc):
+    """The JSON error for any exception raised while serving a request."""
+    if isinstance(exc, errors.APIError):
+        status, message, code = exc.status, exc.message, exc.code
+        details, headers = exc.details, exc.headers
+    elif isinstance(exc, storage_v2.StorageError):
+        LOG.error('storage unavailable: %s', exc)
+        status, message, code = 503, 'The storage backend is unavailable.', \
+            errors.SERVICE_UNAVAILABLE
+        details, headers = None, {'Retry-After': '5'}
+    elif isinstance(exc, http_exceptions.HTTPException):
+        status, message = exc.code, exc.description
+        code, details = errors.default_code(exc.code), None
+        headers = {}
+        if isinstance(exc, http_exceptions.MethodNotAllowed) \
+                and exc.valid_methods:
+            headers['Allow'] = ', '.join(sorted(exc.valid_methods))
+    elif isinstance(exc, voluptuous.Invalid):
+        status, message, code = 400, str(exc), errors.INVALID_INPUT
+        details, headers = None, {}
+    else:
+        LOG.exception('unexpected error')
+        status, message, code = 500, 'Internal Server Error', errors.INTERNAL
+        details, headers = None, {}
+    body = errors.error_body(status, message, code, request_id(), details)
+    return json_response(body, status, headers)
+
+
+class Api(flask_restful.Api):
+    """Flask-RESTful with the project's error shape and encoder."""
+
+    def handle_error(self, e):
+        return error_response(e)
+
+
+class BaseResource(flask_restful.Resource):
+    """A resource whose methods return (document, status) or a document."""
+
+    public = False  # True only for documents every caller may read
+
+    def dispatch_request(self, *args, **kwargs):
+        result = super().dispatch_request(*args, **kwargs)
+        if isinstance(result, flask.Response):
+            return result
+        document, status = result if isinstance(result, tuple) \
+            else (result, 200)
+        return json_response(document, status)

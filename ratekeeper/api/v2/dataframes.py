@@ -1,0 +1,78 @@
+# /v2/dataframes: push rated points; list them back, paginated by point.
+import flask
+import voluptuous as vo
+
+from ratekeeper import dataframe
+from ratekeeper import errors
+from ratekeeper.api.v2 import base
+from ratekeeper.api import periods
+from ratekeeper.api.v2 import validation as v
+from ratekeeper.policies import dataframes as policies
+
+
+def point_batch(frames):
+    """The request's frames as one PointBatch (checked point by point)."""
+    try:
+        return dataframe.parse_dataframes(frames)
+    except dataframe.InvalidDataframe as exc:
+        raise vo.Invalid(exc.reason, path=[exc.path]) from None
+
+
+dataframes_post_body = {vo.Required('dataframes'): point_batch}
+
+dataframes_get_query = {
+    vo.Optional('begin'): v.SingleQueryParam(v.datetime_value),
+    vo.Optional('end'): v.SingleQueryParam(v.datetime_value),
+    vo.Optional('filters'): v.DictQueryParam(multi=False),
+}
+
+point_response = {
+    vo.Required('vol'): {vo.Required('unit'): str,
+                         vo.Required('qty'): vo.Any(int, float)},
+    vo.Required('rating'): {vo.Required('price'): vo.Any(int, float)},
+    vo.Required('groupby'): {str: str},
+    vo.Required('metadata'): {str: str},
+}
+dataframes_get_response = {
+    vo.Required('total'): int,
+    vo.Required('dataframes'): [{
+        vo.Required('period'): {vo.Required('begin'): str,
+                                vo.Required('end'): str},
+        vo.Required('usage'): {str: [point_response]},
+    }],
+}
+
+
+class DataFrames(base.BaseResource):
+    @v.query_schema({})
+    @v.body_schema(dataframes_post_body)
+    def post(self, dataframes):
+        """Store rated points; the whole request or nothing."""
+        base.authorize(policies.ADD, {})
+        base.storage().push(dataframes)
+        return None, 204
+
+    @v.query_schema(dataframes_get_query, paginated=True)
+    @v.output_schema(dataframes_get_response)
+    def get(self, begin=None, end=None, filters=None, offset=0, limit=100):
+        """Stored points of the period, oldest first."""
+        base.authorize(policies.GET,
+                       {'project_id': base.request_context().project_id})
+        begin, end = periods.resolve(begin, end)
+        filters = {k: [val] for k, val in (filters or {}).items()}
+        filters = base.restrict_to_caller_project(filters)
+        if filters is None:
+            return {'total': 0, 'dataframes': []}
+        metric_types = filters.pop('type', None)
+        result = base.storage().retrieve(
+            begin, end, filters=filters, metric_types=metric_types,
+            offset=offset, limit=limit)
+        if result['total'] < 1:
+            raise errors.NotFound('No resource found for provided filters.',
+                                  code=errors.NO_RESOURCE_FOUND)
+        return result
+
+
+blueprint = flask.Blueprint('dataframes', __name__, url_prefix='/dataframes')
+api = base.Api(blueprint)
+api.add_resource(DataFrames, '')

@@ -1,0 +1,82 @@
+# /v2/summary: totals of qty and rate over a period, grouped and filtered.
+import flask
+import voluptuous as vo
+
+from ratekeeper.api.v2 import base
+from ratekeeper.api import periods
+from ratekeeper.api.v2 import validation as v
+from ratekeeper.policies import summary as policies
+
+TIME_GROUPBYS = {'time-d': 'day_of_the_year', 'time-w': 'week_of_the_year',
+                 'time-m': 'month', 'time-y': 'year'}
+RESPONSE_FORMATS = ('table', 'object')
+
+
+def groupby_key(value):
+    """A groupby attribute; ``time-d|w|m|y`` name calendar attributes."""
+    if value in TIME_GROUPBYS:
+        return TIME_GROUPBYS[value]
+    if value.startswith('time-'):
+        raise vo.Invalid('Invalid groupby time option. There is no groupby '
+                         'processing for [%s].' % value[:64])
+    if not value or len(value) > 255:
+        raise vo.Invalid('a groupby key has 1 to 255 characters')
+    return value
+
+
+summary_get_query = {
+    vo.Optional('begin'): v.SingleQueryParam(v.datetime_value),
+    vo.Optional('end'): v.SingleQueryParam(v.datetime_value),
+    vo.Optional('groupby'): v.MultiQueryParam(groupby_key),
+    vo.Optional('filters'): v.DictQueryParam(multi=True),
+    vo.Optional('response_format'): v.SingleQueryParam(
+        vo.In(RESPONSE_FORMATS, msg='response_format must be one of: %s'
+              % ', '.join(RESPONSE_FORMATS))),
+}
+
+summary_table_response = {
+    vo.Required('total'): int,
+    vo.Required('columns'): [str],
+    vo.Required('results'): [list],
+    vo.Required('format'): 'table',
+}
+summary_object_response = {
+    vo.Required('total'): int,
+    vo.Required('results'): [dict],
+    vo.Required('format'): 'object',
+}
+summary_get_response = vo.Any(summary_table_response, summary_object_response)
+
+
+def _format(total, response_format):
+    rows = total['results']
+    if response_format == 'object':
+        return {'total': total['total'], 'results': rows, 'format': 'object'}
+    return {'total': total['total'],
+            'columns': list(rows[0]) if rows else [],
+            'results': [list(row.values()) for row in rows],
+            'format': 'table'}
+
+
+class Summary(base.BaseResource):
+    @v.query_schema(summary_get_query, paginated=True)
+    @v.output_schema(summary_get_response)
+    def get(self, begin=None, end=None, groupby=None, filters=None,
+            response_format='table', offset=0, limit=100):
+        """Totals of qty and rate for the period, grouped and filtered."""
+        base.authorize(policies.GET,
+                       {'project_id': base.request_context().project_id})
+        begin, end = periods.resolve(begin, end)
+        filters = base.restrict_to_caller_project(dict(filters or {}))
+        if filters is None:
+            return _format({'total': 0, 'results': []}, response_format)
+        metric_types = filters.pop('type', None)
+        total = base.storage().total(
+            begin, end, groupby=groupby, filters=filters,
+            metric_types=metric_types, offset=offset, limit=limit)
+        return _format(total, response_format)
+
+
+blueprint = flask.Blueprint('summary', __name__, url_prefix='/summary')
+api = base.Api(blueprint)
+api.add_resource(Summary, '')

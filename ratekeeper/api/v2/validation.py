@@ -1,0 +1,216 @@
+"""Voluptuous schemas on every v2 input and output, as decorators.
+
+``query_schema`` and ``body_schema`` validate and pass the values to the
+method as keyword arguments; ``output_schema`` checks what the method
+returns (``[api] response_validation`` says what a mismatch does). The
+decorators keep the method's name and docstring, and record the schemas on
+it so that other tools (documentation, OpenAPI) can read them.
+"""
+import functools
+import logging
+
+import flask
+import orjson
+import voluptuous
+
+from ratekeeper import dataframe
+from ratekeeper import errors
+
+LOG = logging.getLogger(__name__)
+
+
+def _describe(exc):
+    path = '.'.join(str(p) for p in exc.path) if exc.path else ''
+    return ("Invalid value for '%s': %s" % (path, exc.msg)) if path \
+        else exc.msg
+
+
+def _invalid(exc, location):
+    first = exc.errors[0] if isinstance(exc, voluptuous.MultipleInvalid) \
+        else exc
+    return errors.InvalidInput(
+        '%s (in %s)' % (_describe(first), location),
+        details=[_describe(e) for e in getattr(exc, 'errors', [exc])])
+
+
+# -- query string parameters ---------------------------------------------
+# Query values arrive as lists (a parameter may repeat); these turn them
+# into the single value or the flattened list a method wants.
+
+def _apply(validator, value):
+    try:
+        return validator(value)
+    except voluptuous.Invalid:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise voluptuous.Invalid(str(exc) or 'invalid value') from None
+
+
+class SingleQueryParam:
+    """Exactly one value, passed through ``validator``."""
+
+    def __init__(self, validator):
+        self.validator = validator
+
+    def __call__(self, values):
+        if len(values) != 1:
+            raise voluptuous.Invalid('length of value must be 1')
+        return _apply(self.validator, values[0])
+
+
+class MultiQueryParam:
+    """Repeated and/or comma-separated values, each through ``validator``."""
+
+    def __init__(self, validator):
+        self.validator = validator
+
+    def __call__(self, values):
+        items = [item for value in values for item in value.split(',')]
+        return [_apply(self.validator, item) for item in items]
+
+
+class DictQueryParam:
+    """``key:value`` tokens, repeated and/or comma-separated.
+
+    With ``multi`` a key may repeat and maps to the list of its values
+    (OR-ed by storage); without it a repeated key is an error.
+    """
+
+    def __init__(self, multi):
+        self.multi = multi
+
+    def __call__(self, values):
+        result = {}
+        for token in (t for value in values for t in value.split(',')):
+            key, sep, item = token.partition(':')
+            if not sep or not key or not item or ':' in item:
+                raise voluptuous.Invalid(
+                    'invalid key:value association %s' % token[:64])
+            if self.multi:
+                result.setdefault(key, []).append(item)
+            elif key in result:
+                raise voluptuous.Invalid('key %s already provided' % key)
+            else:
+                result[key] = item
+        return result
+
+
+def datetime_value(value):
+    try:
+        return dataframe.parse_datetime(value)
+    except ValueError as exc:
+        raise voluptuous.Invalid(str(exc)) from None
+
+
+def integer_value(minimum):
+    def validate(value):
+        try:
+            number = int(value)
+        except ValueError:
+            raise voluptuous.Invalid('expected int') from None
+        if number < minimum:
+            raise voluptuous.Invalid('value must be at least %d' % minimum)
+        return number
+    return validate
+
+
+def _limit(value):
+    number = integer_value(1)(value)
+    maximum = flask.current_app.config['RATEKEEPER_CONF'].api.max_limit
+    if number > maximum:
+        raise voluptuous.Invalid('value must be at most %d' % maximum)
+    return number
+
+
+PAGINATION = {
+    voluptuous.Optional('offset'): SingleQueryParam(integer_value(0)),
+    voluptuous.Optional('limit'): SingleQueryParam(_limit),
+}
+
+
+# -- decorators ----------------------------------------------------------
+
+def _record(wrapper, kind, schema):
+    schemas = dict(getattr(wrapper, 'schemas', {}))
+    schemas[kind] = schema
+    wrapper.schemas = schemas
+
+
+def query_schema(fields, paginated=False):
+    """Validate the query string; unknown parameters are rejected."""
+    if paginated:
+        fields = {**fields, **PAGINATION}
+    schema = voluptuous.Schema(fields, extra=voluptuous.PREVENT_EXTRA)
+
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                values = schema(dict(flask.request.args.lists()))
+            except voluptuous.Invalid as exc:
+                raise _invalid(exc, 'query') from None
+            return method(self, *args, **kwargs, **values)
+        _record(wrapper, 'query', schema)
+        return wrapper
+    return decorator
+
+
+def read_json_body():
+    """The request's JSON document; 415 or 400 when it is not one."""
+    request = flask.request
+    if request.mimetype != 'application/json':
+        raise errors.UnsupportedMediaType(
+            'Expected a body of type application/json, got %s.'
+            % (request.mimetype or 'none'))
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as exc:
+        raise errors.APIError('Malformed JSON in request body: %s' % exc,
+                              code=errors.MALFORMED_JSON) from None
+
+
+def body_schema(fields):
+    """Validate the JSON body; unknown keys are rejected."""
+    schema = voluptuous.Schema(fields, extra=voluptuous.PREVENT_EXTRA)
+
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            document = read_json_body()
+            try:
+                values = schema(document)
+            except voluptuous.Invalid as exc:
+                raise _invalid(exc, 'body') from None
+            return method(self, *args, **kwargs, **values)
+        _record(wrapper, 'body', schema)
+        return wrapper
+    return decorator
+
+
+def output_schema(fields):
+    """Check the returned document; it is never modified."""
+    schema = voluptuous.Schema(fields)
+
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            result = method(self, *args, **kwargs)
+            document = result[0] if isinstance(result, tuple) else result
+            _check_output(schema, document, method.__qualname__)
+            return result
+        _record(wrapper, 'output', schema)
+        return wrapper
+    return decorator
+
+
+def _check_output(schema, document, name):
+    mode = flask.current_app.config['RATEKEEPER_CONF'].api.response_validation
+    if mode == 'ignore':
+        return
+    try:
+        schema(document)
+    except voluptuous.Invalid as exc:
+        if mode == 'error':
+            raise RuntimeError('response of %s does not match its schema: %s'
+                               % (name, exc)) from None
+        LOG.warning('response of %s does not match its schema: %s', name, exc)

@@ -1,0 +1,52 @@
+"""ratekeeper-api: serve the API with gunicorn, one process, many threads.
+
+One process because the embedded DuckDB file can be opened read-write by one
+process only; threads give the concurrency (DuckDB and the JSON parsing
+release the GIL for the heavy parts). Scale out with InfluxDB or ClickHouse,
+which several processes may share.
+"""
+import logging
+import sys
+
+from gunicorn.app import base as gunicorn_base
+
+from ratekeeper import conf as rk_conf
+from ratekeeper.api import app as rk_app
+
+LOG = logging.getLogger('ratekeeper.api')
+
+
+class Server(gunicorn_base.BaseApplication):
+    def __init__(self, application, options):
+        self.application = application
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def main(argv=None):
+    conf = rk_conf.load(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO,
+                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
+    application = rk_app.build_app(conf)
+    LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
+             conf.api.host, conf.api.port, conf.auth_strategy,
+             conf.storage.version)
+    Server(application, {
+        'bind': '%s:%d' % (conf.api.host, conf.api.port),
+        'workers': 1,
+        'worker_class': 'gthread',
+        'threads': conf.api.threads,
+        'timeout': 300,
+        'accesslog': None,
+    }).run()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,100 @@
+"""Configuration options.
+
+Names follow CloudKitty's where an option exists there, so an operator's
+cloudkitty.conf sections read the same here. Every option can also be set
+through the environment as ``OS_<GROUP>__<OPTION>`` (oslo.config's
+environment source), which is how ``make run`` starts with no config file.
+"""
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+default_opts = [
+    cfg.StrOpt('auth_strategy', default='keystone',
+               choices=[('keystone', 'validate tokens with keystonemiddleware'),
+                        ('noauth', 'no authentication; X-Project-Id and '
+                                   'X-Roles build the request context')],
+               help='The authentication strategy of the API.'),
+    cfg.StrOpt('state_path', default='./data',
+               help='Directory holding the embedded databases.'),
+]
+
+api_opts = [
+    cfg.HostAddressOpt('host', default='127.0.0.1',
+                       help='Address the API server listens on.'),
+    cfg.PortOpt('port', default=8889, help='Port the API server listens on.'),
+    cfg.IntOpt('threads', default=8, min=1,
+               help='Worker threads of the API server process.'),
+    cfg.IntOpt('max_limit', default=10000, min=1,
+               help='Largest page size a client may ask for with "limit".'),
+    cfg.IntOpt('max_request_body_size', default=64 * 1024 * 1024, min=1024,
+               help='Largest request body accepted, in bytes; a larger one '
+                    'gets 413.'),
+    cfg.StrOpt('response_validation', default='warn',
+               choices=[('error', 'an invalid response becomes a 500'),
+                        ('warn', 'an invalid response is logged'),
+                        ('ignore', 'responses are not validated')],
+               help='What to do when a response does not match its schema. '
+                    'Validation runs after the request had its effects, so '
+                    '"error" is for tests, not production.'),
+]
+
+storage_opts = [
+    cfg.IntOpt('version', default=2, min=1, max=2,
+               help='Storage version: 1 (SQL, v1 API only) or 2 (analytic '
+                    'backends, v1 and v2 APIs).'),
+    cfg.StrOpt('backend', default='duckdb',
+               help='Storage backend name: duckdb, influxdb or clickhouse '
+                    'for version 2; sqlalchemy for version 1.'),
+]
+
+storage_duckdb_opts = [
+    cfg.StrOpt('path', default='$state_path/ratekeeper.duckdb',
+               help='DuckDB database file. Only one process may open it.'),
+    cfg.IntOpt('threads', default=2, min=1,
+               help='Threads DuckDB may use for one query.'),
+]
+
+database_opts = [
+    cfg.StrOpt('connection', secret=True,
+               default='sqlite:///$state_path/ratekeeper.sqlite',
+               help='SQLAlchemy URL of the SQL database (v1 storage, rating '
+                    'rules, module states).'),
+]
+
+collect_opts = [
+    cfg.IntOpt('period', default=3600, min=1,
+               help='Collect period in seconds; groupby=time buckets by it.'),
+    cfg.StrOpt('scope_key', default='project_id',
+               help='The groupby key that names the project a point belongs '
+                    'to; non-admin readers are restricted on it.'),
+]
+
+OPTS = [
+    (None, default_opts),
+    ('api', api_opts),
+    ('storage', storage_opts),
+    ('storage_duckdb', storage_duckdb_opts),
+    ('database', database_opts),
+    ('collect', collect_opts),
+]
+
+
+def register_opts(conf):
+    for group, opts in OPTS:
+        conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    """Options for oslo-config-generator."""
+    return [(group, list(opts)) for group, opts in OPTS]
+
+
+def load(args=None, conf=CONF, config_files=None):
+    """Parse the command line and config files into ``conf``."""
+    conf(args if args is not None else [], project='ratekeeper',
+         default_config_files=config_files or [])
+    return conf
+
+
+register_opts(CONF)

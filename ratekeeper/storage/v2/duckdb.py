@@ -1,0 +1,297 @@
+"""The embedded v2 backend: one DuckDB file under the state path.
+
+One wide table holds every point. Each groupby key becomes a column named
+``g:<key>`` and each metadata key ``m:<key>``, added when first pushed, so
+grouping and filtering on any attribute is a plain column scan (as tags are
+in InfluxDB) instead of JSON extraction.
+
+Concurrency: DuckDB lets one process open the file read-write, and that
+process may use it from many threads. Writes go through one lock (a push may
+add columns); reads use one cursor per thread and run in parallel.
+"""
+import datetime
+import os
+import threading
+
+import duckdb
+import pyarrow as pa
+
+from ratekeeper import dataframe
+from ratekeeper.storage import v2 as storage_v2
+
+TABLE = 'rated_points'
+GROUPBY_PREFIX = 'g:'
+METADATA_PREFIX = 'm:'
+UTC = datetime.timezone.utc
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+CREATE_TABLE = f'''
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    seq BIGINT NOT NULL,
+    begin TIMESTAMP NOT NULL,
+    "end" TIMESTAMP NOT NULL,
+    type VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    qty DOUBLE NOT NULL,
+    price DOUBLE NOT NULL
+)'''
+
+
+def quote(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def naive_utc(moment):
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def timestamps(moments):
+    """An arrow timestamp column; a batch repeats each period's datetime
+    object, so each distinct one is converted once."""
+    micros = {}
+    for moment in set(moments):
+        micros[moment] = (moment - EPOCH) // MICROSECOND
+    return pa.array([micros[m] for m in moments],
+                    pa.int64()).cast(pa.timestamp('us'))
+
+
+def aware(moment):
+    return moment.replace(tzinfo=UTC)
+
+
+class DuckDBStorage(storage_v2.BaseStorage):
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.path = conf.storage_duckdb.path
+        self.threads = conf.storage_duckdb.threads
+        self._db = None
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._groupby_keys = set()
+        self._metadata_keys = set()
+        self._next_seq = 0
+
+    # -- life cycle -------------------------------------------------------
+    def init(self):
+        if self._db is not None:
+            return
+        if self.path != ':memory:':
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)),
+                        exist_ok=True)
+        try:
+            self._db = duckdb.connect(self.path,
+                                      config={'threads': self.threads})
+        except duckdb.IOException as exc:
+            raise storage_v2.StorageError(
+                'cannot open %s: %s (only one process may open a DuckDB '
+                'file; run one API process with threads)' % (self.path, exc))
+        self._db.execute(CREATE_TABLE)
+        self._load_columns()
+        self._next_seq = self._db.execute(
+            f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchone()[0]
+
+    def close(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _load_columns(self):
+        names = [row[0] for row in self._db.execute(
+            'SELECT column_name FROM information_schema.columns '
+            'WHERE table_name = ?', [TABLE]).fetchall()]
+        self._groupby_keys = {n[len(GROUPBY_PREFIX):] for n in names
+                              if n.startswith(GROUPBY_PREFIX)}
+        self._metadata_keys = {n[len(METADATA_PREFIX):] for n in names
+                               if n.startswith(METADATA_PREFIX)}
+
+    def _cursor(self):
+        cursor = getattr(self._local, 'cursor', None)
+        if cursor is None:
+            cursor = self._local.cursor = self._db.cursor()
+        return cursor
+
+    def _query(self, sql, params=()):
+        try:
+            return self._cursor().execute(sql, list(params))
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+
+    # -- writes -----------------------------------------------------------
+    def push(self, batch):
+        count = len(batch)
+        if not count:
+            return
+        groupby_keys = batch.groupby_keys()
+        metadata_keys = batch.metadata_keys()
+        columns = {
+            'begin': timestamps(batch.begin),
+            'end': timestamps(batch.end),
+            'type': pa.array(batch.type, pa.string()),
+            'unit': pa.array(batch.unit, pa.string()),
+            'qty': pa.array(batch.qty, pa.float64()),
+            'price': pa.array(batch.price, pa.float64()),
+        }
+        for key in groupby_keys:
+            columns[GROUPBY_PREFIX + key] = pa.array(
+                [d.get(key) for d in batch.groupby], pa.string())
+        for key in metadata_keys:
+            columns[METADATA_PREFIX + key] = pa.array(
+                [d.get(key) for d in batch.metadata], pa.string())
+        with self._write_lock:
+            columns['seq'] = pa.array(
+                range(self._next_seq, self._next_seq + count), pa.int64())
+            self._insert(pa.table(columns),
+                         groupby_keys - self._groupby_keys,
+                         metadata_keys - self._metadata_keys)
+            self._next_seq += count
+            self._groupby_keys |= groupby_keys
+            self._metadata_keys |= metadata_keys
+
+    def _insert(self, table, new_groupby_keys, new_metadata_keys):
+        cursor = self._cursor()
+        cursor.begin()
+        try:
+            for name in ([GROUPBY_PREFIX + k for k in new_groupby_keys]
+                         + [METADATA_PREFIX + k for k in new_metadata_keys]):
+                cursor.execute(
+                    f'ALTER TABLE {TABLE} ADD COLUMN {quote(name)} VARCHAR')
+            cursor.register('incoming_points', table)
+            cursor.execute(f'INSERT INTO {TABLE} BY NAME '
+                           'SELECT * FROM incoming_points')
+            cursor.unregister('incoming_points')
+            cursor.commit()
+        except duckdb.Error as exc:
+            cursor.rollback()
+            raise storage_v2.StorageError(str(exc)) from exc
+
+    def delete(self, begin=None, end=None, filters=None):
+        where, params = self._where(begin, end, filters, None)
+        with self._write_lock:
+            self._query(f'DELETE FROM {TABLE} WHERE {where}', params)
+
+    # -- expressions ------------------------------------------------------
+    def _attribute(self, key):
+        """SQL for an attribute: groupby wins over metadata; NULL if absent."""
+        parts = []
+        if key in self._groupby_keys:
+            parts.append(quote(GROUPBY_PREFIX + key))
+        if key in self._metadata_keys:
+            parts.append(quote(METADATA_PREFIX + key))
+        if key in storage_v2.TIME_GROUPBYS:
+            parts.append("strftime(begin, '%s')" % storage_v2.TIME_GROUPBYS[key])
+        if not parts:
+            return 'CAST(NULL AS VARCHAR)'
+        if len(parts) == 1:
+            return parts[0]
+        return 'COALESCE(%s)' % ', '.join(parts)
+
+    def _time_bucket(self):
+        period_us = int(self.period) * 1000000
+        return f'make_timestamp((epoch_us(begin) // {period_us}) * {period_us})'
+
+    def _where(self, begin, end, filters, metric_types):
+        clauses, params = ['TRUE'], []
+        if begin is not None:
+            clauses.append('begin >= ?')
+            params.append(naive_utc(begin))
+        if end is not None:
+            clauses.append('begin < ?')
+            params.append(naive_utc(end))
+        if metric_types:
+            clauses.append('type IN (%s)' % ', '.join('?' * len(metric_types)))
+            params.extend(metric_types)
+        for key, values in (filters or {}).items():
+            clauses.append('%s IN (%s)' % (self._attribute(key),
+                                           ', '.join('?' * len(values))))
+            params.extend(str(v) for v in values)
+        return ' AND '.join(clauses), params
+
+    # -- reads ------------------------------------------------------------
+    def total(self, begin, end, groupby=None, filters=None,
+              metric_types=None, offset=0, limit=None):
+        groupby = list(groupby or [])
+        where, params = self._where(begin, end, filters, metric_types)
+        keys = [k for k in groupby if k != 'time']
+        exprs = []
+        for key in groupby:
+            if key == 'time':
+                exprs.append(self._time_bucket())
+            elif key == 'type':
+                exprs.append('type')
+            else:
+                exprs.append("COALESCE(%s, '')" % self._attribute(key))
+        if not exprs:
+            return self._grand_total(begin, end, where, params, offset)
+        names = ['k%d' % i for i in range(len(exprs))]
+        select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
+        page = ' LIMIT %d' % limit if limit is not None else ''
+        page += ' OFFSET %d' % offset if offset else ''
+        rows = self._query(
+            f'SELECT {select}, fsum(qty), fsum(price), COUNT(*) OVER () '
+            f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
+            f'ORDER BY {", ".join(names)}{page}', params).fetchall()
+        if rows:
+            count = rows[0][-1]
+        elif offset:
+            count = self._query(
+                f'SELECT COUNT(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} '
+                f'GROUP BY {", ".join(exprs)})', params).fetchone()[0]
+        else:
+            count = 0
+        time_index = groupby.index('time') if 'time' in groupby else None
+        return {'total': count,
+                'results': [self._total_row(row, keys, time_index, begin, end)
+                            for row in rows]}
+
+    def _grand_total(self, begin, end, where, params, offset):
+        qty, rate, count = self._query(
+            f'SELECT fsum(qty), fsum(price), COUNT(*) FROM {TABLE} '
+            f'WHERE {where}', params).fetchone()
+        if not count:
+            return {'total': 0, 'results': []}
+        results = [] if offset else [
+            {'begin': begin, 'end': end, 'qty': qty, 'rate': rate}]
+        return {'total': 1, 'results': results}
+
+    def _total_row(self, row, keys, time_index, begin, end):
+        values = list(row[:-3])
+        if time_index is not None:
+            begin = aware(values.pop(time_index))
+            end = begin + datetime.timedelta(seconds=self.period)
+        result = {'begin': begin, 'end': end, 'qty': row[-3], 'rate': row[-2]}
+        result.update(zip(keys, values))
+        return result
+
+    def retrieve(self, begin, end, filters=None, metric_types=None,
+                 offset=0, limit=100):
+        where, params = self._where(begin, end, filters, metric_types)
+        total = self._query(f'SELECT COUNT(*) FROM {TABLE} WHERE {where}',
+                            params).fetchone()[0]
+        if not total or offset >= total:
+            return {'total': total, 'dataframes': []}
+        groupby_keys = sorted(self._groupby_keys)
+        metadata_keys = sorted(self._metadata_keys)
+        attribute_columns = ''.join(
+            ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
+            ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
+        rows = self._query(
+            f'SELECT begin, "end", type, unit, qty, price{attribute_columns} '
+            f'FROM {TABLE} WHERE {where} ORDER BY begin, seq '
+            f'LIMIT {int(limit)} OFFSET {int(offset)}', params).fetchall()
+        split = 6 + len(groupby_keys)
+        points = (
+            (aware(r[0]), aware(r[1]), r[2], r[3], r[4], r[5],
+             {k: v for k, v in zip(groupby_keys, r[6:split]) if v is not None},
+             {k: v for k, v in zip(metadata_keys, r[split:]) if v is not None})
+            for r in rows)
+        return {'total': total, 'dataframes': dataframe.frames_from_rows(points)}
+
+    def scope_ids(self, begin, end, scope_key):
+        where, params = self._where(begin, end, None, None)
+        attribute = self._attribute(scope_key)
+        rows = self._query(
+            f'SELECT DISTINCT {attribute} AS scope FROM {TABLE} '
+            f'WHERE {where} AND {attribute} IS NOT NULL ORDER BY scope',
+            params).fetchall()
+        return [row[0] for row in rows]

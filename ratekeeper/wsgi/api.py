@@ -1,0 +1,19 @@
+"""WSGI entry point for gunicorn/uwsgi: ``ratekeeper.wsgi.api:application``.
+
+The configuration file is named by the environment variable
+RATEKEEPER_CONFIG_FILE, never read from the server's own command line.
+With DuckDB storage run a single worker process (threads are fine).
+"""
+import os
+
+from ratekeeper import conf as rk_conf
+from ratekeeper.api import app as rk_app
+
+
+def init_application():
+    config_file = os.environ.get('RATEKEEPER_CONFIG_FILE')
+    conf = rk_conf.load([], config_files=[config_file] if config_file else [])
+    return rk_app.build_app(conf)
+
+
+application = init_application()

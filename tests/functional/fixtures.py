@@ -1,0 +1,130 @@
+"""Gabbi fixtures: a fresh service per YAML file, with real storage.
+
+Gabbi builds its tests (and calls the intercept) before any fixture runs,
+so the intercepted app is a thin callable that serves whatever app the
+current file's ConfigFixture built.
+"""
+import datetime
+import os
+import shutil
+import tempfile
+
+from gabbi import fixture
+from oslo_config import cfg
+
+from ratekeeper import conf as rk_conf
+from ratekeeper import dataframe
+from ratekeeper import db
+from ratekeeper import policy
+from ratekeeper import storage as rk_storage
+from ratekeeper.api import app as rk_app
+from ratekeeper.db import migration
+
+STATE = {}
+
+PROJECT_A = '8f82cc70-e50c-466e-8624-24bdea811375'
+PROJECT_B = '7606a24a-b8ad-4ae0-be6c-3d7a41334a2e'
+UTC = datetime.timezone.utc
+
+
+def make_conf(state_path, **overrides):
+    """A private ConfigOpts for one test service (never the global CONF)."""
+    conf = cfg.ConfigOpts()
+    rk_conf.register_opts(conf)
+    conf([], project='ratekeeper', default_config_files=[])
+    conf.set_override('auth_strategy', 'noauth')
+    conf.set_override('state_path', state_path)
+    conf.set_override('response_validation', 'error', 'api')
+    for (group, name), value in overrides.items():
+        conf.set_override(name, value, group)
+    return conf
+
+
+def setup_app():
+    def serve(environ, start_response):
+        return STATE['app'](environ, start_response)
+    return serve
+
+
+class ConfigFixture(fixture.GabbiFixture):
+    """v2 storage on an embedded DuckDB file, SQLite for the SQL tables."""
+
+    overrides = {}
+
+    def start_fixture(self):
+        self.state_path = tempfile.mkdtemp(prefix='ratekeeper-gabbi-')
+        conf = make_conf(self.state_path, **self.overrides)
+        migration.upgrade(conf)
+        storage = rk_storage.get_storage(conf)
+        STATE.update(conf=conf, storage=storage,
+                     app=rk_app.build_app(conf, storage))
+
+    def stop_fixture(self):
+        STATE['storage'].close()
+        db.dispose(STATE['conf'])
+        policy.reset()
+        STATE.clear()
+        shutil.rmtree(self.state_path, ignore_errors=True)
+
+
+def _point(qty, price, project, resource, **metadata):
+    return {'vol': {'unit': 'unit', 'qty': qty}, 'rating': {'price': price},
+            'groupby': {'project_id': project, 'id': resource},
+            'metadata': metadata}
+
+
+def known_frames(begin, hours):
+    """Hourly frames from ``begin``: in each hour, project A has two
+    instances (1 each at 0.5) and one volume (10 GiB at 0.25); project B
+    has one instance (1 at 0.5) and one image (4 at 0.125).
+
+    Per hour: qty 17, rate 1.875 (A: 12, 1.25; B: 5, 0.625).
+    """
+    frames = []
+    for hour in range(hours):
+        start = begin + datetime.timedelta(hours=hour)
+        frames.append({
+            'period': {'begin': start.isoformat(),
+                       'end': (start + datetime.timedelta(hours=1))
+                       .isoformat()},
+            'usage': {
+                'instance': [
+                    _point(1, 0.5, PROJECT_A, 'vm-a1', flavor_name='m1.small'),
+                    _point(1, 0.5, PROJECT_A, 'vm-a2', flavor_name='m1.large'),
+                    _point(1, 0.5, PROJECT_B, 'vm-b1', flavor_name='m1.small'),
+                ],
+                'volume': [_point(10, 0.25, PROJECT_A, 'vol-a1',
+                                  volume_type='ssd')],
+                'image': [_point(4, 0.125, PROJECT_B, 'img-b1',
+                                 disk_format='qcow2')],
+            }})
+    return frames
+
+
+class PastDataFixture(fixture.GabbiFixture):
+    """24 hours of known data from 2015-01-04T00:00:00Z."""
+
+    BEGIN = datetime.datetime(2015, 1, 4, tzinfo=UTC)
+
+    def start_fixture(self):
+        STATE['storage'].push(dataframe.parse_dataframes(
+            known_frames(self.BEGIN, 24)))
+
+
+class CurrentMonthDataFixture(fixture.GabbiFixture):
+    """3 hours of the same data from the first hour of the current month."""
+
+    def start_fixture(self):
+        begin = datetime.datetime.now(UTC).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0)
+        STATE['storage'].push(dataframe.parse_dataframes(
+            known_frames(begin, 3)))
+
+
+def environ_fixture(**variables):
+    """Expose values to YAML files as $ENVIRON['NAME']."""
+    for key, value in variables.items():
+        os.environ[key] = value
+
+
+environ_fixture(PROJECT_A=PROJECT_A, PROJECT_B=PROJECT_B)
