@@ -44,20 +44,19 @@ dataframes_get_response = {
 
 
 class DataFrames(base.BaseResource):
+    @base.enforce(policies.ADD, target=base.no_target)
     @v.query_schema({})
     @v.body_schema(dataframes_post_body)
     def post(self, dataframes):
         """Store rated points; the whole request or nothing."""
-        base.authorize(policies.ADD, {})
         base.storage().push(dataframes)
         return None, 204
 
+    @base.enforce(policies.GET)
     @v.query_schema(dataframes_get_query, paginated=True)
     @v.output_schema(dataframes_get_response)
     def get(self, begin=None, end=None, filters=None, offset=0, limit=100):
         """Stored points of the period, oldest first."""
-        base.authorize(policies.GET,
-                       {'project_id': base.request_context().project_id})
         begin, end = periods.resolve(begin, end)
         filters = {k: [val] for k, val in (filters or {}).items()}
         filters = base.restrict_to_caller_project(filters)

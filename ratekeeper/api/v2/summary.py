@@ -59,13 +59,12 @@ def _format(total, response_format):
 
 
 class Summary(base.BaseResource):
+    @base.enforce(policies.GET)
     @v.query_schema(summary_get_query, paginated=True)
     @v.output_schema(summary_get_response)
     def get(self, begin=None, end=None, groupby=None, filters=None,
             response_format='table', offset=0, limit=100):
         """Totals of qty and rate for the period, grouped and filtered."""
-        base.authorize(policies.GET,
-                       {'project_id': base.request_context().project_id})
         begin, end = periods.resolve(begin, end)
         filters = base.restrict_to_caller_project(dict(filters or {}))
         if filters is None:
