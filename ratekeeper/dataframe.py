@@ -14,12 +14,14 @@ point of every ingest, and this loop is what makes ingest fast.
 """
 import dataclasses
 import datetime
+import functools
 import math
 
 import orjson
 
 MAX_KEY_LENGTH = 255
 MAX_TYPE_LENGTH = 255
+NUMBER_TYPES = (float, int)
 
 
 class InvalidDataframe(ValueError):
@@ -47,11 +49,14 @@ class PointBatch:
     def __len__(self):
         return len(self.qty)
 
+    @functools.cached_property
     def groupby_keys(self):
-        return _keys_of(self.groupby)
+        return frozenset(_keys_of(self.groupby))
 
+    @functools.cached_property
     def metadata_keys(self):
-        return _keys_of(self.metadata)
+        return frozenset(_keys_of(self.metadata))
+
 
 
 def _keys_of(dicts):
@@ -82,21 +87,18 @@ def parse_datetime(value):
 
 
 def _number(value, path):
-    if type(value) is float or type(value) is int:
-        number = float(value)
-    elif isinstance(value, str):
+    if type(value) in NUMBER_TYPES:
+        return value
+    if isinstance(value, str):
         try:
-            number = float(value)
+            return float(value)
         except ValueError:
             raise InvalidDataframe('not a number', path) from None
-    else:
-        raise InvalidDataframe('not a number', path)
-    if not math.isfinite(number):
-        raise InvalidDataframe('not a finite number', path)
-    return number
+    raise InvalidDataframe('not a number', path)
 
 
-def _text(value):
+def text(value):
+    """How an attribute value is stored: tags are text."""
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
@@ -104,17 +106,9 @@ def _text(value):
     return str(value)
 
 
-def _attributes(value, path):
-    """A groupby/metadata dict with text values (as tags are stored)."""
-    if not isinstance(value, dict):
-        raise InvalidDataframe('expected an object', path)
-    for key, item in value.items():
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise InvalidDataframe(
-                'keys must have 1 to %d characters' % MAX_KEY_LENGTH, path)
-        if not isinstance(item, str):
-            return {k: _text(v) for k, v in value.items() if v is not None}
-    return value
+def text_column(values):
+    """Attribute values as text, None kept (absent)."""
+    return [None if v is None else text(v) for v in values]
 
 
 def _period(frame, path):
@@ -133,40 +127,91 @@ def _period(frame, path):
     return begin, end
 
 
+def _checked_point(point, where):
+    """(unit, qty, price, groupby, metadata) of a point that failed the fast
+    path: converted when it is only unusual (numbers sent as strings),
+    else an InvalidDataframe saying exactly what is wrong."""
+    if not isinstance(point, dict):
+        raise InvalidDataframe('a point must be an object', where)
+    for key in ('vol', 'groupby', 'metadata'):
+        if key not in point:
+            raise InvalidDataframe('malformed point: missing %s' % key, where)
+    vol, rating = point['vol'], point.get('rating')
+    if not isinstance(vol, dict) or 'unit' not in vol or 'qty' not in vol:
+        raise InvalidDataframe('vol must have unit and qty', where + '.vol')
+    if not isinstance(vol['unit'], str):
+        raise InvalidDataframe('unit must be a string', where + '.vol.unit')
+    if rating is not None and not isinstance(rating, dict):
+        raise InvalidDataframe('rating must be an object', where + '.rating')
+    for key in ('groupby', 'metadata'):
+        if not isinstance(point[key], dict):
+            raise InvalidDataframe('expected an object', where + '.' + key)
+    price = 0 if rating is None else rating.get('price', 0)
+    return (vol['unit'], _number(vol['qty'], where + '.vol.qty'),
+            _number(price, where + '.rating.price'),
+            point['groupby'], point['metadata'])
+
+
 def _add_points(batch, begin, end, metric_type, points, path):
+    """Append a type's points. The loop body is the ingest hot path: it
+    checks types inline and leaves the explanations to _checked_point."""
     if not isinstance(points, list):
         raise InvalidDataframe('expected a list of points', path)
+    qty_column, price_column = batch.qty, batch.price
+    unit_column, groupby_column = batch.unit, batch.groupby
+    metadata_column = batch.metadata
     for i, point in enumerate(points):
-        where = '%s[%d]' % (path, i)
         try:
             vol = point['vol']
-            unit = vol['unit']
-            qty = vol['qty']
-            groupby = point['groupby']
-            metadata = point['metadata']
-        except (KeyError, TypeError) as exc:
-            raise InvalidDataframe('malformed point: missing %s' % exc,
-                                   where) from None
-        price = _price_of(point.get('rating'), where)
-        if not isinstance(unit, str):
-            raise InvalidDataframe('unit must be a string', where + '.vol')
-        batch.qty.append(_number(qty, where + '.vol.qty'))
-        batch.price.append(_number(price, where + '.rating.price'))
-        batch.unit.append(unit)
-        batch.groupby.append(_attributes(groupby, where + '.groupby'))
-        batch.metadata.append(_attributes(metadata, where + '.metadata'))
+            rating = point.get('rating')
+            unit, qty = vol['unit'], vol['qty']
+            price = 0 if rating is None else rating.get('price', 0)
+            groupby, metadata = point['groupby'], point['metadata']
+            usual = (type(qty) in NUMBER_TYPES
+                     and type(price) in NUMBER_TYPES
+                     and type(unit) is str and type(groupby) is dict
+                     and type(metadata) is dict)
+        except (KeyError, TypeError, AttributeError):
+            usual = False
+        if not usual:
+            unit, qty, price, groupby, metadata = _checked_point(
+                point, '%s[%d]' % (path, i))
+        qty_column.append(qty)
+        price_column.append(price)
+        unit_column.append(unit)
+        groupby_column.append(groupby)
+        metadata_column.append(metadata)
     count = len(points)
     batch.begin.extend([begin] * count)
     batch.end.extend([end] * count)
     batch.type.extend([metric_type] * count)
 
 
-def _price_of(rating, where):
-    if rating is None:
-        return 0
-    if not isinstance(rating, dict):
-        raise InvalidDataframe('rating must be an object', where + '.rating')
-    return rating.get('price', 0)
+def _check_finite(column, name):
+    try:
+        if all(map(math.isfinite, column)):
+            return
+    except OverflowError:
+        pass
+    index = next(i for i, v in enumerate(column)
+                 if not _is_finite(v))
+    raise InvalidDataframe('not a finite number', 'point %d %s'
+                           % (index, name))
+
+
+def _is_finite(value):
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _check_keys(keys):
+    for key in keys:
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise InvalidDataframe('attribute keys must have 1 to %d '
+                                   'characters' % MAX_KEY_LENGTH,
+                                   'key %r' % key[:64])
 
 
 def parse_dataframes(frames):
@@ -197,6 +242,10 @@ def parse_dataframes(frames):
                 raise InvalidDataframe('bad metric type name', path + '.usage')
             _add_points(batch, begin, end, metric_type, points,
                         '%s.usage.%s' % (path, metric_type))
+    _check_finite(batch.qty, 'vol.qty')
+    _check_finite(batch.price, 'rating.price')
+    _check_keys(batch.groupby_keys)
+    _check_keys(batch.metadata_keys)
     return batch
 
 

@@ -17,8 +17,11 @@ LOG = logging.getLogger('ratekeeper.api')
 
 
 class Server(gunicorn_base.BaseApplication):
-    def __init__(self, application, options):
-        self.application = application
+    """gunicorn, configured from ratekeeper's options. The app (and its
+    storage connections) is built in the worker, after the fork."""
+
+    def __init__(self, conf, options):
+        self.conf = conf
         self.options = options
         super().__init__()
 
@@ -27,18 +30,19 @@ class Server(gunicorn_base.BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return self.application
+        application = rk_app.build_app(self.conf)
+        rk_app.tune_garbage_collector()
+        return application
 
 
 def main(argv=None):
     conf = rk_conf.load(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO,
                         format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    application = rk_app.build_app(conf)
     LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
              conf.api.host, conf.api.port, conf.auth_strategy,
              conf.storage.version)
-    Server(application, {
+    Server(conf, {
         'bind': '%s:%d' % (conf.api.host, conf.api.port),
         'workers': 1,
         'worker_class': 'gthread',

@@ -13,7 +13,9 @@ from ratekeeper.api import app as rk_app
 def init_application():
     config_file = os.environ.get('RATEKEEPER_CONFIG_FILE')
     conf = rk_conf.load([], config_files=[config_file] if config_file else [])
-    return rk_app.build_app(conf)
+    application = rk_app.build_app(conf)
+    rk_app.tune_garbage_collector()
+    return application
 
 
 application = init_application()

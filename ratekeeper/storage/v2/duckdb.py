@@ -25,6 +25,7 @@ METADATA_PREFIX = 'm:'
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
+NUMBER = pa.decimal128(38, 12)
 
 CREATE_TABLE = f'''
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -33,8 +34,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     "end" TIMESTAMP NOT NULL,
     type VARCHAR NOT NULL,
     unit VARCHAR NOT NULL,
-    qty DOUBLE NOT NULL,
-    price DOUBLE NOT NULL
+    qty DECIMAL(38, 12) NOT NULL,
+    price DECIMAL(38, 12) NOT NULL
 )'''
 
 
@@ -54,6 +55,19 @@ def timestamps(moments):
         micros[moment] = (moment - EPOCH) // MICROSECOND
     return pa.array([micros[m] for m in moments],
                     pa.int64()).cast(pa.timestamp('us'))
+
+
+def text_array(values):
+    """A string column; values sent as numbers or objects become text."""
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array(dataframe.text_column(values), pa.string())
+
+
+def exact(numbers):
+    """Decimal column: sums of prices like 0.005 come out exact."""
+    return pa.array(numbers, pa.float64()).cast(NUMBER, safe=False)
 
 
 def aware(moment):
@@ -122,22 +136,22 @@ class DuckDBStorage(storage_v2.BaseStorage):
         count = len(batch)
         if not count:
             return
-        groupby_keys = batch.groupby_keys()
-        metadata_keys = batch.metadata_keys()
+        groupby_keys = batch.groupby_keys
+        metadata_keys = batch.metadata_keys
         columns = {
             'begin': timestamps(batch.begin),
             'end': timestamps(batch.end),
             'type': pa.array(batch.type, pa.string()),
             'unit': pa.array(batch.unit, pa.string()),
-            'qty': pa.array(batch.qty, pa.float64()),
-            'price': pa.array(batch.price, pa.float64()),
+            'qty': exact(batch.qty),
+            'price': exact(batch.price),
         }
         for key in groupby_keys:
-            columns[GROUPBY_PREFIX + key] = pa.array(
-                [d.get(key) for d in batch.groupby], pa.string())
+            columns[GROUPBY_PREFIX + key] = text_array(
+                [d.get(key) for d in batch.groupby])
         for key in metadata_keys:
-            columns[METADATA_PREFIX + key] = pa.array(
-                [d.get(key) for d in batch.metadata], pa.string())
+            columns[METADATA_PREFIX + key] = text_array(
+                [d.get(key) for d in batch.metadata])
         with self._write_lock:
             columns['seq'] = pa.array(
                 range(self._next_seq, self._next_seq + count), pa.int64())
@@ -228,7 +242,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         page = ' LIMIT %d' % limit if limit is not None else ''
         page += ' OFFSET %d' % offset if offset else ''
         rows = self._query(
-            f'SELECT {select}, fsum(qty), fsum(price), COUNT(*) OVER () '
+            f'SELECT {select}, CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE), COUNT(*) OVER () '
             f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
             f'ORDER BY {", ".join(names)}{page}', params).fetchall()
         if rows:
@@ -246,7 +260,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
-            f'SELECT fsum(qty), fsum(price), COUNT(*) FROM {TABLE} '
+            f'SELECT CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE), COUNT(*) FROM {TABLE} '
             f'WHERE {where}', params).fetchone()
         if not count:
             return {'total': 0, 'results': []}
@@ -276,7 +290,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
         rows = self._query(
-            f'SELECT begin, "end", type, unit, qty, price{attribute_columns} '
+            f'SELECT begin, "end", type, unit, CAST(qty AS DOUBLE), '
+            f'CAST(price AS DOUBLE){attribute_columns} '
             f'FROM {TABLE} WHERE {where} ORDER BY begin, seq '
             f'LIMIT {int(limit)} OFFSET {int(offset)}', params).fetchall()
         split = 6 + len(groupby_keys)

@@ -1,0 +1,69 @@
+"""A real ratekeeper-api process for tests that need a live server (the
+python-cloudkittyclient CLI, benchmarks-like checks)."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def server_env(state_path, port, **options):
+    """Environment for a noauth server; options: {'GROUP__OPT': value}."""
+    env = dict(os.environ)
+    env.update({'OS_DEFAULT__AUTH_STRATEGY': 'noauth',
+                'OS_DEFAULT__STATE_PATH': state_path,
+                'OS_API__HOST': '127.0.0.1',
+                'OS_API__PORT': str(port),
+                'OS_API__RESPONSE_VALIDATION': 'error'})
+    env.update({'OS_' + key: str(value) for key, value in options.items()})
+    return env
+
+
+def _wait_until_up(url, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError('ratekeeper-api exited with %s'
+                               % process.returncode)
+        try:
+            with urllib.request.urlopen(url + '/', timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError('ratekeeper-api did not answer within %ss' % timeout)
+
+
+@contextlib.contextmanager
+def running_server(**options):
+    """Yield (base URL, env) of a fresh server on a free port."""
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-live-') as state:
+        port = free_port()
+        env = server_env(state, port, **options)
+        subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],
+                       env=env, check=True, capture_output=True)
+        log = open(os.path.join(state, 'api.log'), 'wb')
+        process = subprocess.Popen([os.path.join(BIN, 'ratekeeper-api')],
+                                   env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        url = 'http://127.0.0.1:%d' % port
+        try:
+            _wait_until_up(url, process)
+            yield url, env
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
