@@ -110,3 +110,11 @@ def error_body(status, message, code=None, request_id=None, details=None):
     if details is not None:
         body['details'] = details
     return body
+
+# Rating (hashmap and modules); published codes, as above.
+MODULE_NOT_CONFIGURABLE = 'ratekeeper.rating.module_not_configurable'
+HASHMAP_NOT_FOUND = 'ratekeeper.hashmap.not_found'
+HASHMAP_DUPLICATE = 'ratekeeper.hashmap.duplicate'
+HASHMAP_INVALID_RULE = 'ratekeeper.hashmap.invalid_rule'
+HASHMAP_RULE_RUNNING = 'ratekeeper.hashmap.rule_running'
+RATING_FAILED = 'ratekeeper.rating.unpriceable_point'

@@ -1,0 +1,135 @@
+"""Rating modules: a registry found through entry points, their states in
+the database, and the pipeline that prices a batch with them.
+
+A module is a class registered under the entry point group
+``ratekeeper.rating.modules`` (so another package can add one) and built
+with the configuration. It prices a dataframe.PointBatch in place by
+adding to ``batch.price``. Whether it runs, and in which order (highest
+priority first, as CloudKitty), is kept in the core table rk_module_states.
+"""
+import threading
+
+from stevedore import extension
+
+from ratekeeper import db
+from ratekeeper import errors
+from ratekeeper.db import models
+
+NAMESPACE = 'ratekeeper.rating.modules'
+
+
+class RatingModule:
+    """What every rating module provides."""
+
+    name = None
+    description = ''
+    hot_config = False          # rule changes apply without a reload
+    default_enabled = False
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def always_enabled(self):
+        return False
+
+    def config_controller(self):
+        """The pecan controller of /v1/rating/module_config/<name>, or None
+        for a module that has nothing to configure."""
+        return None
+
+    def process(self, batch):
+        """Add this module's price to every point of ``batch``."""
+        raise NotImplementedError
+
+    def reload(self):
+        """Forget anything cached from the database."""
+
+
+class ModuleNotFound(errors.NotFound):
+    pass
+
+
+class Registry:
+    """The modules installed, and their states."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        self._lock = threading.Lock()
+        self.modules = self._load()
+
+    def _load(self):
+        manager = extension.ExtensionManager(
+            NAMESPACE, invoke_on_load=True, invoke_args=(self.conf,))
+        return {ext.name: ext.obj for ext in sorted(manager,
+                                                    key=lambda e: e.name)}
+
+    def reload(self):
+        with self._lock:
+            self.modules = self._load()
+
+    def get(self, name):
+        module = self.modules.get(name)
+        if module is None:
+            raise ModuleNotFound('Module not found.')
+        return module
+
+    def states(self):
+        """{name: (enabled, priority)} of every installed module."""
+        with db.transaction(self.conf) as session:
+            rows = {row.name: row for row in session.query(
+                models.ModuleState).filter(
+                    models.ModuleState.name.in_(list(self.modules)))}
+        return {name: self._state(module, rows.get(name))
+                for name, module in self.modules.items()}
+
+    def state(self, name):
+        return self.states()[self.get(name).name]
+
+    @staticmethod
+    def _state(module, row):
+        enabled = module.default_enabled if row is None else row.enabled
+        priority = (row.priority if row is not None else 1) or 1
+        if module.always_enabled():
+            return True, 1
+        return bool(enabled), priority
+
+    def update(self, name, enabled=None, priority=None):
+        """Change what is given; returns the new (enabled, priority)."""
+        module = self.get(name)
+        with db.transaction(self.conf) as session:
+            row = session.get(models.ModuleState, name)
+            if row is None:
+                row = models.ModuleState(
+                    name=name, enabled=module.default_enabled, priority=1)
+                session.add(row)
+            if enabled is not None and enabled != row.enabled:
+                row.enabled = enabled
+            if priority is not None and priority != row.priority:
+                row.priority = priority
+        return self.state(name)
+
+    def enabled_in_order(self):
+        states = self.states()
+        running = [(states[name][1], name) for name in self.modules
+                   if states[name][0]]
+        running.sort(key=lambda item: (-item[0], item[1]))
+        return [self.modules[name] for _, name in running]
+
+    def rate(self, batch):
+        """Price ``batch`` from zero with every enabled module, in order."""
+        batch.price = [0.0] * len(batch)
+        for module in self.enabled_in_order():
+            module.process(batch)
+        return batch
+
+
+_REGISTRIES = {}
+_REGISTRIES_LOCK = threading.Lock()
+
+
+def get_registry(conf):
+    with _REGISTRIES_LOCK:
+        registry = _REGISTRIES.get(id(conf))
+        if registry is None or registry.conf is not conf:
+            registry = _REGISTRIES[id(conf)] = Registry(conf)
+        return registry

@@ -1,0 +1,112 @@
+"""Hashmap rules: services, fields, groups, mappings and thresholds.
+
+Costs and levels are kept as exact decimal text (not REAL, not Numeric:
+SQLite would turn "0.01" into a binary float), so what a client sends is
+what it reads back and what the engine prices with.
+"""
+import datetime
+import decimal
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from ratekeeper import db
+
+COST_PLACES = decimal.Decimal(1).scaleb(-28)   # CloudKitty's Numeric(40,28)
+LEVEL_PLACES = decimal.Decimal(1).scaleb(-8)   # and Numeric(20,8)
+
+
+class DecimalText(sa.types.TypeDecorator):
+    """A Decimal stored as its canonical text, exactly."""
+
+    impl = sa.String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return format(decimal.Decimal(value).normalize(), 'f')
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else decimal.Decimal(value)
+
+
+def _uuid_column(*args, **kwargs):
+    return orm.mapped_column(sa.String(36), *args, **kwargs)
+
+
+class Service(db.Base):
+    __tablename__ = 'rk_hashmap_services'
+
+    service_id: orm.Mapped[str] = _uuid_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
+
+
+class Field(db.Base):
+    __tablename__ = 'rk_hashmap_fields'
+    __table_args__ = (sa.UniqueConstraint('service_id', 'name'),)
+
+    field_id: orm.Mapped[str] = _uuid_column(primary_key=True)
+    service_id: orm.Mapped[str] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_services.service_id', ondelete='CASCADE'))
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+
+
+class Group(db.Base):
+    __tablename__ = 'rk_hashmap_groups'
+
+    group_id: orm.Mapped[str] = _uuid_column(primary_key=True)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(255), unique=True)
+
+
+class Mapping(db.Base):
+    __tablename__ = 'rk_hashmap_mappings'
+
+    mapping_id: orm.Mapped[str] = _uuid_column(primary_key=True)
+    value: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    map_type: orm.Mapped[str] = orm.mapped_column(sa.String(8))
+    cost: orm.Mapped[decimal.Decimal] = orm.mapped_column(DecimalText)
+    service_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_services.service_id', ondelete='CASCADE'))
+    field_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_fields.field_id', ondelete='CASCADE'))
+    group_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_groups.group_id', ondelete='SET NULL'))
+    tenant_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
+    start: orm.Mapped[datetime.datetime] = orm.mapped_column(sa.DateTime)
+    end: orm.Mapped[datetime.datetime | None] = orm.mapped_column(sa.DateTime)
+    name: orm.Mapped[str] = orm.mapped_column(sa.String(32))
+    description: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    deleted: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
+        sa.DateTime)
+    created_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    updated_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    deleted_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+
+
+class Threshold(db.Base):
+    __tablename__ = 'rk_hashmap_thresholds'
+
+    threshold_id: orm.Mapped[str] = _uuid_column(primary_key=True)
+    level: orm.Mapped[decimal.Decimal] = orm.mapped_column(DecimalText)
+    map_type: orm.Mapped[str] = orm.mapped_column(sa.String(8))
+    cost: orm.Mapped[decimal.Decimal] = orm.mapped_column(DecimalText)
+    service_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_services.service_id', ondelete='CASCADE'))
+    field_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_fields.field_id', ondelete='CASCADE'))
+    group_id: orm.Mapped[str | None] = _uuid_column(
+        sa.ForeignKey('rk_hashmap_groups.group_id', ondelete='SET NULL'))
+    tenant_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+
+
+class Revision(db.Base):
+    """One row counting rule changes: every process compares it with the
+    revision its compiled tables were built from, and recompiles when it
+    moved (so a change made through any API process is seen by all)."""
+
+    __tablename__ = 'rk_hashmap_revision'
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True)
+    revision: orm.Mapped[int] = orm.mapped_column(sa.Integer)
