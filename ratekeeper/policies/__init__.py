@@ -3,10 +3,11 @@ import itertools
 
 from ratekeeper.policies import base
 from ratekeeper.policies import dataframes
+from ratekeeper.policies import rating
 from ratekeeper.policies import report
 from ratekeeper.policies import summary
 
-FAMILIES = (base, summary, dataframes, report)
+FAMILIES = (base, summary, dataframes, report, rating)
 
 
 def list_rules():

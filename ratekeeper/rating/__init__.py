@@ -37,8 +37,9 @@ class RatingModule:
         for a module that has nothing to configure."""
         return None
 
-    def process(self, batch):
-        """Add this module's price to every point of ``batch``."""
+    def process(self, batch, tenant_scoped=True):
+        """Add this module's price to every point of ``batch``; without
+        ``tenant_scoped`` only rules for every tenant apply (quotes)."""
         raise NotImplementedError
 
     def reload(self):
@@ -65,6 +66,8 @@ class Registry:
 
     def reload(self):
         with self._lock:
+            for module in self.modules.values():
+                module.reload()
             self.modules = self._load()
 
     def get(self, name):
@@ -115,11 +118,11 @@ class Registry:
         running.sort(key=lambda item: (-item[0], item[1]))
         return [self.modules[name] for _, name in running]
 
-    def rate(self, batch):
+    def rate(self, batch, tenant_scoped=True):
         """Price ``batch`` from zero with every enabled module, in order."""
         batch.price = [0.0] * len(batch)
         for module in self.enabled_in_order():
-            module.process(batch)
+            module.process(batch, tenant_scoped)
         return batch
 
 

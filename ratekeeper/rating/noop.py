@@ -11,5 +11,5 @@ class Noop(rating.RatingModule):
     def always_enabled(self):
         return True
 
-    def process(self, batch):
+    def process(self, batch, tenant_scoped=True):
         return batch

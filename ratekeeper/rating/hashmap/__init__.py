@@ -36,8 +36,8 @@ class HashMap(rating.RatingModule):
                     snapshot, self.conf.collect.scope_key)
             return self._engine
 
-    def process(self, batch):
-        self.current_engine().price(batch)
+    def process(self, batch, tenant_scoped=True):
+        self.current_engine().price(batch, tenant_scoped)
         return batch
 
     def reload(self):

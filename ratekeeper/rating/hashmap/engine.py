@@ -388,12 +388,12 @@ class Engine:
             if begin.tzinfo else begin
         return bisect.bisect_right(self._breakpoints, naive)
 
-    def _rule_keys(self, batch):
+    def _rule_keys(self, batch, tenant_scoped=True):
         """Per point, the key of the rule set that prices it."""
         keys = np.empty(len(batch), dtype=np.intp)
         key_ids = {}
         intervals = {}
-        tenants = self._tenant_column(batch)
+        tenants = self._tenant_column(batch) if tenant_scoped else None
         for begin, start, stop in _runs(batch.begin):
             interval = intervals.get(begin)
             if interval is None:
@@ -417,14 +417,15 @@ class Engine:
             column.append(tenant if tenant in tenants else None)
         return column
 
-    def price(self, batch):
-        """Add each point's price to batch.price (a list of floats)."""
+    def price(self, batch, tenant_scoped=True):
+        """Add each point's price to batch.price (a list of floats); only
+        global rules without ``tenant_scoped``."""
         count = len(batch)
         if not count:
             return
         qty = np.asarray(batch.qty, dtype=np.float64)
         prices = np.asarray(batch.price, dtype=np.float64)
-        keys, key_of = self._rule_keys(batch)
+        keys, key_of = self._rule_keys(batch, tenant_scoped)
         type_codes, type_names = self._type_codes(batch)
         column = _Columns(batch)
         combined = keys * len(type_names) + type_codes
