@@ -125,6 +125,16 @@ class Registry:
             module.process(batch, tenant_scoped)
         return batch
 
+    def rate_points(self, batch, indexes):
+        """Price only the points at ``indexes``; the others keep theirs."""
+        kept = list(batch.price)
+        self.rate(batch)
+        priced = batch.price
+        for i in indexes:
+            kept[i] = priced[i]
+        batch.price = kept
+        return batch
+
 
 _REGISTRIES = {}
 _REGISTRIES_LOCK = threading.Lock()

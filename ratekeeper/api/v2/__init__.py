@@ -9,9 +9,10 @@ import flask
 from ratekeeper import context as rk_context
 from ratekeeper.api.v2 import base
 from ratekeeper.api.v2 import dataframes
+from ratekeeper.api.v2 import rating
 from ratekeeper.api.v2 import summary
 
-FAMILIES = (summary, dataframes)
+FAMILIES = (summary, dataframes, rating)
 
 
 def create_app(conf, storage):

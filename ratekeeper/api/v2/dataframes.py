@@ -4,6 +4,7 @@ import voluptuous as vo
 
 from ratekeeper import dataframe
 from ratekeeper import errors
+from ratekeeper import rating
 from ratekeeper.api.v2 import base
 from ratekeeper.api import periods
 from ratekeeper.api.v2 import validation as v
@@ -11,14 +12,34 @@ from ratekeeper.policies import dataframes as policies
 
 
 def point_batch(frames):
-    """The request's frames as one PointBatch (checked point by point)."""
+    """The request's frames as one PointBatch (checked point by point);
+    ``batch.unrated`` lists the points sent without a ``rating``."""
     try:
-        return dataframe.parse_dataframes(frames)
+        batch = dataframe.parse_dataframes(frames)
     except dataframe.InvalidDataframe as exc:
         raise vo.Invalid(exc.reason, path=[exc.path]) from None
+    batch.unrated = _unrated_points(frames)
+    return batch
+
+
+def _unrated_points(frames):
+    """Indexes, in batch order, of the points that carry no rating."""
+    unrated, index = [], 0
+    for frame in frames:
+        for points in frame['usage'].values():
+            for point in points:
+                if point.get('rating') is None:
+                    unrated.append(index)
+                index += 1
+    return unrated
 
 
 dataframes_post_body = {vo.Required('dataframes'): point_batch}
+dataframes_post_query = {
+    # rate=true: the enabled rating modules price every point (a sent
+    # price is replaced) before it is stored
+    vo.Optional('rate'): v.SingleQueryParam(vo.Boolean()),
+}
 
 dataframes_get_query = {
     vo.Optional('begin'): v.SingleQueryParam(v.datetime_value),
@@ -45,10 +66,17 @@ dataframes_get_response = {
 
 class DataFrames(base.BaseResource):
     @base.enforce(policies.ADD, target=base.no_target)
-    @v.query_schema({})
+    @v.query_schema(dataframes_post_query)
     @v.body_schema(dataframes_post_body)
-    def post(self, dataframes):
-        """Store rated points; the whole request or nothing."""
+    def post(self, dataframes, rate=False):
+        """Store points, all or nothing. With ``rate`` every point is
+        priced first (a sent price is replaced); without it, only points
+        sent without a rating are, and sent prices are kept."""
+        registry = rating.get_registry(base.conf())
+        if rate:
+            registry.rate(dataframes)
+        elif dataframes.unrated:
+            registry.rate_points(dataframes, dataframes.unrated)
         base.storage().push(dataframes)
         return None, 204
 
