@@ -25,7 +25,11 @@ METADATA_PREFIX = 'm:'
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
-NUMBER = pa.decimal128(38, 12)
+# Sums are taken over values rounded to 12 decimals, exactly: a price of
+# 0.005 is not a binary fraction, and a plain float sum of 100k of them
+# drifts in the last digits.
+EXACT_SUM = 'CAST(SUM(CAST({0} AS DECIMAL(38, 12))) AS DOUBLE)'
+SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 
 CREATE_TABLE = f'''
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -34,8 +38,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     "end" TIMESTAMP NOT NULL,
     type VARCHAR NOT NULL,
     unit VARCHAR NOT NULL,
-    qty DECIMAL(38, 12) NOT NULL,
-    price DECIMAL(38, 12) NOT NULL
+    qty DOUBLE NOT NULL,
+    price DOUBLE NOT NULL
 )'''
 
 
@@ -63,11 +67,6 @@ def text_array(values):
         return pa.array(values, pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         return pa.array(dataframe.text_column(values), pa.string())
-
-
-def exact(numbers):
-    """Decimal column: sums of prices like 0.005 come out exact."""
-    return pa.array(numbers, pa.float64()).cast(NUMBER, safe=False)
 
 
 def aware(moment):
@@ -143,8 +142,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
             'end': timestamps(batch.end),
             'type': pa.array(batch.type, pa.string()),
             'unit': pa.array(batch.unit, pa.string()),
-            'qty': exact(batch.qty),
-            'price': exact(batch.price),
+            'qty': pa.array(batch.qty, pa.float64()),
+            'price': pa.array(batch.price, pa.float64()),
         }
         for key in groupby_keys:
             columns[GROUPBY_PREFIX + key] = text_array(
@@ -242,7 +241,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         page = ' LIMIT %d' % limit if limit is not None else ''
         page += ' OFFSET %d' % offset if offset else ''
         rows = self._query(
-            f'SELECT {select}, CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE), COUNT(*) OVER () '
+            f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
             f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
             f'ORDER BY {", ".join(names)}{page}', params).fetchall()
         if rows:
@@ -260,7 +259,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
-            f'SELECT CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE), COUNT(*) FROM {TABLE} '
+            f'SELECT {SUMS}, COUNT(*) FROM {TABLE} '
             f'WHERE {where}', params).fetchone()
         if not count:
             return {'total': 0, 'results': []}
@@ -290,8 +289,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
         rows = self._query(
-            f'SELECT begin, "end", type, unit, CAST(qty AS DOUBLE), '
-            f'CAST(price AS DOUBLE){attribute_columns} '
+            f'SELECT begin, "end", type, unit, qty, price{attribute_columns} '
             f'FROM {TABLE} WHERE {where} ORDER BY begin, seq '
             f'LIMIT {int(limit)} OFFSET {int(offset)}', params).fetchall()
         split = 6 + len(groupby_keys)
@@ -310,3 +308,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             f'WHERE {where} AND {attribute} IS NOT NULL ORDER BY scope',
             params).fetchall()
         return [row[0] for row in rows]
+
+
+def _point(row, groupby_keys, metadata_keys, split):
+    return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],
+            {k: v for k, v in zip(groupby_keys, row[6:split]) if v is not None},
+            {k: v for k, v in zip(metadata_keys, row[split:]) if v is not None})
