@@ -36,6 +36,21 @@ def trees():
     return sorted(found, key=lambda tree: (tree.order, tree.name))
 
 
+def run_environment():
+    """The body of a tree's env.py: run its migrations on the connection
+    and version table that _config put in the alembic config, so every
+    tree shares one environment."""
+    from alembic import context
+    config = context.config
+    context.configure(
+        connection=config.attributes['connection'],
+        version_table=config.get_main_option('version_table'),
+        render_as_batch=True,  # ALTER on SQLite goes through table copies
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def _config(tree, connection):
     config = alembic_config.Config()
     config.set_main_option('script_location', tree.script_location)

@@ -300,6 +300,36 @@ class DuckDBStorage(storage_v2.BaseStorage):
             for r in rows)
         return {'total': total, 'dataframes': dataframe.frames_from_rows(points)}
 
+    def stream(self, begin, end, filters=None, metric_types=None,
+               batch_size=5000):
+        where, params = self._where(begin, end, filters, metric_types)
+        groupby_keys = sorted(self._groupby_keys)
+        metadata_keys = sorted(self._metadata_keys)
+        # A cursor of its own: the consumer may query between batches.
+        cursor = self._db.cursor()
+        try:
+            cursor.execute(
+                f'SELECT begin, "end", type, unit, CAST(qty AS DOUBLE), '
+                f'CAST(price AS DOUBLE){self._attribute_columns(groupby_keys, metadata_keys)} '
+                f'FROM {TABLE} WHERE {where} ORDER BY begin, seq', params)
+            split = 6 + len(groupby_keys)
+            while True:
+                rows = cursor.fetchmany(batch_size)
+                if not rows:
+                    return
+                yield [_point(r, groupby_keys, metadata_keys, split)
+                       for r in rows]
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _attribute_columns(groupby_keys, metadata_keys):
+        return ''.join(
+            ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
+            ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
+
     def scope_ids(self, begin, end, scope_key):
         where, params = self._where(begin, end, None, None)
         attribute = self._attribute(scope_key)
@@ -309,6 +339,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
             params).fetchall()
         return [row[0] for row in rows]
 
+
+def _point(row, groupby_keys, metadata_keys, split):
+    return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],
+            {k: v for k, v in zip(groupby_keys, row[6:split]) if v is not None},
+            {k: v for k, v in zip(metadata_keys, row[split:]) if v is not None})
 
 def _point(row, groupby_keys, metadata_keys, split):
     return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],

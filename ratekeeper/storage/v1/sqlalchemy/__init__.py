@@ -1,0 +1,388 @@
+"""The v1 storage: rated points in the SQL database (SQLite, PostgreSQL,
+MariaDB) through SQLAlchemy 2.
+
+Schema (models.py), and why:
+
+- ``rk_v1_periods``: each collect period once, with ``begin_epoch`` (an
+  integer, so range filters and ``time`` buckets are the same SQL on every
+  database) and the calendar keys computed in Python when the period is
+  first stored (no dialect date functions at read time).
+- ``rk_v1_points``: one row per point. ``type`` and ``scope_id`` (the value
+  of ``[collect] scope_key``, the filter every non-admin read carries) are
+  indexed columns; all groupby and metadata attributes live in two JSON
+  documents (JSONB on PostgreSQL). One row per point keeps a batch a single
+  bulk insert and keeps every key and value as sent; a narrow
+  attribute table would multiply rows by the number of attributes (six per
+  point in the benchmark data) and make writes that much slower, and a
+  column per key would need DDL in the middle of writes, outside alembic.
+  Attributes other than the scope key are read with the database's JSON
+  functions, which cost a little on reads of rarely filtered keys.
+- Numbers: NUMERIC(30, 12), exact on PostgreSQL and MariaDB as in
+  CloudKitty; SQLite has no decimal type and stores doubles, so sums read
+  from it are rounded to the same 12 places (which removes the float noise
+  of long sums, e.g. 2469 x 0.0005 reads 1.2345).
+
+Writes: a batch is one transaction: its periods are inserted (duplicates
+ignored) and looked up, then all its points go in one bulk insert (DBAPI
+executemany on SQLite and MariaDB, COPY on PostgreSQL).
+
+Reads are SQL aggregates; ``stream`` walks one ordered query with a server
+side cursor where the driver has one, ``batch_size`` rows at a time.
+"""
+import datetime
+import threading
+
+import orjson
+import sqlalchemy as sa
+from alembic import migration as alembic_migration
+from alembic import script as alembic_script
+
+from ratekeeper import dataframe
+from ratekeeper import db
+from ratekeeper.db import migration
+from ratekeeper.storage import v2 as storage_v2
+from ratekeeper.storage.v1 import migrations as v1_migrations
+from ratekeeper.storage.v1.sqlalchemy import dialects
+from ratekeeper.storage.v1.sqlalchemy import models
+
+UTC = datetime.timezone.utc
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+PERIOD_LOOKUP_CHUNK = 500
+ATTRIBUTE_COLUMNS = ('p.groupby', 'p.metadata')
+
+
+def _epoch(moment):
+    return int((moment - EPOCH).total_seconds())
+
+
+def _naive(moment):
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(moment):
+    return moment.replace(tzinfo=UTC)
+
+
+def _sum(value):
+    return 0.0 if value is None else round(float(value), models.SCALE)
+
+
+def _text_attributes(attributes):
+    """Attribute values are stored as text, absent when null (as in v2)."""
+    for value in attributes.values():
+        if type(value) is not str:
+            break
+    else:
+        return attributes
+    return {key: dataframe.text(value) for key, value in attributes.items()
+            if value is not None}
+
+
+def _document(value):
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+class Query:
+    """A WHERE clause and its bound parameters, built up step by step."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.clauses = []
+        self.params = {}
+
+    def param(self, value):
+        name = 'p%d' % len(self.params)
+        self.params[name] = value
+        return name
+
+    def period_range(self, begin, end):
+        if begin is not None:
+            self.clauses.append('t.begin_epoch >= :%s'
+                                % self.param(_epoch(begin)))
+        if end is not None:
+            self.clauses.append('t.begin_epoch < :%s'
+                                % self.param(_epoch(end)))
+        return self
+
+    def metric_types(self, metric_types):
+        if metric_types:
+            names = [self.param(t) for t in metric_types]
+            self.clauses.append('p.type IN (%s)'
+                                % ', '.join(':' + n for n in names))
+        return self
+
+    def filters(self, filters):
+        for key, values in (filters or {}).items():
+            names = [self.param(str(v)) for v in values]
+            self.clauses.append('%s IN (%s)' % (
+                self.attribute(key), ', '.join(':' + n for n in names)))
+        return self
+
+    def attribute(self, key):
+        """SQL for an attribute: the groupby value, else the metadata
+        value, else (for calendar keys) the period's; NULL if none."""
+        if key == self.storage.scope_key and key not in storage_v2.TIME_GROUPBYS:
+            return 'p.scope_id'
+        dialect = self.storage.dialect
+        param = self.param(dialect.key_param(key))
+        parts = [dialect.attribute(column, key, param)
+                 for column in ATTRIBUTE_COLUMNS]
+        if key in storage_v2.TIME_GROUPBYS:
+            parts.append('t.' + key)
+        return 'COALESCE(%s)' % ', '.join(parts)
+
+    def where(self):
+        return ' AND '.join(self.clauses) or '1 = 1'
+
+
+class SQLAlchemyStorage(storage_v2.BaseStorage):
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.scope_key = conf.collect.scope_key
+        self.engine = None
+        self.dialect = None
+        self._write_lock = threading.Lock()
+
+    # -- life cycle -------------------------------------------------------
+    def init(self):
+        if self.engine is not None:
+            return
+        engine = db.get_engine(self.conf)
+        try:
+            self.dialect = dialects.for_engine(engine)
+            with engine.connect() as connection:
+                current = _schema_is_current(connection)
+            if not current:
+                migration.upgrade(self.conf)
+        except (ValueError, sa.exc.SQLAlchemyError) as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        self.engine = engine
+
+    def close(self):
+        self.engine = None  # the engine is shared: db.dispose() closes it
+
+    def _run(self, work):
+        """work(connection) in one transaction; database errors become
+        StorageError."""
+        try:
+            with self.engine.begin() as connection:
+                return work(connection)
+        except sa.exc.SQLAlchemyError as exc:
+            raise storage_v2.StorageError(str(exc.orig or exc)) from exc
+
+    def _rows(self, sql, params):
+        return self._run(
+            lambda connection: connection.execute(sa.text(sql), params)
+            .fetchall())
+
+    # -- writes -----------------------------------------------------------
+    def push(self, batch):
+        if not len(batch):
+            return
+        with self._write_lock:
+            self._run(lambda connection: self._insert(connection, batch))
+
+    def _insert(self, connection, batch):
+        period_ids = self._period_ids(connection, zip(batch.begin, batch.end))
+        rows = self._point_rows(batch, period_ids)
+        dbapi_connection = connection.connection.driver_connection
+        self.dialect.insert_points(dbapi_connection, rows)
+
+    def _period_ids(self, connection, moments):
+        """{(begin, end): id} for the batch's periods, inserted if new."""
+        wanted = {}
+        for begin, end in moments:
+            if (begin, end) not in wanted:
+                wanted[(begin, end)] = (_naive(begin), _naive(end))
+        values = [_period_row(begin, end) for begin, end in wanted]
+        connection.execute(self.dialect.insert_ignore(models.periods), values)
+        found = {}
+        naive_begins = sorted({naive[0] for naive in wanted.values()})
+        table = models.periods
+        for start in range(0, len(naive_begins), PERIOD_LOOKUP_CHUNK):
+            chunk = naive_begins[start:start + PERIOD_LOOKUP_CHUNK]
+            for row in connection.execute(
+                    sa.select(table.c.id, table.c.begin, table.c.end)
+                    .where(table.c.begin.in_(chunk))):
+                found[(row.begin, row.end)] = row.id
+        return {key: found[naive] for key, naive in wanted.items()}
+
+    def _point_rows(self, batch, period_ids):
+        scope_key = self.scope_key
+        dumps = orjson.dumps
+        rows = []
+        append = rows.append
+        for begin, end, metric_type, unit, qty, price, groupby, metadata in zip(
+                batch.begin, batch.end, batch.type, batch.unit, batch.qty,
+                batch.price, batch.groupby, batch.metadata):
+            groupby = _text_attributes(groupby)
+            metadata = _text_attributes(metadata)
+            scope = groupby.get(scope_key)
+            if scope is None:
+                scope = metadata.get(scope_key)
+            append((period_ids[(begin, end)], metric_type, unit, qty, price,
+                    scope, dumps(groupby).decode(), dumps(metadata).decode()))
+        return rows
+
+    def delete(self, begin=None, end=None, filters=None):
+        query = Query(self).period_range(begin, end).filters(filters)
+        sql = ('DELETE FROM rk_v1_points WHERE id IN (SELECT id FROM ('
+               'SELECT p.id FROM rk_v1_points p JOIN rk_v1_periods t '
+               'ON t.id = p.period_id WHERE %s) doomed)' % query.where())
+        with self._write_lock:
+            self._run(lambda connection: connection.execute(
+                sa.text(sql), query.params))
+
+    # -- reads ------------------------------------------------------------
+    def total(self, begin, end, groupby=None, filters=None,
+              metric_types=None, offset=0, limit=None):
+        groupby = list(groupby or [])
+        query = Query(self).period_range(begin, end).filters(
+            filters).metric_types(metric_types)
+        if not groupby:
+            return self._grand_total(begin, end, query, offset)
+        exprs = [self._group_expression(query, key) for key in groupby]
+        names = ['k%d' % i for i in range(len(exprs))]
+        page = ''
+        if limit is not None:
+            page += ' LIMIT %d' % int(limit)
+        if offset:
+            page += ' OFFSET %d' % int(offset) if limit is not None else (
+                ' LIMIT %d OFFSET %d' % (2 ** 62, int(offset)))
+        sql = ('SELECT %s, SUM(p.qty), SUM(p.price), COUNT(*) OVER () '
+               'FROM rk_v1_points p JOIN rk_v1_periods t '
+               'ON t.id = p.period_id WHERE %s GROUP BY %s ORDER BY %s%s' % (
+                   ', '.join('%s AS %s' % pair for pair in zip(exprs, names)),
+                   query.where(), ', '.join(names), ', '.join(names), page))
+        rows = self._rows(sql, query.params)
+        count = rows[0][-1] if rows else (
+            self._group_count(query, exprs) if offset else 0)
+        return {'total': count,
+                'results': [self._total_row(row, groupby, begin, end)
+                            for row in rows]}
+
+    def _group_expression(self, query, key):
+        if key == 'time':
+            return 't.begin_epoch - (t.begin_epoch %% %d)' % int(self.period)
+        if key == 'type':
+            return self.dialect.order_text('p.type')
+        return self.dialect.order_text("COALESCE(%s, '')"
+                                       % query.attribute(key))
+
+    def _group_count(self, query, exprs):
+        sql = ('SELECT COUNT(*) FROM (SELECT 1 AS one FROM rk_v1_points p '
+               'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s '
+               'GROUP BY %s) groups' % (query.where(), ', '.join(exprs)))
+        return self._rows(sql, query.params)[0][0]
+
+    def _grand_total(self, begin, end, query, offset):
+        sql = ('SELECT SUM(p.qty), SUM(p.price), COUNT(*) FROM rk_v1_points p '
+               'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s'
+               % query.where())
+        qty, rate, count = self._rows(sql, query.params)[0]
+        if not count:
+            return {'total': 0, 'results': []}
+        results = [] if offset else [
+            {'begin': begin, 'end': end, 'qty': _sum(qty), 'rate': _sum(rate)}]
+        return {'total': 1, 'results': results}
+
+    def _total_row(self, row, groupby, begin, end):
+        row = list(row)
+        result = {'begin': begin, 'end': end,
+                  'qty': _sum(row[-3]), 'rate': _sum(row[-2])}
+        for key, value in zip(groupby, row):
+            if key == 'time':
+                result['begin'] = EPOCH + datetime.timedelta(seconds=value)
+                result['end'] = result['begin'] + datetime.timedelta(
+                    seconds=self.period)
+            else:
+                result[key] = value
+        return {'begin': result.pop('begin'), 'end': result.pop('end'),
+                **result}
+
+    def retrieve(self, begin, end, filters=None, metric_types=None,
+                 offset=0, limit=100):
+        query = Query(self).period_range(begin, end).filters(
+            filters).metric_types(metric_types)
+        total = self._rows(
+            'SELECT COUNT(*) FROM rk_v1_points p JOIN rk_v1_periods t '
+            'ON t.id = p.period_id WHERE %s' % query.where(),
+            query.params)[0][0]
+        if not total or offset >= total:
+            return {'total': total, 'dataframes': []}
+        sql = self._points_sql(query) + ' LIMIT %d OFFSET %d' % (
+            int(limit), int(offset))
+        rows = self._rows(sql, query.params)
+        periods = self._periods(begin, end)
+        return {'total': total,
+                'dataframes': dataframe.frames_from_rows(
+                    self._points(rows, periods))}
+
+    def _points_sql(self, query):
+        text = self.dialect.attribute_text
+        return ('SELECT p.period_id, p.type, p.unit, p.qty, p.price, %s, %s '
+                'FROM rk_v1_points p JOIN rk_v1_periods t '
+                'ON t.id = p.period_id WHERE %s ORDER BY t.begin_epoch, p.id'
+                % (text.format(column='p.groupby'),
+                   text.format(column='p.metadata'), query.where()))
+
+    def _periods(self, begin, end):
+        """{period id: (begin, end)} of the periods in [begin, end)."""
+        table = models.periods
+        select = sa.select(table.c.id, table.c.begin, table.c.end)
+        if begin is not None:
+            select = select.where(table.c.begin_epoch >= _epoch(begin))
+        if end is not None:
+            select = select.where(table.c.begin_epoch < _epoch(end))
+        return self._run(lambda connection: {
+            row.id: (_aware(row.begin), _aware(row.end))
+            for row in connection.execute(select)})
+
+    @staticmethod
+    def _points(rows, periods):
+        for period_id, metric_type, unit, qty, price, groupby, metadata in rows:
+            begin, end = periods[period_id]
+            yield (begin, end, metric_type, unit, float(qty), float(price),
+                   _document(groupby), _document(metadata))
+
+    def stream(self, begin, end, filters=None, metric_types=None,
+               batch_size=5000):
+        query = Query(self).period_range(begin, end).filters(
+            filters).metric_types(metric_types)
+        periods = self._periods(begin, end)
+        sql = sa.text(self._points_sql(query))
+        try:
+            with self.engine.connect() as connection:
+                result = connection.execution_options(
+                    stream_results=True, yield_per=batch_size).execute(
+                        sql, query.params)
+                for rows in result.partitions(batch_size):
+                    yield list(self._points(rows, periods))
+        except sa.exc.SQLAlchemyError as exc:
+            raise storage_v2.StorageError(str(exc.orig or exc)) from exc
+
+    def scope_ids(self, begin, end, scope_key):
+        query = Query(self).period_range(begin, end)
+        attribute = query.attribute(scope_key)
+        sql = ('SELECT DISTINCT %s AS scope FROM rk_v1_points p '
+               'JOIN rk_v1_periods t ON t.id = p.period_id '
+               'WHERE %s AND %s IS NOT NULL ORDER BY scope' % (
+                   self.dialect.order_text(attribute), query.where(),
+                   attribute))
+        return [row[0] for row in self._rows(sql, query.params)]
+
+
+def _period_row(begin, end):
+    row = {'begin': _naive(begin), 'end': _naive(end),
+           'begin_epoch': _epoch(begin)}
+    for key, pattern in storage_v2.TIME_GROUPBYS.items():
+        row[key] = begin.strftime(pattern)
+    return row
+
+
+def _schema_is_current(connection):
+    tree = v1_migrations.TREE
+    heads = alembic_script.ScriptDirectory(tree.script_location).get_heads()
+    context = alembic_migration.MigrationContext.configure(
+        connection, opts={'version_table': tree.version_table})
+    return set(context.get_current_heads()) == set(heads)

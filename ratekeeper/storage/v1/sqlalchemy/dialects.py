@@ -1,0 +1,134 @@
+"""What differs between SQLite, PostgreSQL and MariaDB: reading one key of
+a JSON attribute document, ignoring duplicate inserts, and bulk loading.
+
+Everything else in the v1 storage is portable SQL.
+"""
+import io
+
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
+                 'groupby', 'metadata')
+POINT_INSERT = 'INSERT INTO rk_v1_points (%s) VALUES (%%s)' % ', '.join(
+    POINT_COLUMNS)
+
+# COPY's text format: backslash escapes for the four special characters.
+COPY_ESCAPES = str.maketrans({'\\': '\\\\', '\t': '\\t', '\n': '\\n',
+                              '\r': '\\r'})
+
+
+class Dialect:
+    name = None
+    placeholder = '?'
+    attribute_text = '{column}'  # how to select a JSON column as text
+
+    def attribute(self, column, key, param):
+        """SQL reading ``key`` of the JSON document ``column`` as text (NULL
+        when absent); ``param`` names the bound parameter holding the key
+        (see key_param)."""
+        raise NotImplementedError
+
+    def key_param(self, key):
+        return key
+
+    def order_text(self, expr):
+        """``expr`` made to sort text by code point, as DuckDB does."""
+        return expr
+
+    def insert_ignore(self, table):
+        raise NotImplementedError
+
+    def insert_points(self, dbapi_connection, rows):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.executemany(
+                POINT_INSERT % ', '.join([self.placeholder] * 8), rows)
+        finally:
+            cursor.close()
+
+
+class SQLite(Dialect):
+    name = 'sqlite'
+
+    def attribute(self, column, key, param):
+        # json_extract's path syntax cannot quote '"' or '\' in a key: such
+        # keys take the slower json_each lookup.
+        if '"' in key or '\\' in key:
+            return ('(SELECT value FROM json_each(%s) WHERE key = :%s)'
+                    % (column, param))
+        return 'json_extract(%s, :%s)' % (column, param)
+
+    def key_param(self, key):
+        if '"' in key or '\\' in key:
+            return key
+        return '$."%s"' % key
+
+    def insert_ignore(self, table):
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class PostgreSQL(Dialect):
+    name = 'postgresql'
+    attribute_text = '{column}::text'
+
+    def attribute(self, column, key, param):
+        return '(%s ->> :%s)' % (column, param)
+
+    def order_text(self, expr):
+        return '(%s) COLLATE "C"' % expr
+
+    def insert_ignore(self, table):
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def insert_points(self, dbapi_connection, rows):
+        """COPY: one round trip for the whole batch."""
+        buffer = io.StringIO()
+        write = buffer.write
+        for row in rows:
+            write('\t'.join([_copy_field(value) for value in row]))
+            write('\n')
+        buffer.seek(0)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.copy_expert('COPY rk_v1_points (%s) FROM STDIN'
+                               % ', '.join(POINT_COLUMNS), buffer)
+        finally:
+            cursor.close()
+
+
+def _copy_field(value):
+    if value is None:
+        return '\\N'
+    if isinstance(value, str):
+        return value.translate(COPY_ESCAPES)
+    return repr(value)
+
+
+class MariaDB(Dialect):
+    """MariaDB and MySQL; pymysql folds executemany into multi-row INSERTs."""
+
+    name = 'mysql'
+    placeholder = '%s'
+
+    def attribute(self, column, key, param):
+        return 'JSON_UNQUOTE(JSON_EXTRACT(%s, :%s))' % (column, param)
+
+    def key_param(self, key):
+        return '$."%s"' % key.replace('\\', '\\\\').replace('"', '\\"')
+
+    def insert_ignore(self, table):
+        return mysql.insert(table).prefix_with('IGNORE')
+
+
+DIALECTS = {'sqlite': SQLite, 'postgresql': PostgreSQL, 'mysql': MariaDB,
+            'mariadb': MariaDB}
+
+
+def for_engine(engine):
+    try:
+        return DIALECTS[engine.dialect.name]()
+    except KeyError:
+        raise ValueError('the v1 storage does not support %s databases'
+                         % engine.dialect.name) from None
