@@ -344,8 +344,3 @@ def _point(row, groupby_keys, metadata_keys, split):
     return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],
             {k: v for k, v in zip(groupby_keys, row[6:split]) if v is not None},
             {k: v for k, v in zip(metadata_keys, row[split:]) if v is not None})
-
-def _point(row, groupby_keys, metadata_keys, split):
-    return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],
-            {k: v for k, v in zip(groupby_keys, row[6:split]) if v is not None},
-            {k: v for k, v in zip(metadata_keys, row[split:]) if v is not None})
