@@ -47,6 +47,27 @@ dataframes_get_query = {
     vo.Optional('filters'): v.DictQueryParam(multi=False),
 }
 
+def _is_text_mapping(value):
+    return type(value) is dict and all(
+        type(k) is str and type(v) is str for k, v in value.items())
+
+
+def _is_usual_point(point):
+    """point_response, checked inline (a page holds up to max_limit
+    points)."""
+    try:
+        vol, rating = point['vol'], point['rating']
+        return (len(point) == 4 and len(vol) == 2 and len(rating) == 1
+                and type(vol['unit']) is str
+                and type(vol['qty']) in NUMBER_TYPES
+                and type(rating['price']) in NUMBER_TYPES
+                and _is_text_mapping(point['groupby'])
+                and _is_text_mapping(point['metadata']))
+    except (KeyError, TypeError):
+        return False
+
+
+NUMBER_TYPES = (int, float)
 point_response = {
     vo.Required('vol'): {vo.Required('unit'): str,
                          vo.Required('qty'): vo.Any(int, float)},
@@ -59,7 +80,8 @@ dataframes_get_response = {
     vo.Required('dataframes'): [{
         vo.Required('period'): {vo.Required('begin'): str,
                                 vo.Required('end'): str},
-        vo.Required('usage'): {str: [point_response]},
+        vo.Required('usage'): {str: [v.fast_check(point_response,
+                                                  _is_usual_point)]},
     }],
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Ingest and query figures of the v2 API on the embedded DuckDB storage.
+
+Starts a fresh `ratekeeper-api` (noauth, DuckDB under a temporary state
+path, a free port), then runs the shared generator against it exactly as
+the CloudKitty figures were taken:
+
+    usagegen.py load -n N --scale S --batch B --threads 2
+    usagegen.py querybench -n N --scale S --only v2
+
+and prints the load line and the query table. Run it from the repository
+root with the project's venv:
+
+    .venv/bin/python bench/v2_api.py                 # 100k points
+    .venv/bin/python bench/v2_api.py --scale 10      # 1M points
+
+The generator is ../shared/bench/usagegen.py (the same file the CloudKitty
+25 figures came from); --usagegen points elsewhere.
+"""
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def start_server(state_path, port):
+    env = dict(os.environ, OS_DEFAULT__AUTH_STRATEGY='noauth',
+               OS_DEFAULT__STATE_PATH=state_path, OS_API__PORT=str(port))
+    subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],
+                   env=env, check=True)
+    server = subprocess.Popen([os.path.join(BIN, 'ratekeeper-api')], env=env,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = 'http://127.0.0.1:%d' % port
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + '/', timeout=1).close()
+            return server, url
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit('ratekeeper-api did not start')
+
+
+def usagegen(generator, *args):
+    return subprocess.run([sys.executable, generator, *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--scale', type=int, default=1)
+    parser.add_argument('--batch', type=int, default=None,
+                        help='points per request (1000; 2000 at scale > 1)')
+    parser.add_argument('--usagegen', default=USAGEGEN)
+    args = parser.parse_args()
+    points = str(100000 * args.scale)
+    batch = str(args.batch or (1000 if args.scale == 1 else 2000))
+    common = ['-n', points, '--scale', str(args.scale)]
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
+        server, url = start_server(state, free_port())
+        try:
+            print(usagegen(args.usagegen, 'load', '--url', url, '--batch',
+                           batch, '--threads', '2', *common))
+            print(usagegen(args.usagegen, 'querybench', '--url', url,
+                           '--only', 'v2', *common))
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == '__main__':
+    main()
