@@ -1,0 +1,86 @@
+"""Parsing CloudKitty dataframes into a PointBatch."""
+import pytest
+
+from ratekeeper import dataframe
+
+
+def frame(*points, begin='2015-01-04T00:00:00Z', end='2015-01-04T01:00:00Z'):
+    return {'period': {'begin': begin, 'end': end},
+            'usage': {'instance': list(points)}}
+
+
+def point(**overrides):
+    base = {'vol': {'unit': 'u', 'qty': 1}, 'rating': {'price': 0.5},
+            'groupby': {'project_id': 'p'}, 'metadata': {'flavor': 'm1'}}
+    base.update(overrides)
+    return base
+
+
+def test_a_batch_is_columns():
+    batch = dataframe.parse_dataframes([frame(point(), point())])
+    assert len(batch) == 2
+    assert batch.qty == [1, 1] and batch.price == [0.5, 0.5]
+    assert batch.type == ['instance', 'instance']
+    assert batch.begin[0].isoformat() == '2015-01-04T00:00:00+00:00'
+    assert batch.groupby_keys == {'project_id'}
+    assert batch.metadata_keys == {'flavor'}
+
+
+def test_numbers_sent_as_strings_are_numbers():
+    batch = dataframe.parse_dataframes([frame(point(
+        vol={'unit': 'u', 'qty': '2.5'}, rating={'price': '0.1'}))])
+    assert batch.qty == [2.5] and batch.price == [0.1]
+
+
+def test_a_point_without_rating_costs_nothing():
+    p = point()
+    del p['rating']
+    assert dataframe.parse_dataframes([frame(p)]).price == [0]
+
+
+@pytest.mark.parametrize('bad, where', [
+    (point(vol={'unit': 'u'}), 'vol'),
+    (point(vol={'unit': 3, 'qty': 1}), 'vol.unit'),
+    (point(vol={'unit': 'u', 'qty': 'x'}), 'vol.qty'),
+    (point(vol={'unit': 'u', 'qty': True}), 'vol.qty'),
+    (point(rating={'price': [1]}), 'rating.price'),
+    (point(rating='free'), 'rating'),
+    (point(groupby=['p']), 'groupby'),
+    ('a point', 'usage.instance[1]'),
+])
+def test_a_bad_point_is_named(bad, where):
+    with pytest.raises(dataframe.InvalidDataframe) as caught:
+        dataframe.parse_dataframes([frame(point(), bad)])
+    assert where in caught.value.path
+
+
+@pytest.mark.parametrize('value', ['nan', 'inf', '-Infinity', 10 ** 400])
+def test_non_finite_numbers_are_refused(value):
+    with pytest.raises(dataframe.InvalidDataframe, match='finite'):
+        dataframe.parse_dataframes([frame(point(
+            vol={'unit': 'u', 'qty': value}))])
+
+
+def test_keys_longer_than_the_limit_are_refused():
+    with pytest.raises(dataframe.InvalidDataframe, match='keys'):
+        dataframe.parse_dataframes([frame(point(
+            metadata={'k' * 300: 'v'}))])
+
+
+def test_values_are_stored_as_text():
+    assert dataframe.text_column(['a', 3, True, None, {'x': 1}]) == [
+        'a', '3', 'True', None, '{"x":1}']
+
+
+def test_frames_come_back_in_order_with_sorted_types():
+    rows = [(b, e, t, 'u', 1.0, 0.0, {}, {}) for b, e, t in [
+        ('b1', 'e1', 'volume'), ('b1', 'e1', 'image'), ('b2', 'e2', 'image')]]
+    rows = [(_Moment(r[0]), _Moment(r[1])) + r[2:] for r in rows]
+    frames = dataframe.frames_from_rows(rows)
+    assert [f['period']['begin'] for f in frames] == ['b1', 'b2']
+    assert list(frames[0]['usage']) == ['image', 'volume']
+
+
+class _Moment(str):
+    def isoformat(self):
+        return str(self)
