@@ -1,0 +1,90 @@
+"""One storage contract, run unchanged against every backend."""
+import tempfile
+import unittest
+
+import sqlalchemy as sa
+
+from ratekeeper import db
+from ratekeeper import storage as rk_storage
+from ratekeeper.storage import testing
+from ratekeeper.storage.v1 import sqlalchemy as v1_sqlalchemy
+from ratekeeper.storage.v1.sqlalchemy import models
+from tests import databases
+
+
+class DuckDBStorageTest(testing.StorageTest, unittest.TestCase):
+    def make_storage(self):
+        state_path = self.enterContext(tempfile.TemporaryDirectory())
+        conf = testing.make_conf(state_path, storage={'version': 2})
+        storage = rk_storage.get_storage(conf)
+        self.addCleanup(storage.close)
+        return storage
+
+
+class SQLStorageTest(testing.StorageTest):
+    """The SQL (v1) backend on one database per class, emptied per test."""
+
+    url = None
+
+    @classmethod
+    def database_url(cls, state_path):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.state_path = cls.enterClassContext(tempfile.TemporaryDirectory())
+        cls.url = cls.database_url(cls.state_path)
+        cls.conf = testing.make_conf(
+            cls.state_path, storage={'version': 1},
+            database={'connection': cls.url})
+        cls.addClassCleanup(db.dispose, cls.conf)
+
+    def make_storage(self):
+        storage = rk_storage.get_storage(self.conf)
+        self.assertIsInstance(storage, v1_sqlalchemy.SQLAlchemyStorage)
+        self.addCleanup(self.empty, storage)
+        return storage
+
+    def empty(self, storage):
+        with storage.engine.begin() as connection:
+            connection.execute(models.points.delete())
+            connection.execute(models.periods.delete())
+        storage.close()
+
+    def test_a_failing_insert_rolls_back_its_periods(self):
+        self.push(testing.hourly_frames(1))
+
+        def broken_insert(dbapi_connection, rows):
+            raise sa.exc.OperationalError('INSERT', {}, Exception('boom'))
+
+        self.storage.dialect.insert_points = broken_insert
+        with self.assertRaises(rk_storage.v2.StorageError):
+            self.push(testing.hourly_frames(3))
+        with self.storage.engine.connect() as connection:
+            periods = connection.execute(
+                sa.select(sa.func.count()).select_from(models.periods))
+            self.assertEqual(1, periods.scalar())
+
+
+class SQLiteStorageTest(SQLStorageTest, unittest.TestCase):
+    @classmethod
+    def database_url(cls, state_path):
+        return 'sqlite:///%s/v1.sqlite' % state_path
+
+
+class ServerStorageTest(SQLStorageTest):
+    kind = None
+
+    @classmethod
+    def database_url(cls, state_path):
+        return cls.enterClassContext(
+            databases.temporary_database(cls.kind, 'contract'))
+
+
+class PostgreSQLStorageTest(ServerStorageTest, unittest.TestCase):
+    kind = 'postgresql'
+
+
+class MariaDBStorageTest(ServerStorageTest, unittest.TestCase):
+    kind = 'mariadb'
