@@ -1,0 +1,140 @@
+"""The vectorised hashmap engine against worked examples, the reference
+rule set's known totals, and the Decimal reference pricer."""
+import datetime
+import decimal
+import math
+import os
+import sys
+
+import pytest
+
+from ratekeeper import dataframe
+from ratekeeper.rating.hashmap import engine
+from ratekeeper.rating.hashmap import reference
+from tests.rating import rulesets
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
+                                'bench'))
+import usagegen  # noqa: E402
+
+UTC = datetime.timezone.utc
+START = datetime.datetime(2026, 11, 1, tzinfo=UTC)
+D = decimal.Decimal
+
+
+def batch_of(points, begin=START):
+    """points: (type, qty, groupby, metadata)"""
+    batch = dataframe.PointBatch()
+    for metric_type, qty, groupby, metadata in points:
+        batch.begin.append(begin)
+        batch.end.append(begin + datetime.timedelta(hours=1))
+        batch.type.append(metric_type)
+        batch.unit.append('u')
+        batch.qty.append(qty)
+        batch.price.append(0.0)
+        batch.groupby.append(groupby)
+        batch.metadata.append(metadata)
+    return batch
+
+
+def priced(snapshot, points, begin=START):
+    batch = batch_of(points, begin)
+    engine.Engine(snapshot).price(batch)
+    return batch.price
+
+
+@pytest.mark.parametrize('point, expected', [
+    (('instance', 1, {}, {'flavor_name': 'm1.large', 'vcpus': '4'}),
+     0.076),
+    (('instance', 1, {}, {'flavor_name': 'm1.large', 'vcpus': '2'}), 0.08),
+    (('volume', 100, {}, {'volume_type': 'ssd'}), 0.075),
+    (('volume', 100, {}, {'volume_type': 'lvm'}), 0.05),
+    (('image', 4096, {}, {'disk_format': 'raw'}), 0.036864),
+    (('image', 512, {}, {}), 0.00512),
+    (('network', 10, {}, {}), 0.0),
+])
+def test_worked_examples(point, expected):
+    assert priced(rulesets.reference_rules().snapshot(), [point])[0] == \
+        pytest.approx(expected, rel=1e-12)
+
+
+def reference_example_rules():
+    """The groups example of the reference (§5.3)."""
+    b = rulesets.Builder()
+    g1, g2 = b.group('g1'), b.group('g2')
+    svc = b.service('instance')
+    flavor = b.field(svc, 'flavor')
+    other = b.field(svc, 'other')
+    b.mapping('1.5', service_id=svc, group_id=g1)
+    b.mapping('2', 'rate', field_id=flavor, value='m1.small', group_id=g1)
+    b.threshold('5', '10', service_id=svc, group_id=g1)
+    b.threshold('8', '0.5', 'rate', service_id=svc, group_id=g1)
+    b.mapping('0.25', service_id=svc, group_id=g2)
+    b.mapping('3', 'rate', field_id=other, value='x', group_id=g2)
+    b.mapping('0.1', field_id=flavor, value='m1.small')
+    b.mapping('0.05', service_id=svc)
+    return b.snapshot()
+
+
+@pytest.mark.parametrize('qty, expected', [(8, 18.8), (5, 29.25)])
+def test_groups_thresholds_and_flats_combine(qty, expected):
+    point = ('instance', qty, {}, {'flavor': 'm1.small', 'other': 'x'})
+    assert priced(reference_example_rules(), [point])[0] == \
+        pytest.approx(expected, rel=1e-12)
+
+
+def test_tenant_rules_override_global_ones():
+    b = rulesets.Builder()
+    svc = b.service('instance')
+    b.mapping('1', service_id=svc)
+    b.mapping('3', service_id=svc, tenant_id='p1')
+    points = [('instance', 2, {'project_id': 'p1'}, {}),
+              ('instance', 2, {'project_id': 'p2'}, {})]
+    assert priced(b.snapshot(), points) == [6.0, 2.0]
+
+
+def test_validity_dates_pick_the_rules_of_each_period():
+    b = rulesets.Builder()
+    svc = b.service('instance')
+    b.mapping('1', service_id=svc, start=datetime.datetime(2026, 1, 1),
+              end=datetime.datetime(2026, 6, 1))
+    b.mapping('2', service_id=svc, start=datetime.datetime(2026, 6, 1))
+    point = [('instance', 1, {}, {})]
+    snapshot = b.snapshot()
+    assert priced(snapshot, point, datetime.datetime(
+        2025, 12, 31, tzinfo=UTC)) == [0.0]
+    assert priced(snapshot, point, datetime.datetime(
+        2026, 3, 1, tzinfo=UTC)) == [1.0]
+    assert priced(snapshot, point, datetime.datetime(
+        2026, 6, 1, tzinfo=UTC)) == [2.0]
+
+
+def test_non_numeric_value_of_a_threshold_field_is_refused():
+    with pytest.raises(engine.UnpriceablePoint):
+        priced(rulesets.reference_rules().snapshot(),
+               [('instance', 1, {}, {'vcpus': 'many'})])
+
+
+def usage(points):
+    gen = usagegen.Generator(unrated=True)
+    return dataframe.parse_dataframes(
+        [frame for frame, _ in gen.frames(points, START)])
+
+
+@pytest.mark.parametrize('points, total', [(200, 8.335144),
+                                           (10000, 416.7572),
+                                           (100000, 4167.572)])
+def test_reference_rule_set_totals(points, total):
+    batch = usage(points)
+    engine.Engine(rulesets.reference_rules().snapshot()).price(batch)
+    assert math.fsum(batch.price) == pytest.approx(total, abs=1e-9)
+
+
+def test_engine_equals_reference_on_shared_usage():
+    snapshot = rulesets.reference_rules().snapshot()
+    batch = usage(2000)
+    expected = reference.price_batch(snapshot, batch)
+    engine.Engine(snapshot).price(batch)
+    for got, want in zip(batch.price, expected):
+        assert got == pytest.approx(float(want), rel=1e-12, abs=1e-15)
+    assert sum(expected) == D('83.35144')
