@@ -68,6 +68,10 @@ collect_opts = [
     cfg.StrOpt('scope_key', default='project_id',
                help='The groupby key that names the project a point belongs '
                     'to; non-admin readers are restricted on it.'),
+    cfg.StrOpt('metrics_conf',
+               help='The metrics configuration (CloudKitty metrics.yml '
+                    'format) served by /v1/info. Default: the copy shipped '
+                    'in the package, ratekeeper/etc/metrics.yml.'),
 ]
 
 OPTS = [

@@ -2,12 +2,16 @@
 import itertools
 
 from ratekeeper.policies import base
+from ratekeeper.policies import collector
 from ratekeeper.policies import dataframes
+from ratekeeper.policies import info
 from ratekeeper.policies import rating
 from ratekeeper.policies import report
+from ratekeeper.policies import storage
 from ratekeeper.policies import summary
 
-FAMILIES = (base, summary, dataframes, report, rating)
+FAMILIES = (base, summary, dataframes, report, info, storage, collector,
+            rating)
 
 
 def list_rules():

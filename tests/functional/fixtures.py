@@ -8,6 +8,7 @@ import datetime
 import os
 import shutil
 import tempfile
+import unittest
 
 from gabbi import fixture
 from oslo_config import cfg
@@ -53,7 +54,9 @@ class ConfigFixture(fixture.GabbiFixture):
 
     def start_fixture(self):
         self.state_path = tempfile.mkdtemp(prefix='ratekeeper-gabbi-')
-        conf = make_conf(self.state_path, **self.overrides)
+        conf = make_conf(self.state_path)
+        for (group, name), value in self.overrides.items():
+            conf.set_override(name, value, group)
         migration.upgrade(conf)
         storage = rk_storage.get_storage(conf)
         STATE.update(conf=conf, storage=storage,
@@ -128,3 +131,83 @@ def environ_fixture(**variables):
 
 
 environ_fixture(PROJECT_A=PROJECT_A, PROJECT_B=PROJECT_B)
+
+
+class StorageV1Fixture(ConfigFixture):
+    """[storage] version = 1: the v1 SQL backend, no /v2."""
+
+    overrides = {('storage', 'version'): 1}
+
+    def start_fixture(self):
+        if not v1_backend_installed():
+            raise unittest.SkipTest('no ratekeeper.storage.v1.backends '
+                                    'entry point "sqlalchemy" yet')
+        super().start_fixture()
+
+
+def v1_backend_installed():
+    from importlib import metadata
+    return any(ep.name == rk_storage.DEFAULT_BACKENDS[1] for ep in
+               metadata.entry_points(group=rk_storage.NAMESPACES[1]))
+
+
+def _stream_from_retrieve(storage):
+    """TEMPORARY, tests only: storage.stream() built on retrieve() pages
+    for a backend that does not have stream() yet."""
+    def stream(begin, end, filters=None, metric_types=None,
+               batch_size=5000):
+        offset = 0
+        while True:
+            page = storage.retrieve(begin, end, filters=filters,
+                                    metric_types=metric_types,
+                                    offset=offset, limit=batch_size)
+            rows = [
+                (dataframe.parse_datetime(frame['period']['begin']),
+                 dataframe.parse_datetime(frame['period']['end']),
+                 metric_type, point['vol']['unit'], point['vol']['qty'],
+                 point['rating']['price'], point['groupby'],
+                 point['metadata'])
+                for frame in page['dataframes']
+                for metric_type, points in frame['usage'].items()
+                for point in points]
+            if not rows:
+                return
+            yield rows
+            offset += len(rows)
+    return stream
+
+
+class StreamFallbackFixture(fixture.GabbiFixture):
+    """Give the current storage a stream() if its backend lacks one."""
+
+    def start_fixture(self):
+        storage = STATE['storage']
+        if not hasattr(type(storage), 'stream'):
+            storage.stream = _stream_from_retrieve(storage)
+
+
+class MetricsConfFixture(fixture.GabbiFixture):
+    """[collect] metrics_conf pointing at a file written by the test:
+    ``content`` is its text, None for a missing file."""
+
+    content = None
+
+    def start_fixture(self):
+        path = os.path.join(STATE['conf'].state_path, 'metrics.yml')
+        if self.content is not None:
+            with open(path, 'w', encoding='utf-8') as stream:
+                stream.write(self.content)
+        STATE['conf'].set_override('metrics_conf', path, 'collect')
+
+
+class MissingMetricsConfFixture(MetricsConfFixture):
+    content = None
+
+
+class InvalidMetricsConfFixture(MetricsConfFixture):
+    content = 'metrics:\n  cpu:\n    unit: instance\n    mutate: SQUARE\n'
+
+
+class BrokenMetricsConfFixture(MetricsConfFixture):
+    content = 'metrics: [unclosed\n'
+environ_fixture(LONG_NAME='x' * 300)
