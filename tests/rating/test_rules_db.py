@@ -1,0 +1,98 @@
+"""Hashmap rules in every supported SQL database: migrations, exact
+decimals, the engine following rule changes without a restart."""
+import contextlib
+import datetime
+import decimal
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from ratekeeper import db
+from ratekeeper.db import migration
+from ratekeeper.rating import hashmap
+from ratekeeper.rating.hashmap import rules
+from tests.functional import fixtures
+from tests.rating.test_engine import batch_of
+
+SERVERS = {
+    'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1:5432/',
+    'mysql': 'mysql+pymysql://root:@127.0.0.1:3306/',
+}
+
+
+@contextlib.contextmanager
+def server_database(kind):
+    """A private database on a shared server, dropped afterwards."""
+    name = 'rk_rating_%s' % uuid.uuid4().hex[:12]
+    admin = sa.create_engine(SERVERS[kind] + (
+        'postgres' if kind == 'postgresql' else ''),
+        isolation_level='AUTOCOMMIT')
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text('CREATE DATABASE %s' % name))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip('%s server unreachable: %s' % (kind, str(exc)[:100]))
+    try:
+        yield SERVERS[kind] + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+        admin.dispose()
+
+
+@pytest.fixture(params=['sqlite', 'postgresql', 'mysql'])
+def conf(request, tmp_path):
+    with contextlib.ExitStack() as stack:
+        conf = fixtures.make_conf(str(tmp_path))
+        if request.param != 'sqlite':
+            url = stack.enter_context(server_database(request.param))
+            conf.set_override('connection', url, 'database')
+        migration.upgrade(conf)
+        yield conf
+        migration.downgrade(conf)
+        db.dispose(conf)
+
+
+def test_costs_keep_their_decimal_value(conf):
+    service = rules.create_service(conf, 'instance')
+    rules.create_mapping(conf, {'service_id': service.service_id,
+                                'cost': decimal.Decimal('0.01'),
+                                'start': datetime.datetime(2020, 1, 1)},
+                         force=True)
+    [mapping] = rules.list_mappings(conf, service_id=service.service_id)
+    assert mapping.cost == decimal.Decimal('0.01')
+    assert str(mapping.cost) == '0.01'
+
+
+def test_engine_follows_rule_changes(conf):
+    module = hashmap.HashMap(conf)
+    service = rules.create_service(conf, 'instance')
+    mapping = rules.create_mapping(
+        conf, {'service_id': service.service_id,
+               'cost': decimal.Decimal('0.5'),
+               'start': datetime.datetime(2020, 1, 1)}, force=True)
+    point = [('instance', 2, {'project_id': 'p'}, {})]
+    batch = batch_of(point)
+    module.process(batch)
+    assert batch.price == [1.0]
+    rules.delete_mapping(conf, mapping.mapping_id)
+    rules.create_mapping(conf, {'service_id': service.service_id,
+                                'cost': decimal.Decimal('0.75'),
+                                'start': datetime.datetime(2020, 1, 1)},
+                         force=True)
+    batch = batch_of(point)
+    module.process(batch)
+    assert batch.price == [1.5]
+
+
+def test_deleting_a_service_removes_its_rules(conf):
+    service = rules.create_service(conf, 'volume')
+    field = rules.create_field(conf, service.service_id, 'volume_type')
+    rules.create_threshold(conf, {'field_id': field.field_id,
+                                  'level': decimal.Decimal('1'),
+                                  'cost': decimal.Decimal('2')})
+    rules.delete_service(conf, service.service_id)
+    _, services, fields, _, mappings, thresholds = rules.load_all(conf)
+    assert (services, fields, mappings, thresholds) == ([], [], [], [])
