@@ -1,0 +1,133 @@
+"""Rating where it runs: ingest (?rate=true), quotes, through the API,
+with the shared benchmark's rule set created by its own script."""
+import datetime
+import os
+import sys
+
+import orjson
+import pytest
+from werkzeug import test as werkzeug_test
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
+                                'bench'))
+import rules_setup  # noqa: E402
+import usagegen  # noqa: E402
+
+START = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+JSON = {'Content-Type': 'application/json'}
+
+
+class _Response:
+    def __init__(self, response):
+        self.status = response.status_code
+        self._data = response.get_data()
+
+    def read(self):
+        return self._data
+
+
+class _Connection:
+    """http.client's interface over the in-process app, for rules_setup."""
+
+    def __init__(self, client):
+        self.client = client
+        self.response = None
+
+    def request(self, method, path, body=None, headers=None):
+        self.response = _Response(self.client.open(
+            path, method=method, data=body, headers=headers or {}))
+
+    def getresponse(self):
+        return self.response
+
+
+@pytest.fixture
+def client(service):
+    client = werkzeug_test.Client(service['app'])
+    api = rules_setup.Api.__new__(rules_setup.Api)
+    api.conn, api.prefix, api.headers = _Connection(client), '', JSON
+    rules_setup.setup(api)
+    return client
+
+
+def post_frames(client, frames, query=''):
+    return client.post('/v2/dataframes' + query, headers=JSON,
+                       data=orjson.dumps({'dataframes': frames}))
+
+
+def total_rate(client):
+    response = client.get('/v2/summary?begin=2026-11-01T00:00:00'
+                          '&end=2027-01-01T00:00:00')
+    assert response.status_code == 200, response.get_data()
+    return response.get_json()['results'][0][-1]
+
+
+def frames_of(points, unrated=True):
+    gen = usagegen.Generator(unrated=unrated)
+    return [frame for frame, _ in gen.frames(points, START)]
+
+
+def test_ingest_with_rate_prices_every_point(client):
+    response = post_frames(client, frames_of(10000), '?rate=true')
+    assert response.status_code == 204, response.get_data()
+    assert total_rate(client) == pytest.approx(416.7572, abs=1e-9)
+
+
+def test_rate_replaces_sent_prices(client):
+    frames = frames_of(200, unrated=False)
+    for points in frames[0]['usage'].values():
+        for point in points:
+            point['rating']['price'] = 1000
+    assert post_frames(client, frames, '?rate=true').status_code == 204
+    assert total_rate(client) == pytest.approx(8.335144, abs=1e-9)
+
+
+def test_without_the_flag_sent_prices_are_kept(client):
+    frames = frames_of(200, unrated=False)
+    for points in frames[0]['usage'].values():
+        for point in points:
+            point['rating']['price'] = 1
+    assert post_frames(client, frames).status_code == 204
+    assert total_rate(client) == pytest.approx(200)
+
+
+def test_without_the_flag_points_without_rating_are_priced(client):
+    frames = frames_of(200)
+    for points in frames[0]['usage'].values():
+        for point in points:
+            del point['rating']
+    assert post_frames(client, frames).status_code == 204
+    assert total_rate(client) == pytest.approx(8.335144, abs=1e-9)
+
+
+def test_unpriceable_point_is_refused_and_nothing_stored(client):
+    frames = frames_of(200)
+    frames[0]['usage']['instance'][0]['metadata']['vcpus'] = 'many'
+    response = post_frames(client, frames, '?rate=true')
+    assert response.status_code == 400
+    assert response.get_json()['code'] == 'ratekeeper.rating.unpriceable_point'
+    assert client.get('/v2/summary?begin=2026-11-01T00:00:00&end='
+                      '2027-01-01T00:00:00').get_json()['results'] == []
+
+
+def test_bad_rate_flag_is_refused(client):
+    response = post_frames(client, frames_of(10), '?rate=perhaps')
+    assert response.status_code == 400
+
+
+def test_quote_of_the_dashboard(client):
+    response = client.post('/v1/rating/quote', headers=JSON, data=orjson.dumps(
+        {'resources': [{'desc': {'metadata': {'flavor_name': 'm1.large',
+                                              'vcpus': '4'}},
+                        'volume': 1, 'service': 'instance'}]}))
+    assert response.status_code == 200
+    assert response.get_json() == '0.076'
+
+
+def test_disabled_hashmap_prices_nothing(client):
+    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
+                          data=b'{"enabled": false}')
+    assert response.status_code == 204
+    assert post_frames(client, frames_of(200), '?rate=true').status_code \
+        == 204
+    assert total_rate(client) == 0
