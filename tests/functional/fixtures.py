@@ -151,41 +151,6 @@ def v1_backend_installed():
                metadata.entry_points(group=rk_storage.NAMESPACES[1]))
 
 
-def _stream_from_retrieve(storage):
-    """TEMPORARY, tests only: storage.stream() built on retrieve() pages
-    for a backend that does not have stream() yet."""
-    def stream(begin, end, filters=None, metric_types=None,
-               batch_size=5000):
-        offset = 0
-        while True:
-            page = storage.retrieve(begin, end, filters=filters,
-                                    metric_types=metric_types,
-                                    offset=offset, limit=batch_size)
-            rows = [
-                (dataframe.parse_datetime(frame['period']['begin']),
-                 dataframe.parse_datetime(frame['period']['end']),
-                 metric_type, point['vol']['unit'], point['vol']['qty'],
-                 point['rating']['price'], point['groupby'],
-                 point['metadata'])
-                for frame in page['dataframes']
-                for metric_type, points in frame['usage'].items()
-                for point in points]
-            if not rows:
-                return
-            yield rows
-            offset += len(rows)
-    return stream
-
-
-class StreamFallbackFixture(fixture.GabbiFixture):
-    """Give the current storage a stream() if its backend lacks one."""
-
-    def start_fixture(self):
-        storage = STATE['storage']
-        if not hasattr(type(storage), 'stream'):
-            storage.stream = _stream_from_retrieve(storage)
-
-
 class MetricsConfFixture(fixture.GabbiFixture):
     """[collect] metrics_conf pointing at a file written by the test:
     ``content`` is its text, None for a missing file."""
