@@ -5,6 +5,7 @@ cloudkitty.conf sections read the same here. Every option can also be set
 through the environment as ``OS_<GROUP>__<OPTION>`` (oslo.config's
 environment source), which is how ``make run`` starts with no config file.
 """
+from keystonemiddleware import auth_token
 from oslo_config import cfg
 
 CONF = cfg.CONF
@@ -86,6 +87,10 @@ OPTS = [
 
 def register_opts(conf):
     for group, opts in OPTS:
+        conf.register_opts(opts, group=group)
+    # keystonemiddleware registers these when keystone mode starts; having
+    # them from the start lets a config file or a test set them first.
+    for group, opts in auth_token.list_opts():
         conf.register_opts(opts, group=group)
 
 

@@ -6,7 +6,6 @@ Outermost first: request id, JSON errors, body size limit, authentication
 import gc
 import logging
 
-from keystonemiddleware import auth_token
 from oslo_middleware import request_id
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -35,9 +34,7 @@ def build_app(conf, storage=None):
     app = DispatcherMiddleware(root.create_app(conf), mounts)
     app = middleware.ContextMiddleware(app, conf)
     if conf.auth_strategy == 'keystone':
-        app = auth_token.AuthProtocol(
-            app, {'oslo_config_config': conf,
-                  'acl_public_routes': PUBLIC_ROUTES})
+        app = middleware.KeystoneAuth(app, conf, PUBLIC_ROUTES)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     app = api_errors.JSONErrorMiddleware(app)
     return request_id.RequestId(app)

@@ -1,4 +1,6 @@
 """WSGI middleware around the dispatcher: size limit, auth, context."""
+from keystonemiddleware import auth_token
+
 from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper.api import errors as api_errors
@@ -39,3 +41,24 @@ class ContextMiddleware:
     def __call__(self, environ, start_response):
         environ[rk_context.ENVIRON_KEY] = self.build(self.conf, environ)
         return self.app(environ, start_response)
+
+
+class KeystoneAuth:
+    """keystonemiddleware's auth_token on every path but the public ones.
+
+    The version documents (``/``, ``/v1``, ``/v2``, with or without a
+    trailing slash) answer without a token, as CloudKitty's do.
+    """
+
+    def __init__(self, app, conf, public_routes):
+        self.app = app
+        self.public_routes = frozenset(public_routes)
+        self.protected = auth_token.AuthProtocol(
+            app, {'oslo_config_config': conf})
+
+    def __call__(self, environ, start_response):
+        path = (environ.get('SCRIPT_NAME', '')
+                + environ.get('PATH_INFO', '')).rstrip('/') or '/'
+        if path in self.public_routes:
+            return self.app(environ, start_response)
+        return self.protected(environ, start_response)
