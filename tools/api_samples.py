@@ -1,0 +1,198 @@
+"""Write the api-ref samples from real responses of the in-process app.
+
+Every JSON file under doc/api-ref/source/**/samples/ is either the body of
+a request listed in SAMPLES or the response the current code gives to it,
+on a fresh service holding the gabbi suite's known data (24 hours from
+2015-01-04, tests/functional/fixtures.py). Nothing is written by hand.
+
+    .venv/bin/python tools/api_samples.py           # (re)write the samples
+    .venv/bin/python tools/api_samples.py --check   # fail if one drifted
+
+Add a sample: append a Sample to SAMPLES (``response`` is the file its
+response body goes to, relative to doc/api-ref/source; ``request`` the file
+holding its request body, if any) and run the tool.
+"""
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from werkzeug import test as wz_test  # noqa: E402
+
+from ratekeeper import dataframe  # noqa: E402
+from ratekeeper import db  # noqa: E402
+from ratekeeper import policy  # noqa: E402
+from ratekeeper import storage as rk_storage  # noqa: E402
+from ratekeeper.api import app as rk_app  # noqa: E402
+from ratekeeper.db import migration  # noqa: E402
+from tests.functional import fixtures  # noqa: E402
+
+SOURCE = os.path.join(ROOT, 'doc', 'api-ref', 'source')
+BASE_URL = 'http://127.0.0.1:8889'
+BEGIN = fixtures.PastDataFixture.BEGIN
+DAY = 'begin=2015-01-04T00:00:00%2B00:00&end=2015-01-05T00:00:00%2B00:00'
+V1_DAY = 'begin=2015-01-04T00:00:00&end=2015-01-05T00:00:00'
+# Only the first frame is pushed through POST /v2/dataframes (it is the
+# request sample); the other 23 hours go straight to the storage.
+POSTED_FRAMES = fixtures.known_frames(BEGIN, 1)
+
+
+@dataclasses.dataclass
+class Sample:
+    method: str
+    url: str
+    status: int
+    response: str = None
+    request: str = None
+    body: object = None
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+SAMPLES = [
+    # first, so that every later sample sees the data
+    Sample('POST', '/v2/dataframes', 204,
+           request='v2/samples/dataframes/dataframes-post-request.json',
+           body={'dataframes': POSTED_FRAMES}),
+    # versions and errors (source/samples/)
+    Sample('GET', '/', 200, 'samples/versions/versions-get.json'),
+    Sample('GET', '/v2/summary?response_format=xml', 400,
+           'samples/errors/v2-invalid-input.json'),
+    Sample('GET', '/v1/report/total?begin=yesterday', 400,
+           'samples/errors/v1-invalid-input.json'),
+    Sample('GET', '/v2/summary', 403, 'samples/errors/forbidden.json',
+           headers={'X-Project-Id': fixtures.PROJECT_A,
+                    'X-Roles': 'member'}),
+    # v1 report (source/v1/samples/report/)
+    Sample('GET', '/v1/report/tenants?' + V1_DAY, 200,
+           'v1/samples/report/tenants-get.json'),
+    Sample('GET', '/v1/report/total?all_tenants=true&' + V1_DAY, 200,
+           'v1/samples/report/total-get.json'),
+    Sample('GET', '/v1/report/summary?groupby=tenant_id,res_type'
+           '&all_tenants=true&' + V1_DAY, 200,
+           'v1/samples/report/summary-get.json'),
+    # v2 dataframes (source/v2/samples/dataframes/)
+    Sample('GET', '/v2/dataframes?limit=3&filters=type:instance&' + DAY,
+           200, 'v2/samples/dataframes/dataframes-get.json'),
+    # v2 summary (source/v2/samples/summary/)
+    Sample('GET', '/v2/summary?' + DAY, 200,
+           'v2/samples/summary/summary-get.json'),
+    Sample('GET', '/v2/summary?groupby=type,project_id&' + DAY, 200,
+           'v2/samples/summary/summary-get-groupby.json'),
+    Sample('GET', '/v2/summary?groupby=type&response_format=object&'
+           + DAY, 200, 'v2/samples/summary/summary-get-object.json'),
+    Sample('GET', '/v2/summary?groupby=time,type&limit=3&'
+           'filters=project_id:%s&%s' % (fixtures.PROJECT_B, DAY), 200,
+           'v2/samples/summary/summary-get-groupby-time.json'),
+]
+
+
+def _dump(document):
+    return json.dumps(document, indent=4, ensure_ascii=False) + '\n'
+
+
+class Service:
+    """A fresh service in a temporary directory, as the gabbi suite runs."""
+
+    def __enter__(self):
+        self.state_path = tempfile.mkdtemp(prefix='ratekeeper-samples-')
+        self.conf = fixtures.make_conf(self.state_path)
+        migration.upgrade(self.conf)
+        self.storage = rk_storage.get_storage(self.conf)
+        self.client = wz_test.Client(rk_app.build_app(self.conf,
+                                                      self.storage))
+        return self
+
+    def push_rest_of_day(self):
+        start = BEGIN + datetime.timedelta(hours=1)
+        self.storage.push(dataframe.parse_dataframes(
+            fixtures.known_frames(start, 23)))
+
+    def call(self, sample):
+        kwargs = {'base_url': BASE_URL, 'headers': sample.headers}
+        if sample.body is not None:
+            kwargs['data'] = json.dumps(sample.body)
+            kwargs['content_type'] = 'application/json'
+        response = self.client.open(sample.url, method=sample.method,
+                                    **kwargs)
+        if response.status_code != sample.status:
+            raise SystemExit('%s %s answered %d, expected %d: %s' % (
+                sample.method, sample.url, response.status_code,
+                sample.status, response.get_data(as_text=True)[:500]))
+        return response.get_json() if response.data else None
+
+    def __exit__(self, *exc):
+        self.storage.close()
+        db.dispose(self.conf)
+        policy.reset()
+        shutil.rmtree(self.state_path, ignore_errors=True)
+
+
+def generate():
+    """{path relative to SOURCE: text} of every sample, in SAMPLES order."""
+    files = {}
+    with Service() as service:
+        for sample in SAMPLES:
+            if sample.request:
+                files[sample.request] = _dump(sample.body)
+            document = service.call(sample)
+            if sample.response:
+                files[sample.response] = _dump(document)
+            if sample.method == 'POST' and sample.url == '/v2/dataframes':
+                service.push_rest_of_day()
+    return files
+
+
+def _comparable(text):
+    """The document without its request id (new on every request)."""
+    document = json.loads(text)
+    if isinstance(document, dict):
+        document.pop('request_id', None)
+    return document
+
+
+def check(files):
+    drifted = []
+    for relative, text in files.items():
+        path = os.path.join(SOURCE, relative)
+        if not os.path.exists(path):
+            drifted.append(relative + ' (missing)')
+            continue
+        with open(path, encoding='utf-8') as stream:
+            if _comparable(stream.read()) != _comparable(text):
+                drifted.append(relative)
+    return drifted
+
+
+def write(files):
+    for relative, text in files.items():
+        path = os.path.join(SOURCE, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w', encoding='utf-8') as stream:
+            stream.write(text)
+        print('wrote', os.path.relpath(path, ROOT))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--check', action='store_true',
+                        help='compare instead of writing; exit 1 on drift')
+    args = parser.parse_args(argv)
+    files = generate()
+    if not args.check:
+        write(files)
+        return 0
+    drifted = check(files)
+    for relative in drifted:
+        print('out of date:', relative)
+    return 1 if drifted else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
