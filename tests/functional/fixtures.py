@@ -176,3 +176,9 @@ class InvalidMetricsConfFixture(MetricsConfFixture):
 class BrokenMetricsConfFixture(MetricsConfFixture):
     content = 'metrics: [unclosed\n'
 environ_fixture(LONG_NAME='x' * 300)
+
+
+class SmallBodyLimitFixture(ConfigFixture):
+    """A service that accepts request bodies of at most 1 KiB."""
+
+    overrides = {('api', 'max_request_body_size'): 1024}
