@@ -30,6 +30,7 @@ Reads are SQL aggregates; ``stream`` walks one ordered query with a server
 side cursor where the driver has one, ``batch_size`` rows at a time.
 """
 import datetime
+import itertools
 import threading
 
 import orjson
@@ -76,6 +77,16 @@ def _text_attributes(attributes):
         return attributes
     return {key: dataframe.text(value) for key, value in attributes.items()
             if value is not None}
+
+
+def _all_text(dicts):
+    """Attribute dicts with text values; the common all-text case is
+    checked for the whole column at once and costs no copy."""
+    value_types = set(map(type, itertools.chain.from_iterable(
+        map(dict.values, dicts))))
+    if value_types <= {str}:
+        return dicts
+    return [_text_attributes(d) for d in dicts]
 
 
 def _document(value):
@@ -208,21 +219,26 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         return {key: found[naive] for key, naive in wanted.items()}
 
     def _point_rows(self, batch, period_ids):
-        scope_key = self.scope_key
+        """The batch as row tuples, built column by column (the hot path
+        of ingest)."""
+        groupbys = _all_text(batch.groupby)
+        metadatas = _all_text(batch.metadata)
         dumps = orjson.dumps
-        rows = []
-        append = rows.append
-        for begin, end, metric_type, unit, qty, price, groupby, metadata in zip(
-                batch.begin, batch.end, batch.type, batch.unit, batch.qty,
-                batch.price, batch.groupby, batch.metadata):
-            groupby = _text_attributes(groupby)
-            metadata = _text_attributes(metadata)
-            scope = groupby.get(scope_key)
-            if scope is None:
-                scope = metadata.get(scope_key)
-            append((period_ids[(begin, end)], metric_type, unit, qty, price,
-                    scope, dumps(groupby).decode(), dumps(metadata).decode()))
-        return rows
+        return list(zip(
+            [period_ids[moments] for moments in zip(batch.begin, batch.end)],
+            batch.type, batch.unit, batch.qty, batch.price,
+            self._scopes(groupbys, metadatas),
+            [dumps(d).decode() for d in groupbys],
+            [dumps(d).decode() for d in metadatas]))
+
+    def _scopes(self, groupbys, metadatas):
+        """The scope key's value per point: groupby's, else metadata's."""
+        key = self.scope_key
+        scopes = [d.get(key) for d in groupbys]
+        if None in scopes:
+            scopes = [metadata.get(key) if scope is None else scope
+                      for scope, metadata in zip(scopes, metadatas)]
+        return scopes
 
     def delete(self, begin=None, end=None, filters=None):
         query = Query(self).period_range(begin, end).filters(filters)
