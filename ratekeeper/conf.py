@@ -40,6 +40,24 @@ api_opts = [
                     '"error" is for tests, not production.'),
 ]
 
+VERSION_STATUSES = ('CURRENT', 'SUPPORTED', 'EXPERIMENTAL', 'DEPRECATED')
+
+api_versions_opts = [
+    cfg.StrOpt('v1_status', default='CURRENT', choices=VERSION_STATUSES,
+               help='Status of API v1 in the version documents. The '
+                    'CURRENT version serves unversioned paths.'),
+    cfg.StrOpt('v2_status', default='EXPERIMENTAL', choices=VERSION_STATUSES,
+               help='Status of API v2 in the version documents. A '
+                    'DEPRECATED version adds Deprecation and '
+                    'successor-version Link headers to its responses.'),
+    cfg.StrOpt('v1_sunset',
+               help='HTTP date sent as the Sunset header of every v1 '
+                    'response while v1 is DEPRECATED.'),
+    cfg.StrOpt('v2_sunset',
+               help='HTTP date sent as the Sunset header of every v2 '
+                    'response while v2 is DEPRECATED.'),
+]
+
 storage_opts = [
     cfg.IntOpt('version', default=2, min=1, max=2,
                help='Storage version: 1 (SQL, v1 API only) or 2 (analytic '
@@ -78,6 +96,7 @@ collect_opts = [
 OPTS = [
     (None, default_opts),
     ('api', api_opts),
+    ('api_versions', api_versions_opts),
     ('storage', storage_opts),
     ('storage_duckdb', storage_duckdb_opts),
     ('database', database_opts),

@@ -118,3 +118,10 @@ HASHMAP_DUPLICATE = 'ratekeeper.hashmap.duplicate'
 HASHMAP_INVALID_RULE = 'ratekeeper.hashmap.invalid_rule'
 HASHMAP_RULE_RUNNING = 'ratekeeper.hashmap.rule_running'
 RATING_FAILED = 'ratekeeper.rating.unpriceable_point'
+
+# API versions and protocol (microversions, negotiation, preconditions);
+# published codes, as above.
+INVALID_VERSION = 'ratekeeper.api_version.invalid'
+UNSUPPORTED_VERSION = 'ratekeeper.api_version.unsupported'
+MEDIA_TYPE_CONFLICT = 'ratekeeper.api_version.media_type_conflict'
+STALE_ETAG = 'ratekeeper.precondition_failed.stale_etag'

@@ -3,24 +3,19 @@ import flask
 
 from ratekeeper import errors
 from ratekeeper.api import json as api_json
+from ratekeeper.api import versions as api_versions
 
-VERSION_STATUSES = ('CURRENT', 'SUPPORTED', 'EXPERIMENTAL', 'DEPRECATED')
 
 
 def versions(conf):
     """(id, status) of the versions this deployment serves."""
-    listed = [('v1', 'CURRENT')]
-    if conf.storage.version >= 2:
-        listed.append(('v2', 'EXPERIMENTAL'))
-    return listed
+    return [(version_id, api_versions.status(conf, version_id))
+            for version_id in api_versions.served(conf)]
 
 
 def versions_document(conf, url_root):
     """CloudKitty's shape; links honour the script root (path prefixes)."""
-    return {'versions': [
-        {'id': version_id, 'status': status,
-         'links': [{'href': url_root + version_id, 'rel': 'self'}]}
-        for version_id, status in versions(conf)]}
+    return api_versions.versions_document(conf, url_root)
 
 
 def _json(document, status=200, headers=None):
