@@ -60,8 +60,8 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index('ix_rk_v1_points_scope', 'rk_v1_points')
-    op.drop_index('ix_rk_v1_points_period', 'rk_v1_points')
+    # Dropping a table drops its indexes; MariaDB refuses to drop the
+    # period index on its own while the foreign key needs it.
     op.drop_table('rk_v1_points')
     op.drop_index('ix_rk_v1_periods_epoch', 'rk_v1_periods')
     op.drop_table('rk_v1_periods')

@@ -1,0 +1,69 @@
+"""Every migration tree goes up, down and up again on each database."""
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from ratekeeper import db
+from ratekeeper.db import migration
+from ratekeeper.storage import testing
+from tests import databases
+
+
+@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
+def database_url(request, tmp_path):
+    if request.param == 'sqlite':
+        yield 'sqlite:///%s/migrations.sqlite' % tmp_path
+        return
+    with databases.temporary_database(request.param, 'migrations') as url:
+        yield url
+
+
+@pytest.fixture
+def conf(database_url, tmp_path):
+    conf = testing.make_conf(str(tmp_path),
+                             database={'connection': database_url})
+    yield conf
+    db.dispose(conf)
+
+
+def tables(conf):
+    return set(sa.inspect(db.get_engine(conf)).get_table_names())
+
+
+def test_upgrade_downgrade_upgrade(conf):
+    trees = migration.trees()
+    assert {'core', 'storage_v1'} <= {tree.name for tree in trees}
+    migration.upgrade(conf)
+    upgraded = tables(conf)
+    assert {'rk_module_states', 'rk_v1_points', 'rk_v1_periods'} <= upgraded
+    assert all(migration.current(conf).values())
+    migration.downgrade(conf)
+    version_tables = {tree.version_table for tree in trees}
+    assert tables(conf) <= version_tables  # only alembic's bookkeeping left
+    assert not any(migration.current(conf).values())
+    migration.upgrade(conf)
+    assert tables(conf) == upgraded
+
+
+def dbsync(config_path, *args):
+    return subprocess.run(
+        [sys.executable, '-m', 'ratekeeper.cmd.dbsync',
+         '--config-file', config_path, *args],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_dbsync_current_prints_each_tree(database_url, tmp_path):
+    config_path = tmp_path / 'ratekeeper.conf'
+    config_path.write_text('[database]\nconnection = %s\n' % database_url)
+    names = [tree.name for tree in migration.trees()]
+    before = dbsync(str(config_path), 'current')
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.splitlines() == ['%s: none' % n for n in names]
+    upgrade = dbsync(str(config_path), 'upgrade')
+    assert upgrade.returncode == 0, upgrade.stderr
+    after = dbsync(str(config_path), 'current').stdout.splitlines()
+    assert [line.split(': ')[0] for line in after] == names
+    assert 'storage_v1: 0001' in after
+    assert not any(line.endswith(': none') for line in after)
