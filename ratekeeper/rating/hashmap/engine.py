@@ -30,6 +30,8 @@ import operator
 import threading
 
 import numpy as np
+import pyarrow as pa
+from pyarrow import compute as pc
 
 from ratekeeper import errors
 
@@ -101,6 +103,11 @@ class _Field:
     flat: np.ndarray                 # rows x groups
     rate: np.ndarray
     thresholds: list
+
+    @property
+    def keys(self):
+        """The mapped values, in row order (row i + 1 is keys[i])."""
+        return pa.array(list(self.rows), pa.string())
 
 
 @dataclasses.dataclass
@@ -234,54 +241,73 @@ def compile_rules(snapshot, moment, tenant=None):
 # -- pricing -----------------------------------------------------------------
 
 class _Columns:
-    """desc[name] for every point of a batch, as text (None: absent),
-    computed once per name; groupby wins over metadata, as in CloudKitty's
-    desc. map() keeps the per-point work in C."""
+    """desc[name] of selected points of a batch as an arrow string array
+    (null: absent); groupby wins over metadata, as in CloudKitty's desc.
+    itemgetter, map() and arrow keep the per-point work in C."""
 
     def __init__(self, batch):
         self.batch = batch
-        self._values = {}
         keys = getattr(batch, 'groupby_keys', None)
         self._groupby_keys = keys() if callable(keys) else keys
+        self._subsets = {}
 
-    def __call__(self, name):
-        values = self._values.get(name)
-        if values is None:
-            values = self._values[name] = self._extract(name)
-        return values
+    def _subset(self, column, index):
+        if index is None:
+            return column
+        key = (id(column), id(index))
+        subset = self._subsets.get(key)
+        if subset is None:
+            subset = operator.itemgetter(*index)(column) if len(index) > 1 \
+                else [column[index[0]]]
+            self._subsets[key] = subset
+        return subset
 
-    def _extract(self, name):
+    def __call__(self, name, index=None):
         batch = self.batch
-        values = list(map(dict.get, batch.metadata, itertools.repeat(name)))
+        metadata = self._subset(batch.metadata, index)
+        values = list(map(dict.get, metadata, itertools.repeat(name)))
         if self._groupby_keys is None or name in self._groupby_keys:
-            from_groupby = list(map(dict.get, batch.groupby,
+            groupby = self._subset(batch.groupby, index)
+            from_groupby = list(map(dict.get, groupby,
                                     itertools.repeat(name)))
             if from_groupby.count(None) != len(from_groupby):
                 values = [m if g is None else g
                           for g, m in zip(from_groupby, values)]
-        if set(map(type, values)) - _TEXT_TYPES:
-            values = [v if v is None or type(v) is str else str(v)
-                      for v in values]
-        return values
+        try:
+            return pa.array(values, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array([v if v is None or type(v) is str else str(v)
+                             for v in values], pa.string())
 
 
-_TEXT_TYPES = {str, type(None)}
+def _codes(field, values):
+    """Row of each value in the field's mapping tables (0: no mapping)."""
+    found = pc.index_in(values, value_set=field.keys)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False) \
+        .astype(np.intp) + 1
 
 
 def _numbers(values, field):
     """(numbers, present) of text values; a non-numeric one is an error."""
-    numbers = {None: float('nan')}
-    for value in set(values) - {None}:
-        try:
-            numbers[value] = float(value)
-        except ValueError:
-            raise UnpriceablePoint(
-                'Field %s has thresholds, but a point has the non-numeric '
-                'value %r.' % (field, value[:64])) from None
-    out = np.fromiter(map(numbers.__getitem__, values), np.float64,
-                      len(values))
-    present = ~np.isnan(out)
-    return np.where(present, out, 0.0), present
+    try:
+        numbers = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        bad = next(v for v in values.to_pylist()
+                   if v is not None and not _is_number(v))
+        raise UnpriceablePoint(
+            'Field %s has thresholds, but a point has the non-numeric '
+            'value %r.' % (field, bad[:64])) from None
+    present = pc.is_valid(numbers).to_numpy(zero_copy_only=False)
+    return pc.fill_null(numbers, 0.0).to_numpy(zero_copy_only=False), \
+        present
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _Best:
@@ -317,19 +343,12 @@ def price_points(service, qty, column, index=None):
     everywhere = np.ones(count, dtype=bool)
     best.offer(service.thresholds, qty, everywhere, True)
     for field in service.fields:
-        values = column(field.name)
+        values = column(field.name, index)
         if field.rows:
-            codes = np.fromiter(
-                map(field.rows.get, values, itertools.repeat(0)), np.intp,
-                len(values))
-            if index is not None:
-                codes = codes[index]
+            codes = _codes(field, values)
             np.maximum(flat, field.flat[codes], out=flat)
             rate *= field.rate[codes]
         if field.thresholds:
-            if index is not None:
-                values = operator.itemgetter(*index)(values) \
-                    if len(index) > 1 else [values[index[0]]]
             numbers, present = _numbers(values, field.name)
             best.offer(field.thresholds, numbers, present, False)
     on_field = ~best.is_service

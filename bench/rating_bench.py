@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Rating benchmarks: the hashmap engine alone, ingest with rating end to
+end, and the server's memory at 1M rated points.
+
+Rules: the shared reference rule set (rules_setup.py), created through the
+v1 API of a fresh server. Data: usagegen.py's points with --unrated.
+
+  .venv/bin/python bench/rating_bench.py engine     [-n 100000] [--repeat 7]
+  .venv/bin/python bench/rating_bench.py ingest     [-n 100000] [--threads 2]
+  .venv/bin/python bench/rating_bench.py memory     [-n 1000000]
+
+engine: in-process, the hashmap module's process() over one batch of n
+        points (parsed beforehand), best of --repeat; prints points/s and
+        the priced total (4167.572 for 100k points).
+ingest: a live ratekeeper-api (free port, fresh state), then
+        `usagegen.py load --unrated --rate`; prints its figures and the
+        stored total read back from /v2/summary.
+memory: as ingest with n points (scale 10, 2000 per request), then the
+        server's peak RSS (VmHWM).
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path[:0] = [HERE, ROOT]
+
+import rules_setup  # noqa: E402
+import usagegen  # noqa: E402
+
+from tests import live  # noqa: E402
+
+START = usagegen.month_start_utc()
+
+
+def _engine(args):
+    from ratekeeper import dataframe
+    from ratekeeper.rating import hashmap
+    with live.running_server() as (url, env):
+        rules_setup.setup(rules_setup.Api(url, {}))
+        state = env['OS_DEFAULT__STATE_PATH']
+        conf = _conf_of(state)
+        module = hashmap.HashMap(conf)
+        gen = usagegen.Generator(unrated=True)
+        frames = [frame for frame, _ in gen.frames(args.n, START)]
+        batch = dataframe.parse_dataframes(frames)
+        best = math.inf
+        for _ in range(args.repeat):
+            batch.price = [0.0] * len(batch)
+            started = time.perf_counter()
+            module.process(batch)
+            best = min(best, time.perf_counter() - started)
+        return {'points': len(batch), 'best_s': round(best, 4),
+                'points_per_s': round(len(batch) / best),
+                'total': round(math.fsum(batch.price), 9)}
+
+
+def _conf_of(state):
+    from tests.functional import fixtures
+    return fixtures.make_conf(state)
+
+
+def _summary_total(url):
+    end = START + datetime.timedelta(days=400)
+    query = 'begin=%s&end=%s' % (START.strftime('%Y-%m-%dT%H:%M:%S'),
+                                 end.strftime('%Y-%m-%dT%H:%M:%S'))
+    with urllib.request.urlopen(url + '/v2/summary?' + query) as response:
+        results = json.load(response)['results']
+    return results[0][-1] if results else 0
+
+
+def _load(url, n, threads, extra=()):
+    command = [sys.executable, os.path.join(HERE, 'usagegen.py'), 'load',
+               '--url', url, '-n', str(n), '--threads', str(threads),
+               '--unrated', '--rate', *extra]
+    output = subprocess.run(command, check=True, capture_output=True,
+                            text=True).stdout
+    return json.loads(output[output.index('{'):])
+
+
+def _ingest(args, extra=()):
+    with live.running_server() as (url, _env):
+        rules_setup.setup(rules_setup.Api(url, {}))
+        figures = _load(url, args.n, args.threads, extra)
+        figures['stored_total'] = _summary_total(url)
+        figures['server_peak_rss_mb'] = _server_peak_rss(url)
+        return figures
+
+
+def _server_peak_rss(url):
+    port = url.rsplit(':', 1)[1]
+    pids = subprocess.run(['pgrep', '-f', 'ratekeeper-api'],
+                          capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            with open('/proc/%s/environ' % pid, 'rb') as stream:
+                if b'OS_API__PORT=%s\0' % port.encode() not in stream.read():
+                    continue
+            with open('/proc/%s/status' % pid) as status:
+                for line in status:
+                    if line.startswith('VmHWM:'):
+                        return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            continue
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('what', choices=['engine', 'ingest', 'memory'])
+    parser.add_argument('-n', type=int)
+    parser.add_argument('--repeat', type=int, default=7)
+    parser.add_argument('--threads', type=int, default=2)
+    args = parser.parse_args()
+    if args.what == 'engine':
+        args.n = args.n or 100000
+        result = _engine(args)
+    elif args.what == 'ingest':
+        args.n = args.n or 100000
+        result = _ingest(args)
+    else:
+        args.n = args.n or 1000000
+        result = _ingest(args, ('--scale', '10', '--batch', '2000'))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == '__main__':
+    main()
