@@ -77,6 +77,7 @@ point_response = {
 }
 dataframes_get_response = {
     vo.Required('total'): int,
+    vo.Optional('links'): base.links_schema,  # from 2.1
     vo.Required('dataframes'): [{
         vo.Required('period'): {vo.Required('begin'): str,
                                 vo.Required('end'): str},
@@ -119,7 +120,7 @@ class DataFrames(base.BaseResource):
         if result['total'] < 1:
             raise errors.NotFound('No resource found for provided filters.',
                                   code=errors.NO_RESOURCE_FOUND)
-        return result
+        return base.paged(result, offset, limit, result['total'])
 
 
 blueprint = flask.Blueprint('dataframes', __name__, url_prefix='/dataframes')

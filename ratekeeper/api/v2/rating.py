@@ -54,6 +54,8 @@ class RatingModules(base.BaseResource):
 
 
 class RatingModule(base.BaseResource):
+    conditional = True  # ETag, If-Match (412), If-None-Match (304)
+
     @base.enforce(policies.GET_MODULE, target=base.no_target)
     @v.query_schema({})
     @v.output_schema(module_response)

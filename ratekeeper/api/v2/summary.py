@@ -1,7 +1,11 @@
 # /v2/summary: totals of qty and rate over a period, grouped and filtered.
+import csv
+import io
+
 import flask
 import voluptuous as vo
 
+from ratekeeper.api import microversion
 from ratekeeper.api.v2 import base
 from ratekeeper.api import periods
 from ratekeeper.api.v2 import validation as v
@@ -34,6 +38,15 @@ summary_get_query = {
               % ', '.join(RESPONSE_FORMATS))),
 }
 
+CSV_FORMAT_VERSION = '2.2'
+summary_get_query_v2_2 = {
+    **summary_get_query,
+    vo.Optional('response_format'): v.SingleQueryParam(
+        vo.In(RESPONSE_FORMATS + ('csv',),
+              msg='response_format must be one of: %s'
+              % ', '.join(RESPONSE_FORMATS + ('csv',)))),
+}
+
 summary_table_response = {
     vo.Required('total'): int,
     vo.Required('columns'): [str],
@@ -45,11 +58,33 @@ summary_object_response = {
     vo.Required('results'): [dict],
     vo.Required('format'): 'object',
 }
+# From 2.1 on, both formats carry the page links.
+summary_table_response[vo.Optional('links')] = base.links_schema
+summary_object_response[vo.Optional('links')] = base.links_schema
 summary_get_response = vo.Any(summary_table_response, summary_object_response)
+
+
+def _csv_value(value):
+    """Dates as in the JSON formats (ISO 8601), the rest as it is."""
+    return value.isoformat() if hasattr(value, 'isoformat') else value
+
+
+def _csv_response(total):
+    """The table format as text/csv: a header row, then one per result."""
+    rows = total['results']
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\r\n')
+    if rows:
+        writer.writerow(list(rows[0]))
+        writer.writerows([_csv_value(value) for value in row.values()]
+                         for row in rows)
+    return flask.Response(out.getvalue(), mimetype='text/csv')
 
 
 def _format(total, response_format):
     rows = total['results']
+    if response_format == 'csv':
+        return _csv_response(total)
     if response_format == 'object':
         return {'total': total['total'], 'results': rows, 'format': 'object'}
     return {'total': total['total'],
@@ -58,22 +93,43 @@ def _format(total, response_format):
             'format': 'table'}
 
 
+def _summary(begin, end, groupby, filters, response_format, offset, limit):
+    """Totals of qty and rate for the period, grouped and filtered."""
+    begin, end = periods.resolve(begin, end)
+    filters = base.restrict_to_caller_project(dict(filters or {}))
+    if filters is None:
+        total = {'total': 0, 'results': []}
+    else:
+        metric_types = filters.pop('type', None)
+        total = base.storage().total(
+            begin, end, groupby=groupby, filters=filters,
+            metric_types=metric_types, offset=offset, limit=limit)
+    document = _format(total, response_format)
+    if isinstance(document, flask.Response):
+        return document
+    return base.paged(document, offset, limit, total['total'])
+
+
 class Summary(base.BaseResource):
+    @microversion.version_handler('2.0', '2.1')
     @base.enforce(policies.GET)
     @v.query_schema(summary_get_query, paginated=True)
     @v.output_schema(summary_get_response)
     def get(self, begin=None, end=None, groupby=None, filters=None,
             response_format='table', offset=0, limit=100):
         """Totals of qty and rate for the period, grouped and filtered."""
-        begin, end = periods.resolve(begin, end)
-        filters = base.restrict_to_caller_project(dict(filters or {}))
-        if filters is None:
-            return _format({'total': 0, 'results': []}, response_format)
-        metric_types = filters.pop('type', None)
-        total = base.storage().total(
-            begin, end, groupby=groupby, filters=filters,
-            metric_types=metric_types, offset=offset, limit=limit)
-        return _format(total, response_format)
+        return _summary(begin, end, groupby, filters, response_format,
+                        offset, limit)
+
+    @microversion.version_handler(CSV_FORMAT_VERSION)  # noqa: F811
+    @base.enforce(policies.GET)
+    @v.query_schema(summary_get_query_v2_2, paginated=True)
+    @v.output_schema(summary_get_response)
+    def get(self, begin=None, end=None, groupby=None, filters=None,
+            response_format='table', offset=0, limit=100):
+        """As 2.0, and response_format=csv answers text/csv."""
+        return _summary(begin, end, groupby, filters, response_format,
+                        offset, limit)
 
 
 blueprint = flask.Blueprint('summary', __name__, url_prefix='/summary')
