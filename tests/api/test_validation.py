@@ -54,7 +54,10 @@ def test_dict_query_param_multi_keeps_every_value():
         'a': ['1', '2'], 'b': ['3']}
 
 
-@pytest.mark.parametrize('token', ['a', 'a:', ':1', 'a:1:2'])
+# explicit ids: gabbi's pytest plugin takes any test id with a colon for
+# one of its own
+@pytest.mark.parametrize('token', ['a', 'a:', ':1', 'a:1:2'],
+                         ids=['no-colon', 'no-value', 'no-key', 'two-colons'])
 def test_dict_query_param_rejects_malformed_tokens(token):
     with pytest.raises(voluptuous.Invalid, match='invalid key:value'):
         v.DictQueryParam(multi=True)([token])

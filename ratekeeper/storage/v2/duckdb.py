@@ -125,8 +125,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
         return cursor
 
     def _query(self, sql, params=()):
+        """All rows of ``sql`` (fetched to the end: DuckDB refuses new
+        work on a cursor whose last result is unfinished)."""
         try:
-            return self._cursor().execute(sql, list(params))
+            return self._cursor().execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
 
@@ -243,13 +245,13 @@ class DuckDBStorage(storage_v2.BaseStorage):
         rows = self._query(
             f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
             f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
-            f'ORDER BY {", ".join(names)}{page}', params).fetchall()
+            f'ORDER BY {", ".join(names)}{page}', params)
         if rows:
             count = rows[0][-1]
         elif offset:
             count = self._query(
                 f'SELECT COUNT(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} '
-                f'GROUP BY {", ".join(exprs)})', params).fetchone()[0]
+                f'GROUP BY {", ".join(exprs)})', params)[0][0]
         else:
             count = 0
         time_index = groupby.index('time') if 'time' in groupby else None
@@ -260,7 +262,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
             f'SELECT {SUMS}, COUNT(*) FROM {TABLE} '
-            f'WHERE {where}', params).fetchone()
+            f'WHERE {where}', params)[0]
         if not count:
             return {'total': 0, 'results': []}
         results = [] if offset else [
@@ -280,25 +282,33 @@ class DuckDBStorage(storage_v2.BaseStorage):
                  offset=0, limit=100):
         where, params = self._where(begin, end, filters, metric_types)
         total = self._query(f'SELECT COUNT(*) FROM {TABLE} WHERE {where}',
-                            params).fetchone()[0]
+                            params)[0][0]
         if not total or offset >= total:
             return {'total': total, 'dataframes': []}
         groupby_keys = sorted(self._groupby_keys)
         metadata_keys = sorted(self._metadata_keys)
-        attribute_columns = ''.join(
+        try:
+            table = self._cursor().sql(
+                self._points_query(where, groupby_keys, metadata_keys)
+                + f' LIMIT {int(limit)} OFFSET {int(offset)}',
+                params=params).to_arrow_table()
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        moments = {}
+        points = [point for batch in table.to_batches()
+                  for point in _points(batch, groupby_keys, metadata_keys,
+                                       moments)]
+        return {'total': total,
+                'dataframes': dataframe.frames_from_rows(points)}
+
+    def _points_query(self, where, groupby_keys, metadata_keys):
+        """Points in storage order, as _points reads them."""
+        columns = ''.join(
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
-        rows = self._query(
-            f'SELECT begin, "end", type, unit, qty, price{attribute_columns} '
-            f'FROM {TABLE} WHERE {where} ORDER BY begin, seq '
-            f'LIMIT {int(limit)} OFFSET {int(offset)}', params).fetchall()
-        split = 6 + len(groupby_keys)
-        points = (
-            (aware(r[0]), aware(r[1]), r[2], r[3], r[4], r[5],
-             {k: v for k, v in zip(groupby_keys, r[6:split]) if v is not None},
-             {k: v for k, v in zip(metadata_keys, r[split:]) if v is not None})
-            for r in rows)
-        return {'total': total, 'dataframes': dataframe.frames_from_rows(points)}
+        return (f'SELECT epoch_us(begin), epoch_us("end"), type, unit, qty, '
+                f'price{columns} FROM {TABLE} WHERE {where} '
+                f'ORDER BY begin, seq')
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
@@ -308,27 +318,17 @@ class DuckDBStorage(storage_v2.BaseStorage):
         # A cursor of its own: the consumer may query between batches.
         cursor = self._db.cursor()
         try:
-            cursor.execute(
-                f'SELECT begin, "end", type, unit, CAST(qty AS DOUBLE), '
-                f'CAST(price AS DOUBLE){self._attribute_columns(groupby_keys, metadata_keys)} '
-                f'FROM {TABLE} WHERE {where} ORDER BY begin, seq', params)
-            split = 6 + len(groupby_keys)
-            while True:
-                rows = cursor.fetchmany(batch_size)
-                if not rows:
-                    return
-                yield [_point(r, groupby_keys, metadata_keys, split)
-                       for r in rows]
+            reader = cursor.sql(
+                self._points_query(where, groupby_keys, metadata_keys),
+                params=params).to_arrow_reader(batch_size)
+            moments = {}
+            for record_batch in reader:
+                yield _points(record_batch, groupby_keys, metadata_keys,
+                              moments)
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
         finally:
             cursor.close()
-
-    @staticmethod
-    def _attribute_columns(groupby_keys, metadata_keys):
-        return ''.join(
-            ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
-            ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
 
     def scope_ids(self, begin, end, scope_key):
         where, params = self._where(begin, end, None, None)
@@ -336,11 +336,28 @@ class DuckDBStorage(storage_v2.BaseStorage):
         rows = self._query(
             f'SELECT DISTINCT {attribute} AS scope FROM {TABLE} '
             f'WHERE {where} AND {attribute} IS NOT NULL ORDER BY scope',
-            params).fetchall()
+            params)
         return [row[0] for row in rows]
 
 
-def _point(row, groupby_keys, metadata_keys, split):
-    return (aware(row[0]), aware(row[1]), row[2], row[3], row[4], row[5],
-            {k: v for k, v in zip(groupby_keys, row[6:split]) if v is not None},
-            {k: v for k, v in zip(metadata_keys, row[split:]) if v is not None})
+def _points(record_batch, groupby_keys, metadata_keys, moments):
+    """Point tuples of an arrow batch, converted column by column (a
+    period's datetime is built once and shared by its points)."""
+    columns = [column.to_pylist() for column in record_batch.columns]
+    for index in (0, 1):
+        column = columns[index]
+        for micros in set(column).difference(moments):
+            moments[micros] = EPOCH + micros * MICROSECOND
+        columns[index] = [moments[micros] for micros in column]
+    split = 6 + len(groupby_keys)
+    count = record_batch.num_rows
+    groupbys = _attribute_dicts(groupby_keys, columns[6:split], count)
+    metadatas = _attribute_dicts(metadata_keys, columns[split:], count)
+    return list(zip(*columns[:6], groupbys, metadatas))
+
+
+def _attribute_dicts(keys, columns, count):
+    if not keys:
+        return [{} for _ in range(count)]
+    return [{k: v for k, v in zip(keys, values) if v is not None}
+            for values in zip(*columns)]
