@@ -31,6 +31,10 @@ api_opts = [
     cfg.IntOpt('max_request_body_size', default=64 * 1024 * 1024, min=1024,
                help='Largest request body accepted, in bytes; a larger one '
                     'gets 413.'),
+    cfg.IntOpt('max_concurrent_requests', default=0, min=0,
+               help='Requests served at once beyond which a new one gets '
+                    'an immediate 503 with Retry-After instead of waiting; '
+                    '0 leaves the bound to the server\'s threads.'),
     cfg.StrOpt('response_validation', default='warn',
                choices=[('error', 'an invalid response becomes a 500'),
                         ('warn', 'an invalid response is logged'),

@@ -1,12 +1,14 @@
 """The one WSGI entry point: versions at /, v1 at /v1, v2 at /v2.
 
-Outermost first: request id, JSON errors, body size limit, authentication
-(keystone mode), request context, then the dispatcher.
+Outermost first: request id, CORS, JSON errors, load shedding, body size
+limit, version negotiation (unversioned paths), authentication (keystone
+mode), request context, then the dispatcher, each version app wrapped in
+its version headers.
 """
 import gc
 import logging
 
-from oslo_middleware import request_id
+from oslo_middleware import cors
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ratekeeper import storage as rk_storage
@@ -17,7 +19,18 @@ from ratekeeper.api import v1
 from ratekeeper.api import v2
 
 LOG = logging.getLogger(__name__)
-PUBLIC_ROUTES = ['/', '/v1', '/v2']
+PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
+CORS_DEFAULTS = {
+    'allow_headers': ['X-Auth-Token', 'X-Openstack-Request-Id', 'X-Roles',
+                      'X-Project-Id', 'X-Tenant-Id', 'X-User-Id',
+                      'X-Domain-Id', 'OpenStack-API-Version', 'If-Match',
+                      'If-None-Match'],
+    'expose_headers': ['X-Auth-Token', 'X-Openstack-Request-Id',
+                       'OpenStack-API-Version', 'Ratekeeper-API-Version',
+                       'ETag', 'Link', 'Deprecation', 'Sunset',
+                       'Retry-After'],
+    'allow_methods': ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
+}
 
 
 def build_app(conf, storage=None):
@@ -25,9 +38,11 @@ def build_app(conf, storage=None):
     backend (tests pass their own)."""
     if storage is None:
         storage = rk_storage.get_storage(conf)
-    mounts = {'/v1': v1.create_app(conf, storage)}
+    mounts = {'/v1': middleware.VersionHeaders(
+        v1.create_app(conf, storage), conf, 'v1')}
     if conf.storage.version >= 2:
-        mounts['/v2'] = v2.create_app(conf, storage)
+        mounts['/v2'] = middleware.VersionHeaders(
+            v2.create_app(conf, storage), conf, 'v2')
     else:
         LOG.warning('[storage] version = 1: /v2 is not served; it needs a '
                     'v2 storage backend.')
@@ -35,9 +50,14 @@ def build_app(conf, storage=None):
     app = middleware.ContextMiddleware(app, conf)
     if conf.auth_strategy == 'keystone':
         app = middleware.KeystoneAuth(app, conf, PUBLIC_ROUTES)
+    app = middleware.VersionNegotiation(app, conf)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
+    if conf.api.max_concurrent_requests:
+        app = middleware.LoadShedder(app, conf.api.max_concurrent_requests)
     app = api_errors.JSONErrorMiddleware(app)
-    return request_id.RequestId(app)
+    cors.set_defaults(**CORS_DEFAULTS)
+    app = cors.CORS(app, conf)
+    return middleware.RequestId(app)
 
 
 def tune_garbage_collector():

@@ -1,9 +1,15 @@
-"""WSGI middleware around the dispatcher: size limit, auth, context."""
+"""WSGI middleware around the dispatcher: request id, load, size limit,
+version negotiation, auth, context, per-version headers."""
+import re
+import threading
+
 from keystonemiddleware import auth_token
+from oslo_context import context as oslo_context
 
 from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper.api import errors as api_errors
+from ratekeeper.api import versions as api_versions
 
 
 class BodySizeLimit:
@@ -62,3 +68,167 @@ class KeystoneAuth:
         if path in self.public_routes:
             return self.app(environ, start_response)
         return self.protected(environ, start_response)
+
+
+class RequestId:
+    """``X-Openstack-Request-Id`` on every response: a valid one sent by
+    the caller is kept (and echoed), else a new ``req-<uuid>``.
+
+    (oslo.middleware's RequestId always makes a new one and keeps the
+    caller's as the global id only; this keeps both.)
+    """
+
+    HEADER = 'x-openstack-request-id'
+    _VALID = re.compile(r'^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-'
+                        r'[a-f0-9]{4}-[a-f0-9]{12}$')
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        sent = environ.get('HTTP_X_OPENSTACK_REQUEST_ID', '')
+        if self._VALID.match(sent):
+            req_id = sent
+            environ['openstack.global_request_id'] = sent
+        else:
+            req_id = oslo_context.generate_request_id()
+        environ[api_errors.REQUEST_ID_KEY] = req_id
+
+        def start(status, headers, exc_info=None):
+            if not any(k.lower() == self.HEADER for k, _ in headers):
+                headers = list(headers) + [(self.HEADER, req_id)]
+            return start_response(status, headers, exc_info)
+        return self.app(environ, start)
+
+
+class LoadShedder:
+    """503 with Retry-After, at once, when ``limit`` requests are already
+    being served: a saturated server says so instead of queueing callers
+    until they time out."""
+
+    def __init__(self, app, limit, retry_after=1):
+        self.app = app
+        self.slots = threading.BoundedSemaphore(limit)
+        self.retry_after = str(retry_after)
+
+    def __call__(self, environ, start_response):
+        if not self.slots.acquire(blocking=False):
+            return api_errors.json_error(
+                start_response, 503,
+                'The server is overloaded; retry in a moment.',
+                errors.OVERLOADED, environ.get(api_errors.REQUEST_ID_KEY),
+                headers=[('Retry-After', self.retry_after)])
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self.slots.release()
+            raise
+        return _ReleasingIterable(result, self.slots.release)
+
+
+class _ReleasingIterable:
+    """The app's response, releasing a slot once fully sent (or closed)."""
+
+    def __init__(self, result, release):
+        self.result = result
+        self.release = release
+        self.released = False
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self):
+        try:
+            if hasattr(self.result, 'close'):
+                self.result.close()
+        finally:
+            if not self.released:
+                self.released = True
+                self.release()
+
+
+class VersionNegotiation:
+    """Route by media type.
+
+    An unversioned path (``/report/total``) goes to the version named by
+    ``Accept: application/vnd.ratekeeper.vN+json``, or to the CURRENT
+    version without one. A versioned path whose Accept names another
+    version gets 406.
+    """
+
+    _MEDIA_TYPE = re.compile(r'application/vnd\.ratekeeper\.(v\d+)\+json')
+
+    def __init__(self, app, conf):
+        self.app = app
+        self.served = frozenset(api_versions.served(conf))
+        self.current = api_versions.current(conf)
+
+    def _asked(self, environ):
+        accept = environ.get('HTTP_ACCEPT', '')
+        if 'vnd.ratekeeper' not in accept:
+            return None
+        return set(self._MEDIA_TYPE.findall(accept))
+
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '')
+        if path in ('', '/'):
+            return self.app(environ, start_response)
+        asked = self._asked(environ)
+        segment = path[1:].split('/', 1)[0]
+        if segment in ('v1', 'v2'):
+            if asked and segment not in asked:
+                return self._refuse(environ, start_response, path, asked)
+            return self.app(environ, start_response)
+        wanted = self.current
+        if asked:
+            usable = sorted(asked & self.served)
+            if not usable:
+                return self._refuse(environ, start_response, path, asked)
+            wanted = usable[-1]
+        environ['PATH_INFO'] = '/' + wanted + path
+        return self.app(environ, start_response)
+
+    def _refuse(self, environ, start_response, path, asked):
+        return api_errors.json_error(
+            start_response, 406,
+            'Accept asks for API %s, which cannot serve %s (served: %s).'
+            % (', '.join(sorted(asked)), path[:128],
+               ', '.join(sorted(self.served))),
+            errors.MEDIA_TYPE_CONFLICT,
+            environ.get(api_errors.REQUEST_ID_KEY))
+
+
+class VersionHeaders:
+    """Name the version on every response of a mounted version app
+    (``Ratekeeper-API-Version``); a DEPRECATED version adds
+    ``Deprecation``, a successor-version ``Link`` and, when configured,
+    ``Sunset``."""
+
+    HEADER = 'Ratekeeper-API-Version'
+
+    def __init__(self, app, conf, version_id):
+        self.app = app
+        self.version_id = version_id
+        self.headers = [(self.HEADER, version_id)]
+        self.successor = None
+        if api_versions.status(conf, version_id) == 'DEPRECATED':
+            self.headers.append(('Deprecation', 'true'))
+            sunset = getattr(conf.api_versions, '%s_sunset' % version_id)
+            if sunset:
+                self.headers.append(('Sunset', sunset))
+            self.successor = api_versions.successor(conf, version_id)
+
+    def _extra(self, environ):
+        if not self.successor:
+            return self.headers
+        prefix = environ.get('SCRIPT_NAME', '')[:-len(self.version_id) - 1]
+        return self.headers + [
+            ('Link', '<%s/%s>; rel="successor-version"'
+             % (prefix, self.successor))]
+
+    def __call__(self, environ, start_response):
+        extra = self._extra(environ)
+
+        def start(status, headers, exc_info=None):
+            return start_response(status, list(headers) + extra, exc_info)
+        return self.app(environ, start)
