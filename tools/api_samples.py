@@ -1,6 +1,6 @@
 """Write the api-ref samples from real responses of the in-process app.
 
-Every JSON file under doc/api-ref/source/**/samples/ is either the body of
+Every file under doc/api-ref/source/**/samples/ is either the body of
 a request listed in SAMPLES or the response the current code gives to it,
 on a fresh service holding the gabbi suite's known data (24 hours from
 2015-01-04, tests/functional/fixtures.py). Nothing is written by hand.
@@ -62,6 +62,10 @@ SAMPLES = [
            body={'dataframes': POSTED_FRAMES}),
     # versions and errors (source/samples/)
     Sample('GET', '/', 200, 'samples/versions/versions-get.json'),
+    Sample('GET', '/v2', 200, 'samples/versions/v2-get.json'),
+    Sample('GET', '/v2/summary', 406,
+           'samples/versions/microversion-unsupported.json',
+           headers={'OpenStack-API-Version': 'rating 3.0'}),
     Sample('GET', '/v2/summary?response_format=xml', 400,
            'samples/errors/v2-invalid-input.json'),
     Sample('GET', '/v1/report/total?begin=yesterday', 400,
@@ -80,6 +84,9 @@ SAMPLES = [
     # v2 dataframes (source/v2/samples/dataframes/)
     Sample('GET', '/v2/dataframes?limit=3&filters=type:instance&' + DAY,
            200, 'v2/samples/dataframes/dataframes-get.json'),
+    Sample('GET', '/v2/dataframes?limit=1&filters=type:volume&' + DAY,
+           200, 'v2/samples/dataframes/dataframes-get-links-2.1.json',
+           headers={'OpenStack-API-Version': 'rating 2.1'}),
     # v2 summary (source/v2/samples/summary/)
     Sample('GET', '/v2/summary?' + DAY, 200,
            'v2/samples/summary/summary-get.json'),
@@ -90,6 +97,12 @@ SAMPLES = [
     Sample('GET', '/v2/summary?groupby=time,type&limit=3&'
            'filters=project_id:%s&%s' % (fixtures.PROJECT_B, DAY), 200,
            'v2/samples/summary/summary-get-groupby-time.json'),
+    Sample('GET', '/v2/summary?groupby=type&limit=2&offset=1&' + DAY, 200,
+           'v2/samples/summary/summary-get-links-2.1.json',
+           headers={'OpenStack-API-Version': 'rating 2.1'}),
+    Sample('GET', '/v2/summary?groupby=type&response_format=csv&' + DAY,
+           200, 'v2/samples/summary/summary-get-csv-2.2.csv',
+           headers={'OpenStack-API-Version': 'rating 2.2'}),
 ]
 
 
@@ -115,6 +128,7 @@ class Service:
             fixtures.known_frames(start, 23)))
 
     def call(self, sample):
+        """The response body: JSON re-indented, anything else as is."""
         kwargs = {'base_url': BASE_URL, 'headers': sample.headers}
         if sample.body is not None:
             kwargs['data'] = json.dumps(sample.body)
@@ -125,7 +139,9 @@ class Service:
             raise SystemExit('%s %s answered %d, expected %d: %s' % (
                 sample.method, sample.url, response.status_code,
                 sample.status, response.get_data(as_text=True)[:500]))
-        return response.get_json() if response.data else None
+        if response.mimetype == 'application/json' and response.data:
+            return _dump(response.get_json())
+        return response.get_data(as_text=True)
 
     def __exit__(self, *exc):
         self.storage.close()
@@ -141,16 +157,18 @@ def generate():
         for sample in SAMPLES:
             if sample.request:
                 files[sample.request] = _dump(sample.body)
-            document = service.call(sample)
+            text = service.call(sample)
             if sample.response:
-                files[sample.response] = _dump(document)
+                files[sample.response] = text
             if sample.method == 'POST' and sample.url == '/v2/dataframes':
                 service.push_rest_of_day()
     return files
 
 
-def _comparable(text):
+def _comparable(relative, text):
     """The document without its request id (new on every request)."""
+    if not relative.endswith('.json'):
+        return text
     document = json.loads(text)
     if isinstance(document, dict):
         document.pop('request_id', None)
@@ -164,8 +182,9 @@ def check(files):
         if not os.path.exists(path):
             drifted.append(relative + ' (missing)')
             continue
-        with open(path, encoding='utf-8') as stream:
-            if _comparable(stream.read()) != _comparable(text):
+        with open(path, encoding='utf-8', newline='') as stream:
+            if (_comparable(relative, stream.read())
+                    != _comparable(relative, text)):
                 drifted.append(relative)
     return drifted
 
@@ -174,7 +193,7 @@ def write(files):
     for relative, text in files.items():
         path = os.path.join(SOURCE, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w', encoding='utf-8') as stream:
+        with open(path, 'w', encoding='utf-8', newline='') as stream:
             stream.write(text)
         print('wrote', os.path.relpath(path, ROOT))
 
