@@ -8,6 +8,7 @@ adding to ``batch.price``. Whether it runs, and in which order (highest
 priority first, as CloudKitty), is kept in the core table rk_module_states.
 """
 import threading
+import time
 
 from stevedore import extension
 
@@ -16,6 +17,7 @@ from ratekeeper import errors
 from ratekeeper.db import models
 
 NAMESPACE = 'ratekeeper.rating.modules'
+POLL_SECONDS = 1.0  # how stale another process's module change may be
 
 
 class RatingModule:
@@ -56,6 +58,7 @@ class Registry:
     def __init__(self, conf):
         self.conf = conf
         self._lock = threading.Lock()
+        self._states = None
         self.modules = self._load()
 
     def _load(self):
@@ -69,6 +72,7 @@ class Registry:
             for module in self.modules.values():
                 module.reload()
             self.modules = self._load()
+            self._states = None
 
     def get(self, name):
         module = self.modules.get(name)
@@ -77,7 +81,18 @@ class Registry:
         return module
 
     def states(self):
-        """{name: (enabled, priority)} of every installed module."""
+        """{name: (enabled, priority)} of every installed module; read
+        from the database at most every POLL_SECONDS (at once after an
+        update made by this process)."""
+        now = time.monotonic()
+        cached = self._states
+        if cached is not None and now - cached[0] < POLL_SECONDS:
+            return cached[1]
+        states = self._read_states()
+        self._states = (now, states)
+        return states
+
+    def _read_states(self):
         with db.transaction(self.conf) as session:
             rows = {row.name: row for row in session.query(
                 models.ModuleState).filter(
@@ -109,6 +124,7 @@ class Registry:
                 row.enabled = enabled
             if priority is not None and priority != row.priority:
                 row.priority = priority
+        self._states = None
         return self.state(name)
 
     def enabled_in_order(self):

@@ -1,10 +1,14 @@
 """hashmap: CloudKitty's rule-based pricing (services, fields, mappings,
 thresholds, groups), priced by the vectorised engine."""
 import threading
+import time
 
 from ratekeeper import rating
 from ratekeeper.rating.hashmap import engine
 from ratekeeper.rating.hashmap import rules
+
+
+POLL_SECONDS = 1.0
 
 
 class HashMap(rating.RatingModule):
@@ -16,16 +20,26 @@ class HashMap(rating.RatingModule):
         super().__init__(conf)
         self._engine = None
         self._lock = threading.Lock()
+        self._seen_writes = -1
+        self._checked_at = 0.0
 
     def config_controller(self):
         from ratekeeper.rating.hashmap import controllers
         return controllers.HashMapConfigController()
 
     def current_engine(self):
-        """The engine of the current rules: one cheap revision read per
-        call, a recompile only when a rule changed (in any process)."""
-        revision = rules.revision(self.conf)
+        """The engine of the current rules, recompiled when a rule changed:
+        at once for a change made by this process, within
+        POLL_SECONDS for one made by another (the revision row is read at
+        most that often, not once per batch)."""
         current = self._engine
+        now = time.monotonic()
+        if current is not None and self._seen_writes == rules.local_writes \
+                and now - self._checked_at < POLL_SECONDS:
+            return current
+        self._seen_writes = rules.local_writes
+        revision = rules.revision(self.conf)
+        self._checked_at = now
         if current is not None and current.revision == revision:
             return current
         with self._lock:

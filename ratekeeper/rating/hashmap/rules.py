@@ -7,6 +7,7 @@ before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
 import datetime
+import itertools
 import uuid
 
 import sqlalchemy as sa
@@ -35,7 +36,15 @@ def invalid(message):
     return errors.BadRequest(message, code=errors.HASHMAP_INVALID_RULE)
 
 
+# Rule writes made by this process: engines here see them at once, and
+# only poll the database for other processes' writes (see HashMap).
+LOCAL_WRITES = itertools.count()
+local_writes = 0
+
+
 def _bump_revision(session):
+    global local_writes
+    local_writes = next(LOCAL_WRITES) + 1
     row = session.get(models.Revision, 1)
     if row is None:
         session.add(models.Revision(id=1, revision=1))
