@@ -7,6 +7,7 @@ environment source), which is how ``make run`` starts with no config file.
 """
 from keystonemiddleware import auth_token
 from oslo_config import cfg
+from oslo_middleware import cors
 
 CONF = cfg.CONF
 
@@ -115,6 +116,8 @@ def register_opts(conf):
     # them from the start lets a config file or a test set them first.
     for group, opts in auth_token.list_opts():
         conf.register_opts(opts, group=group)
+    # [cors], read by oslo.middleware's CORS middleware (see api/app.py)
+    conf.register_opts(cors.OPTS, group='cors')
 
 
 def list_opts():

@@ -15,6 +15,7 @@ from ratekeeper import errors
 from ratekeeper.api import json as api_json
 
 REQUEST_ID_KEY = 'openstack.request_id'
+RETRY_AFTER = '5'  # seconds, on a 503 that did not say
 _TAGS = re.compile(r'<[^>]+>')
 
 
@@ -100,6 +101,9 @@ class JSONErrorMiddleware:
         data = api_json.dumps(document)
         kept = [(k, v) for k, v in headers
                 if k.lower() not in ('content-type', 'content-length')]
+        if status == 503 and not any(k.lower() == 'retry-after'
+                                     for k, _ in kept):
+            kept.append(('Retry-After', RETRY_AFTER))
         start_response('%d %s' % (status, errors.default_message(status)),
                        kept + [('Content-Type', 'application/json'),
                                ('Content-Length', str(len(data)))])

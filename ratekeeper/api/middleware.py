@@ -164,9 +164,14 @@ class VersionNegotiation:
         self.current = api_versions.current(conf)
 
     def _asked(self, environ):
+        """The versions Accept names; the version apps then see plain
+        JSON asked for (pecan would refuse a media type it does not
+        produce)."""
         accept = environ.get('HTTP_ACCEPT', '')
         if 'vnd.ratekeeper' not in accept:
             return None
+        environ['HTTP_ACCEPT'] = self._MEDIA_TYPE.sub('application/json',
+                                                      accept)
         return set(self._MEDIA_TYPE.findall(accept))
 
     def __call__(self, environ, start_response):
@@ -227,6 +232,8 @@ class VersionHeaders:
              % (prefix, self.successor))]
 
     def __call__(self, environ, start_response):
+        if not environ.get('PATH_INFO'):
+            environ['PATH_INFO'] = '/'  # /v2 is /v2/ for every method
         extra = self._extra(environ)
 
         def start(status, headers, exc_info=None):

@@ -182,3 +182,13 @@ class SmallBodyLimitFixture(ConfigFixture):
     """A service that accepts request bodies of at most 1 KiB."""
 
     overrides = {('api', 'max_request_body_size'): 1024}
+
+
+class DeprecatedV1Fixture(ConfigFixture):
+    """v1 DEPRECATED with a Sunset date, v2 CURRENT, CORS for one origin."""
+
+    overrides = {('api_versions', 'v1_status'): 'DEPRECATED',
+                 ('api_versions', 'v1_sunset'):
+                     'Sat, 01 Jan 2028 00:00:00 GMT',
+                 ('api_versions', 'v2_status'): 'CURRENT',
+                 ('cors', 'allowed_origin'): ['https://dashboard.example']}
