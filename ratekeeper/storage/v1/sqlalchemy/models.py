@@ -53,8 +53,7 @@ points = sa.Table(
     sa.Column('scope_id', sa.Text, nullable=True),
     sa.Column('groupby', ATTRIBUTES, nullable=False),
     sa.Column('metadata', ATTRIBUTES, nullable=False),
-    sa.Index('ix_rk_v1_points_period', 'period_id', 'type'),
-    sa.Index('ix_rk_v1_points_scope', 'scope_id',
-             mysql_length=TEXT_INDEX_PREFIX),
+    sa.Index('ix_rk_v1_points_totals', 'period_id', 'type', 'scope_id',
+             'qty', 'price', mysql_length={'scope_id': TEXT_INDEX_PREFIX}),
     mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )

@@ -1,0 +1,145 @@
+"""Ingest and storage-read figures of every storage backend.
+
+For each backend, on a fresh database:
+
+1. ingest: ``usagegen.py dump -n N | ratekeeper-ingest --config-file C -``
+   (the summary line of ratekeeper-ingest gives points/s);
+2. reads, in-process on the storage object: the grand total and one
+   tenant's total (what /v1/report/total asks), a groupby type,project
+   total (what /v1/report/summary asks), and ``stream()`` over every point
+   (what /v1/storage/dataframes walks), with the Python heap's peak growth
+   during the stream (tracemalloc, in a separate run).
+
+    .venv/bin/python bench/ingest_v1.py                       # all backends
+    .venv/bin/python bench/ingest_v1.py --backends sqlite -n 100000
+
+PostgreSQL and MariaDB get a throwaway database on the local servers.
+"""
+import argparse
+import contextlib
+import datetime
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from ratekeeper import db  # noqa: E402
+from ratekeeper import storage as rk_storage  # noqa: E402
+from ratekeeper.storage import testing  # noqa: E402
+from tests import databases  # noqa: E402
+
+USAGEGEN = os.path.join(ROOT, 'bench', 'usagegen.py')
+INGEST = os.path.join(os.path.dirname(sys.executable), 'ratekeeper-ingest')
+BACKENDS = ('sqlite', 'postgresql', 'mariadb', 'duckdb')
+
+
+@contextlib.contextmanager
+def backend_conf(name, state_path):
+    """(config file, conf) of a fresh storage of backend ``name``."""
+    with contextlib.ExitStack() as stack:
+        url = 'sqlite:///%s/ratekeeper.sqlite' % state_path
+        if name in ('postgresql', 'mariadb'):
+            url = stack.enter_context(
+                databases.temporary_database(name, 'bench'))
+        version = 2 if name == 'duckdb' else 1
+        path = os.path.join(state_path, 'ratekeeper.conf')
+        with open(path, 'w') as config:
+            config.write('[DEFAULT]\nstate_path = %s\n[storage]\nversion = %d'
+                         '\n[database]\nconnection = %s\n'
+                         % (state_path, version, url))
+        conf = testing.make_conf(state_path, storage={'version': version},
+                                 database={'connection': url})
+        stack.callback(db.dispose, conf)
+        yield path, conf
+
+
+def ingest(config_path, points):
+    command = '%s %s dump -n %d | %s --config-file %s -' % (
+        sys.executable, USAGEGEN, points, INGEST, config_path)
+    result = subprocess.run(command, shell=True, capture_output=True,
+                            text=True, check=True)
+    return result.stdout.strip()
+
+
+def median_ms(function, runs):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def read_figures(storage, points):
+    begin = datetime.datetime.now(datetime.timezone.utc).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = begin + datetime.timedelta(days=400)
+    tenant = storage.scope_ids(begin, end, 'project_id')[0]
+
+    def stream_all():
+        count = sum(len(batch) for batch in storage.stream(None, None))
+        assert count == points, count
+
+    figures = {
+        'total, all (ms)': median_ms(lambda: storage.total(begin, end), 30),
+        'total, one tenant (ms)': median_ms(lambda: storage.total(
+            begin, end, filters={'project_id': [tenant]}), 30),
+        'total groupby type,project_id (ms)': median_ms(lambda: storage.total(
+            begin, end, groupby=['type', 'project_id']), 5),
+        'stream of every point (ms)': median_ms(stream_all, 3),
+    }
+    tracemalloc.start()
+    stream_all()
+    figures['stream, Python heap peak (MiB)'] = (
+        tracemalloc.get_traced_memory()[1] / 2 ** 20)
+    tracemalloc.stop()
+    return figures
+
+
+def run(name, points, keep):
+    state_path = tempfile.mkdtemp(prefix='rk-bench-%s-' % name)
+    with backend_conf(name, state_path) as (config_path, conf):
+        summary = ingest(config_path, points)
+        storage = rk_storage.get_storage(conf)
+        try:
+            figures = read_figures(storage, points)
+        finally:
+            storage.close()
+    if keep:
+        print('kept %s' % state_path, file=sys.stderr)
+    else:
+        shutil.rmtree(state_path, ignore_errors=True)
+    return summary, figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=100000, help='points')
+    parser.add_argument('--backends', default=','.join(BACKENDS))
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the state directories')
+    args = parser.parse_args()
+    rows = {}
+    for name in args.backends.split(','):
+        summary, figures = run(name, args.n, args.keep)
+        print('%s: %s' % (name, summary), file=sys.stderr)
+        rows[name] = (summary, figures)
+    names = list(rows)
+    print('| figure | %s |' % ' | '.join(names))
+    print('|---|%s' % '---:|' * len(names))
+    print('| ingest (points/s) | %s |' % ' | '.join(
+        rows[n][0].rsplit(': ', 1)[1].split()[0] for n in names))
+    for figure in rows[names[0]][1]:
+        print('| %s | %s |' % (figure, ' | '.join(
+            '%.1f' % rows[n][1][figure] for n in names)))
+
+
+if __name__ == '__main__':
+    main()
