@@ -17,6 +17,7 @@ ingest: a live ratekeeper-api (free port, fresh state), then
         stored total read back from /v2/summary.
 memory: as ingest with n points (scale 10, 2000 per request), then the
         server's peak RSS (VmHWM).
+--no-rate: ingest/memory without ?rate=true (the baseline to compare).
 """
 import argparse
 import datetime
@@ -80,13 +81,15 @@ def _summary_total(url):
 def _load(url, n, threads, extra=()):
     command = [sys.executable, os.path.join(HERE, 'usagegen.py'), 'load',
                '--url', url, '-n', str(n), '--threads', str(threads),
-               '--unrated', '--rate', *extra]
+               '--unrated', *extra]
     output = subprocess.run(command, check=True, capture_output=True,
                             text=True).stdout
     return json.loads(output[output.index('{'):])
 
 
 def _ingest(args, extra=()):
+    if not args.no_rate:
+        extra = ('--rate',) + tuple(extra)
     with live.running_server() as (url, _env):
         rules_setup.setup(rules_setup.Api(url, {}))
         figures = _load(url, args.n, args.threads, extra)
@@ -96,21 +99,23 @@ def _ingest(args, extra=()):
 
 
 def _server_peak_rss(url):
+    """Peak RSS (VmHWM, MB) of the server's processes (gunicorn's arbiter
+    and its worker): the largest."""
     port = url.rsplit(':', 1)[1]
     pids = subprocess.run(['pgrep', '-f', 'ratekeeper-api'],
                           capture_output=True, text=True).stdout.split()
+    peaks = []
     for pid in pids:
         try:
             with open('/proc/%s/environ' % pid, 'rb') as stream:
                 if b'OS_API__PORT=%s\0' % port.encode() not in stream.read():
                     continue
             with open('/proc/%s/status' % pid) as status:
-                for line in status:
-                    if line.startswith('VmHWM:'):
-                        return round(int(line.split()[1]) / 1024, 1)
+                peaks.extend(int(line.split()[1]) for line in status
+                             if line.startswith('VmHWM:'))
         except OSError:
             continue
-    return None
+    return round(max(peaks) / 1024, 1) if peaks else None
 
 
 def main():
@@ -120,6 +125,9 @@ def main():
     parser.add_argument('-n', type=int)
     parser.add_argument('--repeat', type=int, default=7)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--no-rate', action='store_true',
+                        help='ingest/memory: without ?rate=true, for '
+                             'comparison')
     args = parser.parse_args()
     if args.what == 'engine':
         args.n = args.n or 100000
