@@ -58,7 +58,6 @@ class PointBatch:
         return frozenset(_keys_of(self.metadata))
 
 
-
 def _keys_of(dicts):
     keys = set()
     last = None

@@ -36,4 +36,3 @@ def authorize(context, rule, target):
     except (oslo_policy.PolicyNotAuthorized, oslo_policy.InvalidScope):
         raise errors.Forbidden(
             'Policy does not allow %s to be performed.' % rule)
-

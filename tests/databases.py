@@ -20,7 +20,8 @@ ADMIN_DATABASE = {'postgresql': 'postgres', 'mariadb': ''}
 
 def _admin_engine(kind):
     return sa.create_engine(SERVERS[kind] + ADMIN_DATABASE[kind],
-                            isolation_level='AUTOCOMMIT', poolclass=sa.NullPool)
+                            isolation_level='AUTOCOMMIT',
+                            poolclass=sa.NullPool)
 
 
 @contextlib.contextmanager

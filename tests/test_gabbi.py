@@ -2,7 +2,8 @@
 import os
 
 from gabbi import driver
-from gabbi.driver import test_pytest  # noqa: F401  (the test gabbi parametrizes)
+# test_pytest is the test function gabbi parametrizes.
+from gabbi.driver import test_pytest  # noqa: F401
 
 from tests.functional import fixtures
 

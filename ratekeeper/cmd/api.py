@@ -37,8 +37,9 @@ class Server(gunicorn_base.BaseApplication):
 
 def main(argv=None):
     conf = rk_conf.load(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO,
-                        format='%(asctime)s %(levelname)s %(name)s %(message)s')
+    logging.basicConfig(
+        level=logging.INFO,
+        format='%(asctime)s %(levelname)s %(name)s %(message)s')
     LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
              conf.api.host, conf.api.port, conf.auth_strategy,
              conf.storage.version)

@@ -20,7 +20,8 @@ def list_rules():
 
 
 def get_enforcer():
-    """The enforcer for oslopolicy-* tools (entry point oslo.policy.enforcer)."""
+    """The enforcer for oslopolicy-* tools (entry point
+    oslo.policy.enforcer)."""
     from ratekeeper import conf as rk_conf
     from ratekeeper import policy
     rk_conf.load([])

@@ -110,10 +110,12 @@ class StorageTest:
         result = self.storage.retrieve(BEGIN, BEGIN + HOUR)
         self.assertEqual(5, result['total'])
         [wire] = result['dataframes']
-        self.assertEqual(BEGIN, dataframe.parse_datetime(wire['period']['begin']))
+        self.assertEqual(BEGIN,
+                         dataframe.parse_datetime(wire['period']['begin']))
         self.assertEqual(BEGIN + HOUR,
                          dataframe.parse_datetime(wire['period']['end']))
-        self.assertEqual(['image', 'instance', 'volume'], sorted(wire['usage']))
+        self.assertEqual(['image', 'instance', 'volume'],
+                         sorted(wire['usage']))
         [volume] = wire['usage']['volume']
         self.assertEqual('GiB', volume['vol']['unit'])
         self.assertClose(volume['vol']['qty'], 10)

@@ -83,7 +83,7 @@ def _comparable(path, response):
 
 @pytest.mark.parametrize('path,query', QUERIES)
 def test_v1_answers_do_not_depend_on_the_storage_version(both_services,
-                                                          path, query):
+                                                         path, query):
     v2_storage, v1_storage = both_services
     answers = [client.get(path, query_string=query)
                for client in (v2_storage, v1_storage)]

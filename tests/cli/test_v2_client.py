@@ -77,8 +77,8 @@ def test_summary_prints_a_table(loaded):
 
 
 def test_summary_grouped_by_type(loaded):
-    by_type = {r['Type']: r['Rate'] for r in rows(loaded, 'summary', 'get',
-                                                    '-g', 'type')}
+    by_type = {r['Type']: r['Rate']
+               for r in rows(loaded, 'summary', 'get', '-g', 'type')}
     assert by_type == {'instance': 4.5, 'volume': 0.75, 'image': 0.375}
 
 

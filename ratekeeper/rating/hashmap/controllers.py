@@ -24,7 +24,7 @@ MAX_DIGITS_BEFORE_POINT = 12   # Numeric(40,28) / Numeric(20,8)
 MAX_NAME_LENGTH = 32
 
 
-# -- input ---------------------------------------------------------------------
+# -- input --------------------------------------------------------------------
 
 def _invalid(name, value, reason):
     return errors.InvalidInput(
@@ -133,7 +133,7 @@ def mapping_input(body):
         end=datetime_value(body.get('end'), 'end', end_of_day=True),
         name=text_value(body.get('name'), 'name', MAX_NAME_LENGTH),
         description=text_value(body.get('description'), 'description',
-                                64 * 1024))
+                               64 * 1024))
     return data
 
 

@@ -1,5 +1,6 @@
 """The hashmap module's own migration tree (entry point
-``ratekeeper.db.migrations``: ``hashmap = ratekeeper.rating.hashmap.migration:TREE``)."""
+``ratekeeper.db.migrations``:
+``hashmap = ratekeeper.rating.hashmap.migration:TREE``)."""
 import os
 
 from ratekeeper.db import migration

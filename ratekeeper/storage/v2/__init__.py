@@ -53,7 +53,11 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
-        """Yield lists of points, each point a tuple (begin, end, type, unit, qty, price, groupby_dict, metadata_dict) with aware UTC datetimes, ordered by period begin then insertion order; all points in [begin, end) matching filters/metric_types (begin/end may be None = unbounded)."""
+        """Yield lists of points, each point a tuple (begin, end, type,
+        unit, qty, price, groupby_dict, metadata_dict) with aware UTC
+        datetimes, ordered by period begin then insertion order; all points
+        in [begin, end) matching filters/metric_types (begin/end may be None
+        = unbounded)."""
 
     @abc.abstractmethod
     def total(self, begin, end, groupby=None, filters=None,
@@ -77,4 +81,3 @@ class BaseStorage(abc.ABC):
 
     def close(self):
         """Release connections; the object is unusable afterwards."""
-

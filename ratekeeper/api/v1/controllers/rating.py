@@ -223,7 +223,7 @@ class ModuleConfigController:
         raise errors.NotFound('Module not found.', code=errors.UNKNOWN_MODULE)
 
 
-# -- quote and reload -----------------------------------------------------------
+# -- quote and reload ---------------------------------------------------------
 
 class RatingController:
     """/v1/rating"""

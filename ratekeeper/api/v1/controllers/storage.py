@@ -11,7 +11,6 @@ first bytes leave before the last rows are read. Arguments are parsed by
 the rules WSME applies to a wsexpose'd method (query or JSON body), with
 its error messages.
 """
-import datetime
 import logging
 
 import orjson
@@ -44,8 +43,8 @@ def _raw_arguments(request):
     are how the functional suite sends them, and WSME reads them)."""
     raw = {name: request.params[name] for name in ARGUMENTS
            if name in request.params}
-    if raw or not request.body or 'json' not in (request.content_type
-                                                  or ''):
+    content_type = request.content_type or ''
+    if raw or not request.body or 'json' not in content_type:
         return raw
     try:
         body = orjson.loads(request.body)
