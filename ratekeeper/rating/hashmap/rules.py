@@ -463,7 +463,8 @@ def list_thresholds(conf, service_id=None, field_id=None, group_id=None,
         where.append(T.tenant_id == tenant_id if tenant_id
                      else T.tenant_id.is_(None))
     with db.transaction(conf) as session:
-        return _all(session, T, *where, order=T.level)
+        # levels are stored as decimal text: order them as numbers here
+        return sorted(_all(session, T, *where), key=lambda t: t.level)
 
 
 def get_threshold(conf, threshold_id):
