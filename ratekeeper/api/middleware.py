@@ -13,7 +13,8 @@ from ratekeeper.api import versions as api_versions
 
 
 class BodySizeLimit:
-    """413 for a declared body over ``[api] max_request_body_size``.
+    """413 for a declared body over ``[api] max_request_body_size``, 414
+    for a URI over MAX_URI_LENGTH.
 
     (Bodies sent without a length are bounded by each app: Flask's
     MAX_CONTENT_LENGTH for v2.)
@@ -23,7 +24,16 @@ class BodySizeLimit:
         self.app = app
         self.max_size = max_size
 
+    MAX_URI_LENGTH = 16384  # the server itself takes request lines to 1 MiB
+
     def __call__(self, environ, start_response):
+        if len(environ.get('PATH_INFO', '')) + len(
+                environ.get('QUERY_STRING', '')) > self.MAX_URI_LENGTH:
+            return api_errors.json_error(
+                start_response, 414,
+                'Request URI too long: the limit is %d characters.'
+                % self.MAX_URI_LENGTH, errors.URI_TOO_LONG,
+                environ.get(api_errors.REQUEST_ID_KEY))
         length = environ.get('CONTENT_LENGTH')
         if length and length.isdigit() and int(length) > self.max_size:
             return api_errors.json_error(

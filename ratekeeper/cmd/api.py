@@ -50,6 +50,9 @@ def main(argv=None):
         'threads': conf.api.threads,
         'timeout': 300,
         'accesslog': None,
+        # request lines up to 1 MiB reach the app, which answers a long
+        # URI with its own JSON 414 (gunicorn's would be an HTML page)
+        'limit_request_line': 0,
     }).run()
 
 

@@ -34,6 +34,16 @@ def _unrated_points(frames):
     return unrated
 
 
+v.describe(point_batch, {'type': 'array', 'items': {
+    'type': 'object', 'required': ['period', 'usage'],
+    'properties': {
+        'period': {'type': 'object', 'required': ['begin', 'end'],
+                   'properties': {'begin': {'type': 'string',
+                                            'format': 'date-time'},
+                                  'end': {'type': 'string',
+                                          'format': 'date-time'}}},
+        'usage': {'type': 'object', 'additionalProperties': {
+            'type': 'array', 'items': {'type': 'object'}}}}}})
 dataframes_post_body = {vo.Required('dataframes'): point_batch}
 dataframes_post_query = {
     # rate=true: the enabled rating modules price every point (a sent

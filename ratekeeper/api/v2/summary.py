@@ -28,6 +28,10 @@ def groupby_key(value):
     return value
 
 
+v.describe(groupby_key, {'type': 'string', 'minLength': 1,
+                         'maxLength': 255})
+
+
 summary_get_query = {
     vo.Optional('begin'): v.SingleQueryParam(v.datetime_value),
     vo.Optional('end'): v.SingleQueryParam(v.datetime_value),

@@ -33,6 +33,13 @@ def _invalid(exc, location):
         details=[_describe(e) for e in getattr(exc, 'errors', [exc])])
 
 
+def describe(validator, json_schema):
+    """Give a plain function validator the JSON Schema of the values it
+    accepts (the OpenAPI document reads it); returns the validator."""
+    validator.json_schema = json_schema
+    return validator
+
+
 # -- query string parameters ---------------------------------------------
 # Query values arrive as lists (a parameter may repeat); these turn them
 # into the single value or the flattened list a method wants.
@@ -102,6 +109,9 @@ def datetime_value(value):
         raise voluptuous.Invalid(str(exc)) from None
 
 
+describe(datetime_value, {'type': 'string', 'format': 'date-time'})
+
+
 def integer_value(minimum):
     def validate(value):
         try:
@@ -111,7 +121,7 @@ def integer_value(minimum):
         if number < minimum:
             raise voluptuous.Invalid('value must be at least %d' % minimum)
         return number
-    return validate
+    return describe(validate, {'type': 'integer', 'minimum': minimum})
 
 
 def _limit(value):
@@ -121,6 +131,8 @@ def _limit(value):
         raise voluptuous.Invalid('value must be at most %d' % maximum)
     return number
 
+
+describe(_limit, {'type': 'integer', 'minimum': 1})
 
 PAGINATION = {
     voluptuous.Optional('offset'): SingleQueryParam(integer_value(0)),

@@ -85,6 +85,21 @@ class Version(base.BaseResource):
                                                  _url_root())}
 
 
+class OpenAPI(base.BaseResource):
+    public = True
+
+    def get(self):
+        """The OpenAPI 3.1 document of v2 (built once per app)."""
+        from ratekeeper.api.v2 import openapi
+        app = flask.current_app
+        if 'RATEKEEPER_OPENAPI' not in app.config:
+            app.config['RATEKEEPER_OPENAPI'] = openapi.document(app, '/')
+        document = dict(app.config['RATEKEEPER_OPENAPI'])
+        document['servers'] = [{'url': _url_root().rstrip('/') or '/'}]
+        return document
+
+
 blueprint = flask.Blueprint('versions', __name__)
 api = base.Api(blueprint)
 api.add_resource(Version, '/')
+api.add_resource(OpenAPI, '/openapi.json')
