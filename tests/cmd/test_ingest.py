@@ -85,7 +85,7 @@ def test_standard_input(config):
      '"end": "never"}, "usage": {}}]}\n', "unparsable date 'never'"),
     ('{"dataframes": [\n', 'invalid JSON'),
     ('[1, 2]\n', 'expected an object with a "dataframes" list'),
-])
+], ids=['bad-date', 'truncated-json', 'not-an-object'])
 def test_a_bad_line_stops_with_its_number_and_stores_none_of_it(
         config, tmp_path, bad_line, reason):
     config_path, conf = config
