@@ -8,7 +8,11 @@ For each backend, on a fresh database:
    tenant's total (what /v1/report/total asks), a groupby type,project
    total (what /v1/report/summary asks), and ``stream()`` over every point
    (what /v1/storage/dataframes walks), with the Python heap's peak growth
-   during the stream (tracemalloc, in a separate run).
+   during the stream (tracemalloc, in a separate run);
+3. with --api, for the v1 (SQL) backends: ratekeeper-api on that database
+   (port 18801), GET /v1/report/total (50 runs) and GET
+   /v1/storage/dataframes over every point (5 runs, with the server's RSS),
+   timed by bench/v1_api.py's helpers.
 
     .venv/bin/python bench/ingest_v1.py                       # all backends
     .venv/bin/python bench/ingest_v1.py --backends sqlite -n 100000
@@ -35,9 +39,14 @@ from ratekeeper import storage as rk_storage  # noqa: E402
 from ratekeeper.storage import testing  # noqa: E402
 from tests import databases  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+import v1_api  # noqa: E402
+import v2_api  # noqa: E402
+
 USAGEGEN = os.path.join(ROOT, 'bench', 'usagegen.py')
 INGEST = os.path.join(os.path.dirname(sys.executable), 'ratekeeper-ingest')
 BACKENDS = ('sqlite', 'postgresql', 'mariadb', 'duckdb')
+API_PORT = 18801
 
 
 @contextlib.contextmanager
@@ -103,7 +112,25 @@ def read_figures(storage, points):
     return figures
 
 
-def run(name, points, keep):
+def api_figures(conf, state_path):
+    """The v1 API's figures, served from the database just filled."""
+    os.environ.update(OS_STORAGE__VERSION='1',
+                      OS_DATABASE__CONNECTION=conf.database.connection)
+    server, url = v2_api.start_server(state_path, API_PORT)
+    try:
+        total_ms = v1_api.median_ms(url, '/v1/report/total', dict(
+            v1_api.EVERYTHING, all_tenants='True'), 50)
+        dump = v1_api.dataframes_figures(url, server.pid, 5)
+    finally:
+        server.terminate()
+        server.wait()
+    return {'API /v1/report/total (ms)': total_ms,
+            'API /v1/storage/dataframes, every point (ms)':
+                dump['median_s'] * 1000,
+            'API server RSS peak during dumps (MiB)': dump['rss_peak_mib']}
+
+
+def run(name, points, keep, api):
     state_path = tempfile.mkdtemp(prefix='rk-bench-%s-' % name)
     with backend_conf(name, state_path) as (config_path, conf):
         summary = ingest(config_path, points)
@@ -112,6 +139,8 @@ def run(name, points, keep):
             figures = read_figures(storage, points)
         finally:
             storage.close()
+        if api and name != 'duckdb':
+            figures.update(api_figures(conf, state_path))
     if keep:
         print('kept %s' % state_path, file=sys.stderr)
     else:
@@ -123,12 +152,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=100000, help='points')
     parser.add_argument('--backends', default=','.join(BACKENDS))
+    parser.add_argument('--api', action='store_true',
+                        help='also time the v1 API on the SQL backends')
     parser.add_argument('--keep', action='store_true',
                         help='keep the state directories')
     args = parser.parse_args()
     rows = {}
     for name in args.backends.split(','):
-        summary, figures = run(name, args.n, args.keep)
+        summary, figures = run(name, args.n, args.keep, args.api)
         print('%s: %s' % (name, summary), file=sys.stderr)
         rows[name] = (summary, figures)
     names = list(rows)
@@ -136,9 +167,11 @@ def main():
     print('|---|%s' % '---:|' * len(names))
     print('| ingest (points/s) | %s |' % ' | '.join(
         rows[n][0].rsplit(': ', 1)[1].split()[0] for n in names))
-    for figure in rows[names[0]][1]:
+    figures = dict.fromkeys(f for n in names for f in rows[n][1])
+    for figure in figures:
         print('| %s | %s |' % (figure, ' | '.join(
-            '%.1f' % rows[n][1][figure] for n in names)))
+            '%.1f' % rows[n][1][figure] if figure in rows[n][1] else '–'
+            for n in names)))
 
 
 if __name__ == '__main__':
