@@ -164,7 +164,7 @@ def main():
         rows[name] = (summary, figures)
     names = list(rows)
     print('| figure | %s |' % ' | '.join(names))
-    print('|---|%s' % '---:|' * len(names))
+    print('|---|' + '---:|' * len(names))
     print('| ingest (points/s) | %s |' % ' | '.join(
         rows[n][0].rsplit(': ', 1)[1].split()[0] for n in names))
     figures = dict.fromkeys(f for n in names for f in rows[n][1])
