@@ -351,6 +351,27 @@ class StorageTest:
         self.storage.delete()
         self.assertEqual([], self.all_points())
 
+    def test_totals_follow_deletes(self):
+        self.push(hourly_frames(2))
+        end = BEGIN + 2 * HOUR
+        self.storage.delete(BEGIN, BEGIN + HOUR,
+                            filters={'flavor_name': ['m1.small']})
+        self.storage.delete(BEGIN + HOUR, end,
+                            filters={'project_id': [PROJECT_B]})
+        qty, rate = self.grand_total(end=end)
+        self.assertClose(qty, 15 + 12)
+        self.assertClose(rate, 1.875 - 1.0 + 1.25)
+        rows = self.storage.total(BEGIN, end, groupby=['project_id', 'type'])
+        got = {(r['project_id'], r['type']): r['qty']
+               for r in rows['results']}
+        self.assertEqual({(PROJECT_A, 'instance'): 3, (PROJECT_A, 'volume'): 20,
+                          (PROJECT_B, 'image'): 4}, got)
+        self.assertEqual([PROJECT_A],
+                         self.storage.scope_ids(BEGIN + HOUR, end,
+                                                'project_id'))
+        self.assertEqual([PROJECT_A, PROJECT_B],
+                         self.storage.scope_ids(BEGIN, end, 'project_id'))
+
     def test_scope_ids(self):
         self.push(hourly_frames(1))
         self.push([frame(BEGIN + HOUR, {'t': [point(1, 1, 'proj-c', 'x')]})])

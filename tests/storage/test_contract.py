@@ -49,6 +49,7 @@ class SQLStorageTest(testing.StorageTest):
     def empty(self, storage):
         with storage.engine.begin() as connection:
             connection.execute(models.points.delete())
+            connection.execute(models.rollups.delete())
             connection.execute(models.periods.delete())
         storage.close()
 

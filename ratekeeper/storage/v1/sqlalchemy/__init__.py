@@ -7,18 +7,22 @@ Schema (models.py), and why:
   integer, so range filters and ``time`` buckets are the same SQL on every
   database) and the calendar keys computed in Python when the period is
   first stored (no dialect date functions at read time).
-- ``rk_v1_points``: one row per point. ``type`` and ``scope_id`` (the value
-  of ``[collect] scope_key``, the filter every non-admin read carries) are
-  columns, and one index (period_id, type, scope_id, qty, price) covers
-  what totals read, so /v1/report/total never touches the wide rows. All
-  groupby and metadata attributes live in two JSON documents (JSONB on
-  PostgreSQL): one row per point keeps a batch a single bulk insert and
-  keeps every key and value as sent. A narrow attribute table would
-  multiply rows by the number of attributes (six per point in the
-  benchmark data) and slow writes as much; a column per key would need DDL
-  in the middle of writes, outside alembic. Other attributes are read with
-  the database's JSON functions, which costs a little on reads filtering or
-  grouping by them.
+- ``rk_v1_points``: one row per point, indexed by period (which also
+  yields a period's points in insertion order, so ordered reads need no
+  sort). ``type`` and ``scope_id`` (the value of ``[collect] scope_key``,
+  groupby winning over metadata) are columns; all groupby and metadata
+  attributes live in two JSON documents (JSONB on PostgreSQL): one row per
+  point keeps a batch a single bulk insert and keeps every key and value as
+  sent. A narrow attribute table would multiply rows by the number of
+  attributes (six per point in the benchmark data) and slow writes as
+  much; a column per key would need DDL in the middle of writes, outside
+  alembic. Other attributes are read with the database's JSON functions,
+  which costs a little on reads filtering or grouping by them.
+- ``rk_v1_rollups``: each push's sums per (period, type, scope), written
+  in the push's transaction and rebuilt for the periods a delete touches.
+  Totals that filter and group only by type, time and the scope key (all
+  of /v1/report, /v2/summary's usual queries) read these few rows per
+  period instead of every point.
 - Numbers: NUMERIC(30, 12), exact on PostgreSQL and MariaDB as in
   CloudKitty; SQLite has no decimal type and stores doubles, so sums read
   from it are rounded to the same 12 places (which removes the float noise
@@ -26,7 +30,7 @@ Schema (models.py), and why:
 
 Writes: a batch is one transaction: its periods are inserted (duplicates
 ignored) and looked up, then all its points go in one bulk insert (DBAPI
-executemany on SQLite and MariaDB, COPY on PostgreSQL).
+executemany on SQLite and MariaDB, COPY on PostgreSQL), then its rollups.
 
 Reads are SQL aggregates; ``stream`` walks one ordered query with a server
 side cursor where the driver has one, ``batch_size`` rows at a time.
@@ -196,6 +200,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         rows = self._point_rows(batch, period_ids)
         dbapi_connection = connection.connection.driver_connection
         self.dialect.insert_points(dbapi_connection, rows)
+        connection.execute(models.rollups.insert(), _rollup_rows(rows))
 
     def _period_ids(self, connection, moments):
         """{(begin, end): id} for the batch's periods, inserted if new."""
@@ -240,12 +245,21 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
 
     def delete(self, begin=None, end=None, filters=None):
         query = Query(self).period_range(begin, end).filters(filters)
-        sql = ('DELETE FROM rk_v1_points WHERE id IN (SELECT id FROM ('
-               'SELECT p.id FROM rk_v1_points p JOIN rk_v1_periods t '
-               'ON t.id = p.period_id WHERE %s) doomed)' % query.where())
+        matching = ('SELECT p.id, p.period_id FROM rk_v1_points p '
+                    'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s'
+                    % query.where())
+
+        def work(connection):
+            touched = [row[0] for row in connection.execute(sa.text(
+                'SELECT DISTINCT period_id FROM (%s) doomed' % matching),
+                query.params)]
+            connection.execute(sa.text(
+                'DELETE FROM rk_v1_points WHERE id IN '
+                '(SELECT id FROM (%s) doomed)' % matching), query.params)
+            _rebuild_rollups(connection, touched)
+
         with self._write_lock:
-            self._run(lambda connection: connection.execute(
-                sa.text(sql), query.params))
+            self._run(work)
 
     # -- reads ------------------------------------------------------------
     def total(self, begin, end, groupby=None, filters=None,
@@ -253,8 +267,9 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         groupby = list(groupby or [])
         query = Query(self).period_range(begin, end).filters(
             filters).metric_types(metric_types)
+        source = self._source(groupby, filters)
         if not groupby:
-            return self._grand_total(begin, end, query, offset)
+            return self._grand_total(begin, end, query, offset, source)
         exprs = [self._group_expression(query, key) for key in groupby]
         names = ['k%d' % i for i in range(len(exprs))]
         page = ''
@@ -264,13 +279,14 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
             page += ' OFFSET %d' % int(offset) if limit is not None else (
                 ' LIMIT %d OFFSET %d' % (2 ** 62, int(offset)))
         sql = ('SELECT %s, SUM(p.qty), SUM(p.price), COUNT(*) OVER () '
-               'FROM rk_v1_points p JOIN rk_v1_periods t '
+               'FROM %s p JOIN rk_v1_periods t '
                'ON t.id = p.period_id WHERE %s GROUP BY %s ORDER BY %s%s' % (
                    ', '.join('%s AS %s' % pair for pair in zip(exprs, names)),
-                   query.where(), ', '.join(names), ', '.join(names), page))
+                   source, query.where(), ', '.join(names), ', '.join(names),
+                   page))
         rows = self._rows(sql, query.params)
         count = rows[0][-1] if rows else (
-            self._group_count(query, exprs) if offset else 0)
+            self._group_count(query, exprs, source) if offset else 0)
         return {'total': count,
                 'results': [self._total_row(row, groupby, begin, end)
                             for row in rows]}
@@ -283,16 +299,26 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         return self.dialect.order_text("COALESCE(%s, '')"
                                        % query.attribute(key))
 
-    def _group_count(self, query, exprs):
-        sql = ('SELECT COUNT(*) FROM (SELECT 1 AS one FROM rk_v1_points p '
+    def _source(self, groupby, filters):
+        """The rollups when they can answer (type, time and the scope key
+        only), else the points."""
+        keys = set(groupby) | set(filters or ())
+        if keys <= {'type', 'time', self.scope_key} and (
+                self.scope_key not in storage_v2.TIME_GROUPBYS):
+            return 'rk_v1_rollups'
+        return 'rk_v1_points'
+
+    def _group_count(self, query, exprs, source):
+        sql = ('SELECT COUNT(*) FROM (SELECT 1 AS one FROM %s p '
                'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s '
-               'GROUP BY %s) groups' % (query.where(), ', '.join(exprs)))
+               'GROUP BY %s) groups' % (source, query.where(), ', '.join(exprs)))
         return self._rows(sql, query.params)[0][0]
 
-    def _grand_total(self, begin, end, query, offset):
-        sql = ('SELECT SUM(p.qty), SUM(p.price), COUNT(*) FROM rk_v1_points p '
+    def _grand_total(self, begin, end, query, offset, source):
+        count = 'SUM(p.points)' if source == 'rk_v1_rollups' else 'COUNT(*)'
+        sql = ('SELECT SUM(p.qty), SUM(p.price), %s FROM %s p '
                'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s'
-               % query.where())
+               % (count, source, query.where()))
         qty, rate, count = self._rows(sql, query.params)[0]
         if not count:
             return {'total': 0, 'results': []}
@@ -385,10 +411,11 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
     def scope_ids(self, begin, end, scope_key):
         query = Query(self).period_range(begin, end)
         attribute = query.attribute(scope_key)
-        sql = ('SELECT DISTINCT %s AS scope FROM rk_v1_points p '
+        sql = ('SELECT DISTINCT %s AS scope FROM %s p '
                'JOIN rk_v1_periods t ON t.id = p.period_id '
                'WHERE %s AND %s IS NOT NULL ORDER BY scope' % (
-                   self.dialect.order_text(attribute), query.where(),
+                   self.dialect.order_text(attribute),
+                   self._source([scope_key], None), query.where(),
                    attribute))
         return [row[0] for row in self._rows(sql, query.params)]
 
@@ -399,6 +426,42 @@ def _documents(texts):
     as fast as parsing each); no two points share a dict."""
     parsed = {text: orjson.loads(text) for text in set(texts)}
     return [parsed[text].copy() for text in texts]
+
+
+def _rollup_rows(rows):
+    """A batch's sums per (period, type, scope), from its point rows."""
+    sums = {}
+    for period_id, metric_type, _unit, qty, price, scope, _g, _m in rows:
+        key = (period_id, metric_type, scope)
+        totals = sums.get(key)
+        if totals is None:
+            sums[key] = [qty, price, 1]
+        else:
+            totals[0] += qty
+            totals[1] += price
+            totals[2] += 1
+    return [{'period_id': period_id, 'type': metric_type, 'scope_id': scope,
+             'qty': qty, 'price': price, 'points': points}
+            for (period_id, metric_type, scope), (qty, price, points)
+            in sums.items()]
+
+
+def _rebuild_rollups(connection, period_ids):
+    """Recompute the rollups of periods whose points changed."""
+    rollups = models.rollups
+    points = models.points
+    for start in range(0, len(period_ids), PERIOD_LOOKUP_CHUNK):
+        chunk = period_ids[start:start + PERIOD_LOOKUP_CHUNK]
+        connection.execute(rollups.delete().where(
+            rollups.c.period_id.in_(chunk)))
+        connection.execute(rollups.insert().from_select(
+            ['period_id', 'type', 'scope_id', 'qty', 'price', 'points'],
+            sa.select(points.c.period_id, points.c.type, points.c.scope_id,
+                      sa.func.sum(points.c.qty), sa.func.sum(points.c.price),
+                      sa.func.count())
+            .where(points.c.period_id.in_(chunk))
+            .group_by(points.c.period_id, points.c.type,
+                      points.c.scope_id)))
 
 
 def _period_row(begin, end):

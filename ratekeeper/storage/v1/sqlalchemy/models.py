@@ -53,7 +53,22 @@ points = sa.Table(
     sa.Column('scope_id', sa.Text, nullable=True),
     sa.Column('groupby', ATTRIBUTES, nullable=False),
     sa.Column('metadata', ATTRIBUTES, nullable=False),
-    sa.Index('ix_rk_v1_points_totals', 'period_id', 'type', 'scope_id',
-             'qty', 'price', mysql_length={'scope_id': TEXT_INDEX_PREFIX}),
+    sa.Index('ix_rk_v1_points_period', 'period_id'),
+    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
+)
+
+rollups = sa.Table(
+    'rk_v1_rollups', metadata,
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer, 'sqlite'),
+              primary_key=True, autoincrement=True),
+    sa.Column('period_id', sa.Integer,
+              sa.ForeignKey('rk_v1_periods.id', name='fk_rk_v1_rollups_period'),
+              nullable=False),
+    sa.Column('type', sa.String(255), nullable=False),
+    sa.Column('scope_id', sa.Text, nullable=True),
+    sa.Column('qty', NUMBER, nullable=False),
+    sa.Column('price', NUMBER, nullable=False),
+    sa.Column('points', sa.BigInteger, nullable=False),
+    sa.Index('ix_rk_v1_rollups_period', 'period_id'),
     mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
