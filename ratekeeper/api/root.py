@@ -6,7 +6,6 @@ from ratekeeper.api import json as api_json
 from ratekeeper.api import versions as api_versions
 
 
-
 def versions(conf):
     """(id, status) of the versions this deployment serves."""
     return [(version_id, api_versions.status(conf, version_id))

@@ -33,7 +33,8 @@ def test_no_server_error_and_no_schema_violation(tmp_path):
              '--generation-deterministic', '--no-color'],
             capture_output=True, text=True, timeout=240,
             cwd=tmp_path)
-    assert result.returncode == 0, _failures(result.stdout) + result.stderr[-2000:]
+    assert result.returncode == 0, (_failures(result.stdout)
+                                    + result.stderr[-2000:])
 
 
 def _failures(output):

@@ -67,4 +67,3 @@ def _check_policy_enforced(response):
             'no policy was enforced on %s %s'
             % (flask.request.method, flask.request.path)))
     return response
-

@@ -125,12 +125,12 @@ class Summary(base.BaseResource):
         return _summary(begin, end, groupby, filters, response_format,
                         offset, limit)
 
-    @microversion.version_handler(CSV_FORMAT_VERSION)  # noqa: F811
+    @microversion.version_handler(CSV_FORMAT_VERSION)
     @base.enforce(policies.GET)
     @v.query_schema(summary_get_query_v2_2, paginated=True)
     @v.output_schema(summary_get_response)
-    def get(self, begin=None, end=None, groupby=None, filters=None,
-            response_format='table', offset=0, limit=100):
+    def get(self, begin=None, end=None, groupby=None,  # noqa: F811
+            filters=None, response_format='table', offset=0, limit=100):
         """As 2.0, and response_format=csv answers text/csv."""
         return _summary(begin, end, groupby, filters, response_format,
                         offset, limit)
