@@ -114,9 +114,15 @@ def read_figures(storage, points):
 
 def api_figures(conf, state_path):
     """The v1 API's figures, served from the database just filled."""
+    saved = dict(os.environ)
+    # start_server passes os.environ on; the environment beats config files.
     os.environ.update(OS_STORAGE__VERSION='1',
                       OS_DATABASE__CONNECTION=conf.database.connection)
-    server, url = v2_api.start_server(state_path, API_PORT)
+    try:
+        server, url = v2_api.start_server(state_path, API_PORT)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     try:
         total_ms = v1_api.median_ms(url, '/v1/report/total', dict(
             v1_api.EVERYTHING, all_tenants='True'), 50)

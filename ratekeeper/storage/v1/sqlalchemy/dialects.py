@@ -86,9 +86,15 @@ class PostgreSQL(Dialect):
         """COPY: one round trip for the whole batch."""
         buffer = io.StringIO()
         write = buffer.write
-        for row in rows:
-            write('\t'.join([_copy_field(value) for value in row]))
-            write('\n')
+        for period_id, metric_type, unit, qty, price, scope, groupby, \
+                metadata in rows:
+            # orjson escapes control characters: JSON needs only its
+            # backslashes doubled.
+            write('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\n' % (
+                period_id, _copy_text(metric_type), _copy_text(unit), qty,
+                price, '\\N' if scope is None else _copy_text(scope),
+                groupby.replace('\\', '\\\\'),
+                metadata.replace('\\', '\\\\')))
         buffer.seek(0)
         cursor = dbapi_connection.cursor()
         try:
@@ -98,12 +104,10 @@ class PostgreSQL(Dialect):
             cursor.close()
 
 
-def _copy_field(value):
-    if value is None:
-        return '\\N'
-    if isinstance(value, str):
+def _copy_text(value):
+    if '\\' in value or '\t' in value or '\n' in value or '\r' in value:
         return value.translate(COPY_ESCAPES)
-    return repr(value)
+    return value
 
 
 class MariaDB(Dialect):
