@@ -59,6 +59,13 @@ def not_modified(header_value, tag):
     return header_value is not None and matches(header_value, tag)
 
 
+def _json_or_none(body):
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
 # -- for apps that answer JSON themselves (v1's pecan controllers) ---------
 
 class ConditionalPaths:
@@ -108,10 +115,12 @@ class ConditionalPaths:
 
     def _get(self, environ, start_response):
         status, headers, body = self._read(environ)
-        if not status.startswith('200'):
+        document = _json_or_none(body) if status.startswith('200') \
+            else None
+        if document is None:
             start_response(status, headers)
             return [body]
-        tag = etag_of(orjson.loads(body))
+        tag = etag_of(document)
         headers = list(headers) + [('ETag', quoted(tag))]
         if not_modified(environ.get('HTTP_IF_NONE_MATCH'), tag):
             start_response('304 Not Modified',
@@ -128,10 +137,12 @@ class ConditionalPaths:
         read['wsgi.input'] = io.BytesIO()
         read.pop('HTTP_IF_NONE_MATCH', None)
         status, _, body = self._read(read)
-        if not status.startswith('200'):
+        current = _json_or_none(body) if status.startswith('200') \
+            else None
+        if current is None:
             return None  # the write itself answers (404, 403...)
         try:
-            check_if_match(environ['HTTP_IF_MATCH'], orjson.loads(body))
+            check_if_match(environ['HTTP_IF_MATCH'], current)
         except errors.APIError as exc:
             data = orjson.dumps(self.fault(exc))
             start_response('412 Precondition Failed', [
