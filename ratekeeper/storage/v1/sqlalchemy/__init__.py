@@ -200,7 +200,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         rows = self._point_rows(batch, period_ids)
         dbapi_connection = connection.connection.driver_connection
         self.dialect.insert_points(dbapi_connection, rows)
-        connection.execute(models.rollups.insert(), _rollup_rows(rows))
+        self.dialect.insert_rollups(dbapi_connection, _rollup_rows(rows))
 
     def _period_ids(self, connection, moments):
         """{(begin, end): id} for the batch's periods, inserted if new."""
@@ -440,8 +440,7 @@ def _rollup_rows(rows):
             totals[0] += qty
             totals[1] += price
             totals[2] += 1
-    return [{'period_id': period_id, 'type': metric_type, 'scope_id': scope,
-             'qty': qty, 'price': price, 'points': points}
+    return [(period_id, metric_type, scope, qty, price, points)
             for (period_id, metric_type, scope), (qty, price, points)
             in sums.items()]
 

@@ -11,8 +11,7 @@ from sqlalchemy.dialects import sqlite
 
 POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
                  'groupby', 'metadata')
-POINT_INSERT = 'INSERT INTO rk_v1_points (%s) VALUES (%%s)' % ', '.join(
-    POINT_COLUMNS)
+ROLLUP_COLUMNS = ('period_id', 'type', 'scope_id', 'qty', 'price', 'points')
 
 # COPY's text format: backslash escapes for the four special characters.
 COPY_ESCAPES = str.maketrans({'\\': '\\\\', '\t': '\\t', '\n': '\\n',
@@ -41,10 +40,20 @@ class Dialect:
         raise NotImplementedError
 
     def insert_points(self, dbapi_connection, rows):
+        self.insert_rows(dbapi_connection, 'rk_v1_points', POINT_COLUMNS,
+                         rows)
+
+    def insert_rollups(self, dbapi_connection, rows):
+        self.insert_rows(dbapi_connection, 'rk_v1_rollups', ROLLUP_COLUMNS,
+                         rows)
+
+    def insert_rows(self, dbapi_connection, table, columns, rows):
+        """Row tuples into ``table`` in one DBAPI executemany."""
         cursor = dbapi_connection.cursor()
         try:
-            cursor.executemany(
-                POINT_INSERT % ', '.join([self.placeholder] * 8), rows)
+            cursor.executemany('INSERT INTO %s (%s) VALUES (%s)' % (
+                table, ', '.join(columns),
+                ', '.join([self.placeholder] * len(columns))), rows)
         finally:
             cursor.close()
 
@@ -84,24 +93,35 @@ class PostgreSQL(Dialect):
 
     def insert_points(self, dbapi_connection, rows):
         """COPY: one round trip for the whole batch."""
-        buffer = io.StringIO()
-        write = buffer.write
+        lines = []
+        append = lines.append
         for period_id, metric_type, unit, qty, price, scope, groupby, \
                 metadata in rows:
             # orjson escapes control characters: JSON needs only its
             # backslashes doubled.
-            write('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\n' % (
+            append('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\n' % (
                 period_id, _copy_text(metric_type), _copy_text(unit), qty,
                 price, '\\N' if scope is None else _copy_text(scope),
                 groupby.replace('\\', '\\\\'),
                 metadata.replace('\\', '\\\\')))
-        buffer.seek(0)
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.copy_expert('COPY rk_v1_points (%s) FROM STDIN'
-                               % ', '.join(POINT_COLUMNS), buffer)
-        finally:
-            cursor.close()
+        _copy(dbapi_connection, 'rk_v1_points', POINT_COLUMNS, lines)
+
+    def insert_rows(self, dbapi_connection, table, columns, rows):
+        lines = ['\t'.join(['\\N' if value is None
+                            else _copy_text(value) if isinstance(value, str)
+                            else repr(value) for value in row]) + '\n'
+                 for row in rows]
+        _copy(dbapi_connection, table, columns, lines)
+
+
+def _copy(dbapi_connection, table, columns, lines):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.copy_expert('COPY %s (%s) FROM STDIN'
+                           % (table, ', '.join(columns)),
+                           io.StringIO(''.join(lines)))
+    finally:
+        cursor.close()
 
 
 def _copy_text(value):
