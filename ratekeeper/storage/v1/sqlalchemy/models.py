@@ -69,6 +69,8 @@ rollups = sa.Table(
     sa.Column('qty', NUMBER, nullable=False),
     sa.Column('price', NUMBER, nullable=False),
     sa.Column('points', sa.BigInteger, nullable=False),
-    sa.Index('ix_rk_v1_rollups_period', 'period_id'),
+    sa.Index('ix_rk_v1_rollups_totals', 'period_id', 'type', 'scope_id',
+             'qty', 'price', 'points',
+             mysql_length={'scope_id': TEXT_INDEX_PREFIX}),
     mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
