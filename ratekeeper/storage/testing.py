@@ -364,7 +364,8 @@ class StorageTest:
         rows = self.storage.total(BEGIN, end, groupby=['project_id', 'type'])
         got = {(r['project_id'], r['type']): r['qty']
                for r in rows['results']}
-        self.assertEqual({(PROJECT_A, 'instance'): 3, (PROJECT_A, 'volume'): 20,
+        self.assertEqual({(PROJECT_A, 'instance'): 3,
+                          (PROJECT_A, 'volume'): 20,
                           (PROJECT_B, 'image'): 4}, got)
         self.assertEqual([PROJECT_A],
                          self.storage.scope_ids(BEGIN + HOUR, end,

@@ -134,13 +134,14 @@ class Query:
     def attribute(self, key):
         """SQL for an attribute: the groupby value, else the metadata
         value, else (for calendar keys) the period's; NULL if none."""
-        if key == self.storage.scope_key and key not in storage_v2.TIME_GROUPBYS:
+        calendar = key in storage_v2.TIME_GROUPBYS
+        if key == self.storage.scope_key and not calendar:
             return 'p.scope_id'
         dialect = self.storage.dialect
         param = self.param(dialect.key_param(key))
         parts = [dialect.attribute(column, key, param)
                  for column in ATTRIBUTE_COLUMNS]
-        if key in storage_v2.TIME_GROUPBYS:
+        if calendar:
             parts.append('t.' + key)
         return 'COALESCE(%s)' % ', '.join(parts)
 
@@ -311,7 +312,8 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
     def _group_count(self, query, exprs, source):
         sql = ('SELECT COUNT(*) FROM (SELECT 1 AS one FROM %s p '
                'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s '
-               'GROUP BY %s) groups' % (source, query.where(), ', '.join(exprs)))
+               'GROUP BY %s) groups'
+               % (source, query.where(), ', '.join(exprs)))
         return self._rows(sql, query.params)[0][0]
 
     def _grand_total(self, begin, end, query, offset, source):
