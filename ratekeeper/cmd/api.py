@@ -31,7 +31,7 @@ class Server(gunicorn_base.BaseApplication):
 
     def load(self):
         application = rk_app.build_app(self.conf)
-        rk_app.tune_garbage_collector()
+        rk_app.tune_interpreter()
         return application
 
 

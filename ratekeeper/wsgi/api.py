@@ -14,7 +14,7 @@ def init_application():
     config_file = os.environ.get('RATEKEEPER_CONFIG_FILE')
     conf = rk_conf.load([], config_files=[config_file] if config_file else [])
     application = rk_app.build_app(conf)
-    rk_app.tune_garbage_collector()
+    rk_app.tune_interpreter()
     return application
 
 

@@ -93,8 +93,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             os.makedirs(os.path.dirname(os.path.abspath(self.path)),
                         exist_ok=True)
         try:
-            self._db = duckdb.connect(self.path,
-                                      config={'threads': self.threads})
+            self._db = duckdb.connect(self.path, config={
+                'threads': self.threads,
+                'memory_limit': self.conf.storage_duckdb.memory_limit})
         except duckdb.IOException as exc:
             raise storage_v2.StorageError(
                 'cannot open %s: %s (only one process may open a DuckDB '
