@@ -7,6 +7,7 @@ is rewritten into it. Success responses pass through untouched and are
 never buffered.
 """
 import html
+import logging
 import re
 
 import orjson
@@ -14,6 +15,7 @@ import orjson
 from ratekeeper import errors
 from ratekeeper.api import json as api_json
 
+LOG = logging.getLogger(__name__)
 REQUEST_ID_KEY = 'openstack.request_id'
 RETRY_AFTER = '5'  # seconds, on a 503 that did not say
 _TAGS = re.compile(r'<[^>]+>')
@@ -66,7 +68,16 @@ class JSONErrorMiddleware:
             captured.update(status=code, headers=headers)
             return lambda chunk: None
 
-        result = self.app(environ, capture)
+        try:
+            result = self.app(environ, capture)
+        except Exception:
+            # The last barrier: whatever escaped the apps is a JSON 500,
+            # never the server's HTML page.
+            LOG.exception('unhandled error on %s %s',
+                          environ.get('REQUEST_METHOD'),
+                          environ.get('PATH_INFO'))
+            return json_error(start_response, 500, 'Internal Server Error',
+                              errors.INTERNAL, environ.get(REQUEST_ID_KEY))
         if not captured:
             return result
         try:

@@ -18,3 +18,25 @@ def _default(value):
 def dumps(document):
     """Bytes of ``document``; aware datetimes keep their offset."""
     return orjson.dumps(document, default=_default, option=_OPTIONS)
+
+
+NUL_ESCAPE = b'\\u0000'
+
+
+def contains_nul(text):
+    """Whether the JSON text ``text`` (bytes) holds a NUL character.
+
+    NUL is refused in every input: PostgreSQL cannot store it in text and
+    DuckDB not in names. In JSON it can only be written \\u0000; an escape
+    preceded by an odd number of backslashes is that text, not a NUL.
+    """
+    start = text.find(NUL_ESCAPE)
+    while start != -1:
+        backslashes = 0
+        while start - backslashes - 1 >= 0 and \
+                text[start - backslashes - 1] == 0x5c:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return True
+        start = text.find(NUL_ESCAPE, start + 1)
+    return False

@@ -12,6 +12,7 @@ from gunicorn.app import base as gunicorn_base
 
 from ratekeeper import conf as rk_conf
 from ratekeeper.api import app as rk_app
+from ratekeeper.db import migration
 
 LOG = logging.getLogger('ratekeeper.api')
 
@@ -40,6 +41,12 @@ def main(argv=None):
     logging.basicConfig(
         level=logging.INFO,
         format='%(asctime)s %(levelname)s %(name)s %(message)s')
+    behind = migration.pending(conf)
+    if behind:
+        LOG.error('the database schema is not up to date (%s): run '
+                  'ratekeeper-dbsync upgrade with the same configuration',
+                  ', '.join(behind))
+        return 1
     LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
              conf.api.host, conf.api.port, conf.auth_strategy,
              conf.storage.version)
@@ -57,4 +64,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -12,6 +12,7 @@ import os
 from alembic import command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
+from alembic import script as alembic_script
 from stevedore import extension
 
 from ratekeeper import db
@@ -80,3 +81,14 @@ def current(conf):
                 connection, opts={'version_table': tree.version_table})
             result[tree.name] = context.get_current_revision()
     return result
+
+
+def pending(conf):
+    """Names of the trees whose schema is behind their latest revision."""
+    behind = []
+    revisions = current(conf)
+    for tree in trees():
+        script = alembic_script.ScriptDirectory(tree.script_location)
+        if revisions.get(tree.name) not in script.get_heads():
+            behind.append(tree.name)
+    return behind

@@ -1,7 +1,11 @@
 """Pecan hooks: put the context, configuration and storage on the request."""
+import pecan
 from pecan import hooks
 
 from ratekeeper import context as rk_context
+from ratekeeper import errors
+from ratekeeper.api import json as api_json
+from ratekeeper.api.v2 import validation
 
 
 class ContextHook(hooks.PecanHook):
@@ -14,3 +18,9 @@ class ContextHook(hooks.PecanHook):
         request.context = request.environ[rk_context.ENVIRON_KEY]
         request.conf = self.conf
         request.storage_backend = self.storage
+        if request.body and api_json.contains_nul(request.body):
+            message = validation.NUL_MESSAGE
+            pecan.abort(400, json_body={
+                'faultcode': 'Client', 'faultstring': message,
+                'debuginfo': None, 'message': message,
+                'code': errors.INVALID_INPUT})

@@ -15,8 +15,10 @@ import voluptuous
 
 from ratekeeper import dataframe
 from ratekeeper import errors
+from ratekeeper.api import json as api_json
 
 LOG = logging.getLogger(__name__)
+NUL_MESSAGE = 'NUL characters (\\u0000) are not accepted.'
 
 
 def _describe(exc):
@@ -195,11 +197,15 @@ def read_json_body():
         raise errors.UnsupportedMediaType(
             'Expected a body of type application/json, got %s.'
             % (request.mimetype or 'none'))
+    data = request.get_data(cache=False)
     try:
-        return orjson.loads(request.get_data(cache=False))
+        document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise errors.APIError('Malformed JSON in request body: %s' % exc,
                               code=errors.MALFORMED_JSON) from None
+    if api_json.contains_nul(data):
+        raise errors.InvalidInput(NUL_MESSAGE)
+    return document
 
 
 def body_schema(fields):
