@@ -45,6 +45,8 @@ class PointBatch:
     price: list = dataclasses.field(default_factory=list)
     groupby: list = dataclasses.field(default_factory=list)
     metadata: list = dataclasses.field(default_factory=list)
+    # indexes of the points sent without a rating (priced at 0 so far)
+    unrated: list = dataclasses.field(default_factory=list)
 
     def __len__(self):
         return len(self.qty)
@@ -159,12 +161,17 @@ def _add_points(batch, begin, end, metric_type, points, path):
     qty_column, price_column = batch.qty, batch.price
     unit_column, groupby_column = batch.unit, batch.groupby
     metadata_column = batch.metadata
+    first = len(qty_column)
     for i, point in enumerate(points):
         try:
             vol = point['vol']
-            rating = point.get('rating')
             unit, qty = vol['unit'], vol['qty']
-            price = 0 if rating is None else rating.get('price', 0)
+            rating = point.get('rating')
+            if rating is None:
+                batch.unrated.append(first + i)
+                price = 0
+            else:
+                price = rating.get('price', 0)
             groupby, metadata = point['groupby'], point['metadata']
             usual = (type(qty) in NUMBER_TYPES
                      and type(price) in NUMBER_TYPES

@@ -32,10 +32,13 @@ def test_numbers_sent_as_strings_are_numbers():
     assert batch.qty == [2.5] and batch.price == [0.1]
 
 
-def test_a_point_without_rating_costs_nothing():
-    p = point()
-    del p['rating']
-    assert dataframe.parse_dataframes([frame(p)]).price == [0]
+def test_a_point_without_rating_costs_nothing_and_is_listed():
+    unrated = point()
+    del unrated['rating']
+    batch = dataframe.parse_dataframes([frame(point(), unrated),
+                                        frame(unrated)])
+    assert batch.price == [0.5, 0, 0]
+    assert batch.unrated == [1, 2]
 
 
 @pytest.mark.parametrize('bad, where', [

@@ -12,38 +12,13 @@ from ratekeeper.policies import dataframes as policies
 
 
 def point_batch(frames):
-    """The request's frames as one PointBatch (checked point by point);
-    ``batch.unrated`` lists the points sent without a ``rating``."""
+    """The request's frames as one PointBatch (checked point by point)."""
     try:
-        batch = dataframe.parse_dataframes(frames)
+        return dataframe.parse_dataframes(frames)
     except dataframe.InvalidDataframe as exc:
         raise vo.Invalid(exc.reason, path=[exc.path]) from None
-    batch.unrated = _unrated_points(frames)
-    return batch
 
 
-def _unrated_points(frames):
-    """Indexes, in batch order, of the points that carry no rating."""
-    unrated, index = [], 0
-    for frame in frames:
-        for points in frame['usage'].values():
-            for point in points:
-                if point.get('rating') is None:
-                    unrated.append(index)
-                index += 1
-    return unrated
-
-
-v.describe(point_batch, {'type': 'array', 'items': {
-    'type': 'object', 'required': ['period', 'usage'],
-    'properties': {
-        'period': {'type': 'object', 'required': ['begin', 'end'],
-                   'properties': {'begin': {'type': 'string',
-                                            'format': 'date-time'},
-                                  'end': {'type': 'string',
-                                          'format': 'date-time'}}},
-        'usage': {'type': 'object', 'additionalProperties': {
-            'type': 'array', 'items': {'type': 'object'}}}}}})
 dataframes_post_body = {vo.Required('dataframes'): point_batch}
 dataframes_post_query = {
     # rate=true: the enabled rating modules price every point (a sent
