@@ -26,7 +26,6 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -120,7 +119,8 @@ def _server_peak_rss(url):
 
 def main():
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('what', choices=['engine', 'ingest', 'memory'])
     parser.add_argument('-n', type=int)
     parser.add_argument('--repeat', type=int, default=7)

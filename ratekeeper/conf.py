@@ -13,7 +13,8 @@ CONF = cfg.CONF
 
 default_opts = [
     cfg.StrOpt('auth_strategy', default='keystone',
-               choices=[('keystone', 'validate tokens with keystonemiddleware'),
+               choices=[('keystone',
+                         'validate tokens with keystonemiddleware'),
                         ('noauth', 'no authentication; X-Project-Id and '
                                    'X-Roles build the request context')],
                help='The authentication strategy of the API.'),

@@ -24,6 +24,22 @@ V2_NEEDS_V2_STORAGE = 'ratekeeper.v2_needs_v2_storage'
 NO_RESOURCE_FOUND = 'ratekeeper.no_resource_found'
 UNKNOWN_MODULE = 'ratekeeper.unknown_module'
 
+# Rating (hashmap and modules)
+MODULE_NOT_CONFIGURABLE = 'ratekeeper.rating.module_not_configurable'
+HASHMAP_NOT_FOUND = 'ratekeeper.hashmap.not_found'
+HASHMAP_DUPLICATE = 'ratekeeper.hashmap.duplicate'
+HASHMAP_INVALID_RULE = 'ratekeeper.hashmap.invalid_rule'
+HASHMAP_RULE_RUNNING = 'ratekeeper.hashmap.rule_running'
+RATING_FAILED = 'ratekeeper.rating.unpriceable_point'
+
+# API versions and protocol (microversions, negotiation, preconditions)
+INVALID_VERSION = 'ratekeeper.api_version.invalid'
+UNSUPPORTED_VERSION = 'ratekeeper.api_version.unsupported'
+MEDIA_TYPE_CONFLICT = 'ratekeeper.api_version.media_type_conflict'
+STALE_ETAG = 'ratekeeper.precondition_failed.stale_etag'
+OVERLOADED = 'ratekeeper.service_unavailable.overloaded'
+URI_TOO_LONG = 'ratekeeper.uri_too_long'
+
 DEFAULT_CODES = {
     400: BAD_REQUEST,
     401: UNAUTHORIZED,
@@ -110,20 +126,3 @@ def error_body(status, message, code=None, request_id=None, details=None):
     if details is not None:
         body['details'] = details
     return body
-
-# Rating (hashmap and modules); published codes, as above.
-MODULE_NOT_CONFIGURABLE = 'ratekeeper.rating.module_not_configurable'
-HASHMAP_NOT_FOUND = 'ratekeeper.hashmap.not_found'
-HASHMAP_DUPLICATE = 'ratekeeper.hashmap.duplicate'
-HASHMAP_INVALID_RULE = 'ratekeeper.hashmap.invalid_rule'
-HASHMAP_RULE_RUNNING = 'ratekeeper.hashmap.rule_running'
-RATING_FAILED = 'ratekeeper.rating.unpriceable_point'
-
-# API versions and protocol (microversions, negotiation, preconditions);
-# published codes, as above.
-INVALID_VERSION = 'ratekeeper.api_version.invalid'
-UNSUPPORTED_VERSION = 'ratekeeper.api_version.unsupported'
-MEDIA_TYPE_CONFLICT = 'ratekeeper.api_version.media_type_conflict'
-STALE_ETAG = 'ratekeeper.precondition_failed.stale_etag'
-OVERLOADED = 'ratekeeper.service_unavailable.overloaded'
-URI_TOO_LONG = 'ratekeeper.uri_too_long'

@@ -175,6 +175,8 @@ class InvalidMetricsConfFixture(MetricsConfFixture):
 
 class BrokenMetricsConfFixture(MetricsConfFixture):
     content = 'metrics: [unclosed\n'
+
+
 environ_fixture(LONG_NAME='x' * 300)
 
 

@@ -32,6 +32,7 @@ dataframes_get_query = {
     vo.Optional('filters'): v.DictQueryParam(multi=False),
 }
 
+
 def _is_text_mapping(value):
     return type(value) is dict and all(
         type(k) is str and type(v) is str for k, v in value.items())

@@ -535,5 +535,6 @@ def load_all(conf):
                 _all(session, models.Service),
                 _all(session, models.Field),
                 _all(session, models.Group),
-                _all(session, models.Mapping, models.Mapping.deleted.is_(None)),
+                _all(session, models.Mapping,
+                     models.Mapping.deleted.is_(None)),
                 _all(session, models.Threshold))

@@ -195,7 +195,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         if key in self._metadata_keys:
             parts.append(quote(METADATA_PREFIX + key))
         if key in storage_v2.TIME_GROUPBYS:
-            parts.append("strftime(begin, '%s')" % storage_v2.TIME_GROUPBYS[key])
+            parts.append("strftime(begin, '%s')"
+                         % storage_v2.TIME_GROUPBYS[key])
         if not parts:
             return 'CAST(NULL AS VARCHAR)'
         if len(parts) == 1:
@@ -204,7 +205,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
 
     def _time_bucket(self):
         period_us = int(self.period) * 1000000
-        return f'make_timestamp((epoch_us(begin) // {period_us}) * {period_us})'
+        return (f'make_timestamp((epoch_us(begin) // {period_us})'
+                f' * {period_us})')
 
     def _where(self, begin, end, filters, metric_types):
         clauses, params = ['TRUE'], []
