@@ -31,7 +31,7 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
-	$(BIN)/pip install -q -e '.[test,doc]'
+	$(BIN)/pip install -q -e '.[test,doc,lint]'
 	touch $@
 
 run: $(INSTALLED)
