@@ -32,6 +32,7 @@ from ratekeeper import policy  # noqa: E402
 from ratekeeper import storage as rk_storage  # noqa: E402
 from ratekeeper.api import app as rk_app  # noqa: E402
 from ratekeeper.db import migration  # noqa: E402
+from ratekeeper.rating.hashmap import rules as hashmap_rules  # noqa: E402
 from tests.functional import fixtures  # noqa: E402
 
 SOURCE = os.path.join(ROOT, 'doc', 'api-ref', 'source')
@@ -42,6 +43,15 @@ V1_DAY = 'begin=2015-01-04T00:00:00&end=2015-01-05T00:00:00'
 # Only the first frame is pushed through POST /v2/dataframes (it is the
 # request sample); the other 23 hours go straight to the storage.
 POSTED_FRAMES = fixtures.known_frames(BEGIN, 1)
+HASHMAP = '/v1/rating/module_config/hashmap'
+SERVICE_ID = 'a1b2c3d4-0000-4000-8000-000000000001'
+FIELD_ID = 'a1b2c3d4-0000-4000-8000-000000000002'
+GROUP_ID = 'a1b2c3d4-0000-4000-8000-000000000003'
+MAPPING_ID = 'a1b2c3d4-0000-4000-8000-000000000004'
+THRESHOLD_ID = 'a1b2c3d4-0000-4000-8000-000000000005'
+# The hashmap stamps rules with the time (created_at, start, deleted): the
+# samples are written on this fixed clock so that they do not drift.
+NOW = datetime.datetime(2026, 1, 5, 12, 0, 0)
 
 
 @dataclasses.dataclass
@@ -103,6 +113,130 @@ SAMPLES = [
     Sample('GET', '/v2/summary?groupby=type&response_format=csv&' + DAY,
            200, 'v2/samples/summary/summary-get-csv-2.2.csv',
            headers={'OpenStack-API-Version': 'rating 2.2'}),
+    # v2 rating modules (source/v2/samples/rating/)
+    Sample('GET', '/v2/rating/modules', 200,
+           'v2/samples/rating/modules-get.json'),
+    Sample('PUT', '/v2/rating/modules/hashmap', 204,
+           request='v2/samples/rating/module-put-request.json',
+           body={'enabled': True, 'priority': 2}),
+    Sample('PATCH', '/v2/rating/modules/noop', 204,
+           request='v2/samples/rating/module-patch-request.json',
+           body={'priority': 3}),
+    Sample('GET', '/v2/rating/modules/hashmap', 200,
+           'v2/samples/rating/module-get.json'),
+    # v1 info (source/v1/samples/info/), the packaged metrics.yml
+    Sample('GET', '/v1/info/config', 200, 'v1/samples/info/config-get.json'),
+    Sample('GET', '/v1/info/metrics', 200,
+           'v1/samples/info/metrics-get.json'),
+    Sample('GET', '/v1/info/metrics/instance', 200,
+           'v1/samples/info/metric-get.json'),
+    # v1 storage (source/v1/samples/storage/)
+    Sample('GET', '/v1/storage/dataframes?begin=2015-01-04T00:00:00'
+           '&end=2015-01-04T01:00:00&tenant_id=' + fixtures.PROJECT_B, 200,
+           'v1/samples/storage/dataframes-get.json'),
+    # v1 collector (source/v1/samples/collector/)
+    Sample('POST', '/v1/collector/mappings', 200,
+           'v1/samples/collector/mappings-post.json',
+           request='v1/samples/collector/mappings-post-request.json',
+           body={'collector': 'gnocchi', 'service': 'compute'}),
+    Sample('GET', '/v1/collector/mappings', 200,
+           'v1/samples/collector/mappings-get.json'),
+    Sample('GET', '/v1/collector/mappings/compute', 200,
+           'v1/samples/collector/mapping-get.json'),
+    Sample('DELETE', '/v1/collector/mappings/compute', 204),
+    Sample('PUT', '/v1/collector/states', 200,
+           'v1/samples/collector/states-put.json',
+           request='v1/samples/collector/states-put-request.json',
+           body={'name': 'gnocchi', 'enabled': True}),
+    Sample('GET', '/v1/collector/states?name=gnocchi', 200,
+           'v1/samples/collector/states-get.json'),
+    # v1 hashmap (source/v1/samples/hashmap/), on a fixed clock (NOW)
+    Sample('GET', HASHMAP + '/types', 200, 'v1/samples/hashmap/types-get.json'),
+    Sample('POST', HASHMAP + '/services', 201,
+           'v1/samples/hashmap/services-post.json',
+           request='v1/samples/hashmap/services-post-request.json',
+           body={'name': 'instance', 'service_id': SERVICE_ID}),
+    Sample('GET', HASHMAP + '/services', 200,
+           'v1/samples/hashmap/services-get.json'),
+    Sample('GET', HASHMAP + '/services/' + SERVICE_ID, 200,
+           'v1/samples/hashmap/service-get.json'),
+    Sample('POST', HASHMAP + '/fields', 201,
+           'v1/samples/hashmap/fields-post.json',
+           request='v1/samples/hashmap/fields-post-request.json',
+           body={'service_id': SERVICE_ID, 'name': 'flavor_name',
+                 'field_id': FIELD_ID}),
+    Sample('GET', HASHMAP + '/fields?service_id=' + SERVICE_ID, 200,
+           'v1/samples/hashmap/fields-get.json'),
+    Sample('GET', HASHMAP + '/fields/' + FIELD_ID, 200,
+           'v1/samples/hashmap/field-get.json'),
+    Sample('POST', HASHMAP + '/groups', 201,
+           'v1/samples/hashmap/groups-post.json',
+           request='v1/samples/hashmap/groups-post-request.json',
+           body={'name': 'instance_flavor', 'group_id': GROUP_ID}),
+    Sample('GET', HASHMAP + '/groups', 200,
+           'v1/samples/hashmap/groups-get.json'),
+    Sample('GET', HASHMAP + '/groups/' + GROUP_ID, 200,
+           'v1/samples/hashmap/group-get.json'),
+    Sample('POST', HASHMAP + '/mappings', 201,
+           'v1/samples/hashmap/mappings-post.json',
+           request='v1/samples/hashmap/mappings-post-request.json',
+           body={'field_id': FIELD_ID, 'value': 'm1.small', 'cost': '0.5',
+                 'type': 'flat', 'group_id': GROUP_ID,
+                 'mapping_id': MAPPING_ID, 'name': 'small_flavor'}),
+    Sample('GET', HASHMAP + '/mappings?field_id=' + FIELD_ID, 200,
+           'v1/samples/hashmap/mappings-get.json'),
+    Sample('GET', HASHMAP + '/mappings/' + MAPPING_ID, 200,
+           'v1/samples/hashmap/mapping-get.json'),
+    Sample('PUT', HASHMAP + '/mappings/' + MAPPING_ID, 400,
+           'v1/samples/hashmap/mapping-put-running.json',
+           body={'mapping_id': MAPPING_ID, 'cost': '0.75',
+                 'value': 'm1.small', 'type': 'flat'}),
+    Sample('PUT', HASHMAP + '/mappings/' + MAPPING_ID, 302,
+           request='v1/samples/hashmap/mapping-put-request.json',
+           body={'mapping_id': MAPPING_ID, 'cost': '0.5',
+                 'value': 'm1.small', 'type': 'flat',
+                 'end': '2099-12-31'}),
+    Sample('POST', HASHMAP + '/thresholds', 201,
+           'v1/samples/hashmap/thresholds-post.json',
+           request='v1/samples/hashmap/thresholds-post-request.json',
+           body={'service_id': SERVICE_ID, 'level': '2', 'cost': '0.9',
+                 'type': 'rate', 'threshold_id': THRESHOLD_ID}),
+    Sample('GET', HASHMAP + '/thresholds?service_id=' + SERVICE_ID, 200,
+           'v1/samples/hashmap/thresholds-get.json'),
+    Sample('GET', HASHMAP + '/thresholds/' + THRESHOLD_ID, 200,
+           'v1/samples/hashmap/threshold-get.json'),
+    Sample('PUT', HASHMAP + '/thresholds/', 302,
+           request='v1/samples/hashmap/threshold-put-request.json',
+           body={'threshold_id': THRESHOLD_ID, 'service_id': SERVICE_ID,
+                 'level': '2', 'cost': '0.8', 'type': 'rate'}),
+    # v1 rating (source/v1/samples/rating/), with the rules above
+    Sample('GET', '/v1/rating/modules', 200,
+           'v1/samples/rating/modules-get.json'),
+    Sample('GET', '/v1/rating/modules/hashmap', 200,
+           'v1/samples/rating/module-get.json'),
+    Sample('PUT', '/v1/rating/modules/hashmap', 302,
+           request='v1/samples/rating/module-put-request.json',
+           body={'module_id': 'hashmap', 'enabled': True, 'priority': 2}),
+    Sample('POST', '/v1/rating/quote', 200,
+           'v1/samples/rating/quote-post.json',
+           request='v1/samples/rating/quote-post-request.json',
+           body={'resources': [{'service': 'instance', 'volume': '3',
+                                'desc': {'metadata': {
+                                    'flavor_name': 'm1.small'}}}]}),
+    Sample('GET', '/v1/rating/reload_modules', 204),
+    Sample('PUT', '/v1/rating/module_config/noop/', 409,
+           'v1/samples/rating/module-config-not-configurable.json'),
+    # deletes last: the soft-deleted mapping stays readable
+    Sample('DELETE', HASHMAP + '/mappings/', 204,
+           request='v1/samples/hashmap/mappings-delete-request.json',
+           body={'mapping_id': MAPPING_ID}),
+    Sample('GET', HASHMAP + '/mappings/' + MAPPING_ID, 200,
+           'v1/samples/hashmap/mapping-get-deleted.json'),
+    Sample('DELETE', HASHMAP + '/thresholds/' + THRESHOLD_ID, 204),
+    Sample('DELETE', HASHMAP + '/groups/' + GROUP_ID + '?recursive=true',
+           204),
+    Sample('DELETE', HASHMAP + '/fields/' + FIELD_ID, 204),
+    Sample('DELETE', HASHMAP + '/services/' + SERVICE_ID, 204),
 ]
 
 
@@ -120,6 +254,9 @@ class Service:
         self.storage = rk_storage.get_storage(self.conf)
         self.client = wz_test.Client(rk_app.build_app(self.conf,
                                                       self.storage))
+        self.moment = NOW
+        self.real_clock = hashmap_rules.now
+        hashmap_rules.now = lambda: self.moment
         return self
 
     def push_rest_of_day(self):
@@ -129,6 +266,7 @@ class Service:
 
     def call(self, sample):
         """The response body: JSON re-indented, anything else as is."""
+        self.moment += datetime.timedelta(minutes=1)
         kwargs = {'base_url': BASE_URL, 'headers': sample.headers}
         if sample.body is not None:
             kwargs['data'] = json.dumps(sample.body)
@@ -144,6 +282,7 @@ class Service:
         return response.get_data(as_text=True)
 
     def __exit__(self, *exc):
+        hashmap_rules.now = self.real_clock
         self.storage.close()
         db.dispose(self.conf)
         policy.reset()

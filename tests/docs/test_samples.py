@@ -25,6 +25,12 @@ V2_SAMPLES = sorted(glob.glob(os.path.join(SOURCE, 'v2', 'samples', '*',
 _NAME = re.compile(r'^(?P<path>[a-z_/-]+?)-(?P<method>get|post|put|patch|'
                    r'delete)(?P<rest>(-[a-z0-9]+)*?)(-(?P<version>\d+\.\d+))?'
                    r'\.json$')
+# The route of a sample, when it is not /<family> (the family directory):
+# (family, path part of the sample's name) -> Flask rule.
+ROUTES = {
+    ('rating', 'modules'): '/rating/modules',
+    ('rating', 'module'): '/rating/modules/<module_id>',
+}
 
 
 @pytest.fixture(scope='module')
@@ -39,12 +45,12 @@ def v2_app():
         service.stop_fixture()
 
 
-def _resource_for(app, family):
+def _resource_for(app, route):
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
-        if rule.rule == '/' + family and hasattr(view, 'view_class'):
+        if rule.rule == route and hasattr(view, 'view_class'):
             return view.view_class
-    raise AssertionError('no v2 resource at /%s' % family)
+    raise AssertionError('no v2 resource at %s' % route)
 
 
 def _implementation(resource, method, version):
@@ -62,7 +68,8 @@ def _schema_for(app, sample_path):
     assert match, 'sample name does not say its method: %s' % sample_path
     version = microversion.parse(match.group('version') or
                                  microversion.VERSIONS[0])
-    function = _implementation(_resource_for(app, family),
+    route = ROUTES.get((family, match.group('path')), '/' + family)
+    function = _implementation(_resource_for(app, route),
                                match.group('method'), version)
     kind = 'body' if match.group('rest').endswith('-request') else 'output'
     assert kind in function.schemas, (
