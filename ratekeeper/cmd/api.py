@@ -60,6 +60,9 @@ def main(argv=None):
         # request lines up to 1 MiB reach the app, which answers a long
         # URI with its own JSON 414 (gunicorn's would be an HTML page)
         'limit_request_line': 0,
+        # gunicorn's control socket has one default path per user: several
+        # servers on one host would take it from each other
+        'control_socket_disable': True,
     }).run()
 
 
