@@ -156,6 +156,9 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         self.engine = None
         self.dialect = None
         self._write_lock = threading.Lock()
+        # {(begin, end): id} of committed periods: rows of rk_v1_periods
+        # are never deleted, so most pushes need no period statement.
+        self._period_ids_cache = {}
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -194,21 +197,37 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         if not len(batch):
             return
         with self._write_lock:
-            self._run(lambda connection: self._insert(connection, batch))
+            try:
+                period_ids = self._run(
+                    lambda connection: self._insert(connection, batch))
+            except storage_v2.StorageError:
+                self._period_ids_cache.clear()  # in case one is stale
+                raise
+            self._period_ids_cache.update(period_ids)  # now committed
 
     def _insert(self, connection, batch):
+        """Store the batch; the {(begin, end): id} of its periods."""
         period_ids = self._period_ids(connection, zip(batch.begin, batch.end))
-        rows = self._point_rows(batch, period_ids)
+        periods = list(map(period_ids.__getitem__,
+                           zip(batch.begin, batch.end)))
+        groupbys = _all_text(batch.groupby)
+        metadatas = _all_text(batch.metadata)
+        scopes = self._scopes(groupbys, metadatas)
         dbapi_connection = connection.connection.driver_connection
-        self.dialect.insert_points(dbapi_connection, rows)
-        self.dialect.insert_rollups(dbapi_connection, _rollup_rows(rows))
+        self.dialect.insert_points(dbapi_connection, _point_rows(
+            batch, periods, scopes, groupbys, metadatas))
+        self.dialect.insert_rollups(dbapi_connection, _rollup_rows(
+            periods, batch.type, scopes, batch.qty, batch.price))
+        return period_ids
 
     def _period_ids(self, connection, moments):
         """{(begin, end): id} for the batch's periods, inserted if new."""
-        wanted = {}
-        for begin, end in moments:
-            if (begin, end) not in wanted:
-                wanted[(begin, end)] = (_naive(begin), _naive(end))
+        known = dict.fromkeys(moments)
+        cache = self._period_ids_cache
+        wanted = {key: (_naive(key[0]), _naive(key[1]))
+                  for key in known if key not in cache}
+        if not wanted:
+            return {key: cache[key] for key in known}
         values = [_period_row(begin, end) for begin, end in wanted]
         connection.execute(self.dialect.insert_ignore(models.periods), values)
         found = {}
@@ -220,20 +239,8 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
                     sa.select(table.c.id, table.c.begin, table.c.end)
                     .where(table.c.begin.in_(chunk))):
                 found[(row.begin, row.end)] = row.id
-        return {key: found[naive] for key, naive in wanted.items()}
-
-    def _point_rows(self, batch, period_ids):
-        """The batch as row tuples, built column by column (the hot path
-        of ingest)."""
-        groupbys = _all_text(batch.groupby)
-        metadatas = _all_text(batch.metadata)
-        dumps = orjson.dumps
-        return list(zip(
-            [period_ids[moments] for moments in zip(batch.begin, batch.end)],
-            batch.type, batch.unit, batch.qty, batch.price,
-            self._scopes(groupbys, metadatas),
-            [dumps(d).decode() for d in groupbys],
-            [dumps(d).decode() for d in metadatas]))
+        return {key: cache[key] if key in cache else found[wanted[key]]
+                for key in known}
 
     def _scopes(self, groupbys, metadatas):
         """The scope key's value per point: groupby's, else metadata's."""
@@ -430,12 +437,22 @@ def _documents(texts):
     return [parsed[text].copy() for text in texts]
 
 
-def _rollup_rows(rows):
-    """A batch's sums per (period, type, scope), from its point rows."""
+def _point_rows(batch, periods, scopes, groupbys, metadatas):
+    """The batch as row tuples, built column by column (the hot path of
+    ingest)."""
+    dumps = orjson.dumps
+    return list(zip(
+        periods, batch.type, batch.unit, batch.qty, batch.price, scopes,
+        [dumps(d).decode() for d in groupbys],
+        [dumps(d).decode() for d in metadatas]))
+
+
+def _rollup_rows(periods, types, scopes, qtys, prices):
+    """A batch's sums per (period, type, scope), from its columns."""
     sums = {}
-    for period_id, metric_type, _unit, qty, price, scope, _g, _m in rows:
-        key = (period_id, metric_type, scope)
-        totals = sums.get(key)
+    get = sums.get
+    for key, qty, price in zip(zip(periods, types, scopes), qtys, prices):
+        totals = get(key)
         if totals is None:
             sums[key] = [qty, price, 1]
         else:
