@@ -49,8 +49,9 @@ FIELD_ID = 'a1b2c3d4-0000-4000-8000-000000000002'
 GROUP_ID = 'a1b2c3d4-0000-4000-8000-000000000003'
 MAPPING_ID = 'a1b2c3d4-0000-4000-8000-000000000004'
 THRESHOLD_ID = 'a1b2c3d4-0000-4000-8000-000000000005'
-# The hashmap stamps rules with the time (created_at, start, deleted): the
-# samples are written on this fixed clock so that they do not drift.
+# The hashmap stamps rules with the time (created_at, start, deleted): its
+# samples are written on a clock that starts at NOW and moves one minute
+# per hashmap request, so that they do not drift.
 NOW = datetime.datetime(2026, 1, 5, 12, 0, 0)
 
 
@@ -73,6 +74,8 @@ SAMPLES = [
     # versions and errors (source/samples/)
     Sample('GET', '/', 200, 'samples/versions/versions-get.json'),
     Sample('GET', '/v2', 200, 'samples/versions/v2-get.json'),
+    Sample('GET', '/v2/openapi.json', 200,
+           'samples/versions/openapi-get.json'),
     Sample('GET', '/v2/summary', 406,
            'samples/versions/microversion-unsupported.json',
            headers={'OpenStack-API-Version': 'rating 3.0'}),
@@ -151,7 +154,8 @@ SAMPLES = [
     Sample('GET', '/v1/collector/states?name=gnocchi', 200,
            'v1/samples/collector/states-get.json'),
     # v1 hashmap (source/v1/samples/hashmap/), on a fixed clock (NOW)
-    Sample('GET', HASHMAP + '/types', 200, 'v1/samples/hashmap/types-get.json'),
+    Sample('GET', HASHMAP + '/types', 200,
+           'v1/samples/hashmap/types-get.json'),
     Sample('POST', HASHMAP + '/services', 201,
            'v1/samples/hashmap/services-post.json',
            request='v1/samples/hashmap/services-post-request.json',
@@ -266,7 +270,8 @@ class Service:
 
     def call(self, sample):
         """The response body: JSON re-indented, anything else as is."""
-        self.moment += datetime.timedelta(minutes=1)
+        if sample.url.startswith(HASHMAP):
+            self.moment += datetime.timedelta(minutes=1)
         kwargs = {'base_url': BASE_URL, 'headers': sample.headers}
         if sample.body is not None:
             kwargs['data'] = json.dumps(sample.body)
@@ -314,22 +319,34 @@ def _comparable(relative, text):
     return document
 
 
+def _stored(relative):
+    """The committed text of a sample; None when there is no such file."""
+    path = os.path.join(SOURCE, relative)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding='utf-8', newline='') as stream:
+        return stream.read()
+
+
+def _is_current(relative, text):
+    stored = _stored(relative)
+    return stored is not None and (_comparable(relative, stored)
+                                   == _comparable(relative, text))
+
+
 def check(files):
-    drifted = []
-    for relative, text in files.items():
-        path = os.path.join(SOURCE, relative)
-        if not os.path.exists(path):
-            drifted.append(relative + ' (missing)')
-            continue
-        with open(path, encoding='utf-8', newline='') as stream:
-            if (_comparable(relative, stream.read())
-                    != _comparable(relative, text)):
-                drifted.append(relative)
-    return drifted
+    return [relative if _stored(relative) is not None
+            else relative + ' (missing)'
+            for relative, text in files.items()
+            if not _is_current(relative, text)]
 
 
 def write(files):
+    """Write the samples that changed (a new request id alone is no
+    change: it would only make noise in the diff)."""
     for relative, text in files.items():
+        if _is_current(relative, text):
+            continue
         path = os.path.join(SOURCE, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w', encoding='utf-8', newline='') as stream:
