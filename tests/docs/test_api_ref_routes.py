@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from ratekeeper.api import microversion
 from tests.docs import test_samples
 
 SOURCE = test_samples.SOURCE
@@ -54,3 +55,45 @@ def test_documented_v2_endpoints_exist(v2_app):
     stale = sorted(_documented('v2') - served)
     assert not stale, 'documented but not served: %s' % ', '.join(
         '%s %s' % item for item in stale)
+
+
+def _sample_routes():
+    """(method, Flask rule, kind) of every v2 JSON sample."""
+    found = set()
+    for sample in test_samples.V2_SAMPLES:
+        family = os.path.basename(os.path.dirname(sample))
+        match = test_samples._NAME.match(os.path.basename(sample))
+        if not match:
+            continue
+        route = test_samples.ROUTES.get((family, match.group('path')),
+                                        '/' + family)
+        kind = ('body' if match.group('rest').endswith('-request')
+                else 'output')
+        found.add((match.group('method').upper(), route, kind))
+    return found
+
+
+def _schemas_needing_samples(app):
+    """(method, Flask rule, kind) of every v2 request body and response
+    the code checks with a schema."""
+    for rule in app.url_map.iter_rules():
+        resource = getattr(app.view_functions.get(rule.endpoint),
+                           'view_class', None)
+        for method in sorted(rule.methods & set(_METHODS)):
+            handler = getattr(resource, method.lower(), None)
+            if handler is None:
+                continue
+            for _low, _high, function in \
+                    microversion.implementations(handler):
+                for kind in ('body', 'output'):
+                    if kind in getattr(function, 'schemas', {}):
+                        yield method, rule.rule, kind
+
+
+def test_every_v2_schema_has_a_sample(v2_app):
+    missing = sorted(set(_schemas_needing_samples(v2_app))
+                     - _sample_routes())
+    assert not missing, (
+        'add a Sample to tools/api_samples.py (v2/samples/<family>/'
+        '<name>-<method>[-request].json) for: %s' % ', '.join(
+            '%s %s (%s)' % item for item in missing))
