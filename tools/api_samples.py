@@ -52,7 +52,7 @@ THRESHOLD_ID = 'a1b2c3d4-0000-4000-8000-000000000005'
 # The hashmap stamps rules with the time (created_at, start, deleted): its
 # samples are written on a clock that starts at NOW and moves one minute
 # per hashmap request, so that they do not drift.
-NOW = datetime.datetime(2026, 1, 5, 12, 0, 0)
+NOW = datetime.datetime(2020, 1, 6, 12, 0, 0)  # before any real "now": quotes
 
 
 @dataclasses.dataclass
