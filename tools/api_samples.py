@@ -51,8 +51,9 @@ MAPPING_ID = 'a1b2c3d4-0000-4000-8000-000000000004'
 THRESHOLD_ID = 'a1b2c3d4-0000-4000-8000-000000000005'
 # The hashmap stamps rules with the time (created_at, start, deleted): its
 # samples are written on a clock that starts at NOW and moves one minute
-# per hashmap request, so that they do not drift.
-NOW = datetime.datetime(2020, 1, 6, 12, 0, 0)  # before any real "now": quotes
+# per hashmap request, so that they do not drift. It is in the past, so
+# the rules are active when the quote (priced at the real time) runs.
+NOW = datetime.datetime(2020, 1, 6, 12, 0, 0)
 
 
 @dataclasses.dataclass
