@@ -50,6 +50,7 @@ class SQLStorageTest(testing.StorageTest):
         with storage.engine.begin() as connection:
             connection.execute(models.points.delete())
             connection.execute(models.rollups.delete())
+            connection.execute(models.type_rollups.delete())
             connection.execute(models.periods.delete())
         storage.close()
 

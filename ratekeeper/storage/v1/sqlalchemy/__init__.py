@@ -23,6 +23,9 @@ Schema (models.py), and why:
   Totals that filter and group only by type, time and the scope key (all
   of /v1/report, /v2/summary's usual queries) read these few rows per
   period instead of every point.
+- ``rk_v1_type_rollups``: the same sums per (period, type) only, for
+  totals that neither filter nor group by the scope (/v1/report/total with
+  all_tenants): a push of many projects has far fewer of these.
 - Numbers: NUMERIC(30, 12), exact on PostgreSQL and MariaDB as in
   CloudKitty; SQLite has no decimal type and stores doubles, so sums read
   from it are rounded to the same 12 places (which removes the float noise
@@ -216,8 +219,11 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         dbapi_connection = connection.connection.driver_connection
         self.dialect.insert_points(dbapi_connection, _point_rows(
             batch, periods, scopes, groupbys, metadatas))
-        self.dialect.insert_rollups(dbapi_connection, _rollup_rows(
-            periods, batch.type, scopes, batch.qty, batch.price))
+        rollups = _rollup_rows(periods, batch.type, scopes, batch.qty,
+                               batch.price)
+        self.dialect.insert_rollups(dbapi_connection, rollups)
+        self.dialect.insert_type_rollups(dbapi_connection,
+                                         _type_rollup_rows(rollups))
         return period_ids
 
     def _period_ids(self, connection, moments):
@@ -308,11 +314,15 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
                                        % query.attribute(key))
 
     def _source(self, groupby, filters):
-        """The rollups when they can answer (type, time and the scope key
-        only), else the points."""
+        """The smallest table that can answer: the type rollups (type and
+        time only), the scope rollups (and the scope key), else the
+        points."""
         keys = set(groupby) | set(filters or ())
-        if keys <= {'type', 'time', self.scope_key} and (
-                self.scope_key not in storage_v2.TIME_GROUPBYS):
+        if self.scope_key in storage_v2.TIME_GROUPBYS:
+            return 'rk_v1_points'
+        if keys <= {'type', 'time'} and self.scope_key not in keys:
+            return 'rk_v1_type_rollups'
+        if keys <= {'type', 'time', self.scope_key}:
             return 'rk_v1_rollups'
         return 'rk_v1_points'
 
@@ -324,7 +334,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         return self._rows(sql, query.params)[0][0]
 
     def _grand_total(self, begin, end, query, offset, source):
-        count = 'SUM(p.points)' if source == 'rk_v1_rollups' else 'COUNT(*)'
+        count = 'COUNT(*)' if source == 'rk_v1_points' else 'SUM(p.points)'
         sql = ('SELECT SUM(p.qty), SUM(p.price), %s FROM %s p '
                'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s'
                % (count, source, query.where()))
@@ -464,14 +474,40 @@ def _rollup_rows(periods, types, scopes, qtys, prices):
             in sums.items()]
 
 
+def _type_rollup_rows(rollups):
+    """The sums per (period, type), from the per-scope rollup rows."""
+    sums = {}
+    for period_id, metric_type, _scope, qty, price, points in rollups:
+        totals = sums.get((period_id, metric_type))
+        if totals is None:
+            sums[(period_id, metric_type)] = [qty, price, points]
+        else:
+            totals[0] += qty
+            totals[1] += price
+            totals[2] += points
+    return [(period_id, metric_type, qty, price, points)
+            for (period_id, metric_type), (qty, price, points)
+            in sums.items()]
+
+
 def _rebuild_rollups(connection, period_ids):
     """Recompute the rollups of periods whose points changed."""
     rollups = models.rollups
+    type_rollups = models.type_rollups
     points = models.points
     for start in range(0, len(period_ids), PERIOD_LOOKUP_CHUNK):
         chunk = period_ids[start:start + PERIOD_LOOKUP_CHUNK]
         connection.execute(rollups.delete().where(
             rollups.c.period_id.in_(chunk)))
+        connection.execute(type_rollups.delete().where(
+            type_rollups.c.period_id.in_(chunk)))
+        connection.execute(type_rollups.insert().from_select(
+            ['period_id', 'type', 'qty', 'price', 'points'],
+            sa.select(points.c.period_id, points.c.type,
+                      sa.func.sum(points.c.qty), sa.func.sum(points.c.price),
+                      sa.func.count())
+            .where(points.c.period_id.in_(chunk))
+            .group_by(points.c.period_id, points.c.type)))
         connection.execute(rollups.insert().from_select(
             ['period_id', 'type', 'scope_id', 'qty', 'price', 'points'],
             sa.select(points.c.period_id, points.c.type, points.c.scope_id,

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import sqlite
 POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
                  'groupby', 'metadata')
 ROLLUP_COLUMNS = ('period_id', 'type', 'scope_id', 'qty', 'price', 'points')
+TYPE_ROLLUP_COLUMNS = ('period_id', 'type', 'qty', 'price', 'points')
 
 # COPY's text format: backslash escapes for the four special characters.
 COPY_ESCAPES = str.maketrans({'\\': '\\\\', '\t': '\\t', '\n': '\\n',
@@ -46,6 +47,10 @@ class Dialect:
     def insert_rollups(self, dbapi_connection, rows):
         self.insert_rows(dbapi_connection, 'rk_v1_rollups', ROLLUP_COLUMNS,
                          rows)
+
+    def insert_type_rollups(self, dbapi_connection, rows):
+        self.insert_rows(dbapi_connection, 'rk_v1_type_rollups',
+                         TYPE_ROLLUP_COLUMNS, rows)
 
     def insert_rows(self, dbapi_connection, table, columns, rows):
         """Row tuples into ``table`` in one DBAPI executemany."""
