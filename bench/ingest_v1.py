@@ -10,12 +10,15 @@ For each backend, on a fresh database:
    (what /v1/storage/dataframes walks), with the Python heap's peak growth
    during the stream (tracemalloc, in a separate run);
 3. with --api, for the v1 (SQL) backends: ratekeeper-api on that database
-   (port 18801), GET /v1/report/total (50 runs) and GET
-   /v1/storage/dataframes over every point (5 runs, with the server's RSS),
-   timed by bench/v1_api.py's helpers.
+   (a free port, or --port), GET /v1/report/total (all tenants, then one
+   tenant; 50 runs each) and GET /v1/storage/dataframes over every point
+   (5 runs, with the RSS of the gunicorn worker that serves them), timed
+   by bench/v1_api.py's helpers, then ``usagegen.py querybench --only v1``
+   (its table goes to stderr).
 
     .venv/bin/python bench/ingest_v1.py                       # all backends
     .venv/bin/python bench/ingest_v1.py --backends sqlite -n 100000
+    .venv/bin/python bench/ingest_v1.py --backends sqlite --api --runs 3
 
 PostgreSQL and MariaDB get a throwaway database on the local servers.
 """
@@ -46,7 +49,6 @@ import v2_api  # noqa: E402
 USAGEGEN = os.path.join(ROOT, 'bench', 'usagegen.py')
 INGEST = os.path.join(os.path.dirname(sys.executable), 'ratekeeper-ingest')
 BACKENDS = ('sqlite', 'postgresql', 'mariadb', 'duckdb')
-API_PORT = 18801
 
 
 @contextlib.contextmanager
@@ -86,11 +88,21 @@ def median_ms(function, runs):
     return statistics.median(times) * 1000
 
 
-def read_figures(storage, points):
+def data_window():
+    """[begin, end) holding the generated data (from the 1st of the
+    month)."""
     begin = datetime.datetime.now(datetime.timezone.utc).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = begin + datetime.timedelta(days=400)
-    tenant = storage.scope_ids(begin, end, 'project_id')[0]
+    return begin, begin + datetime.timedelta(days=400)
+
+
+def first_tenant(storage):
+    return storage.scope_ids(*data_window(), 'project_id')[0]
+
+
+def read_figures(storage, points):
+    begin, end = data_window()
+    tenant = first_tenant(storage)
 
     def stream_all():
         count = sum(len(batch) for batch in storage.stream(None, None))
@@ -112,41 +124,59 @@ def read_figures(storage, points):
     return figures
 
 
-def api_figures(conf, state_path):
+def worker_pid(server):
+    """The pid of the gunicorn worker (the child serving requests)."""
+    with open('/proc/%d/task/%d/children' % (server.pid, server.pid)) as f:
+        children = f.read().split()
+    return int(children[0]) if children else server.pid
+
+
+def api_figures(conf, state_path, points, port, tenant):
     """The v1 API's figures, served from the database just filled."""
     saved = dict(os.environ)
     # start_server passes os.environ on; the environment beats config files.
     os.environ.update(OS_STORAGE__VERSION='1',
                       OS_DATABASE__CONNECTION=conf.database.connection)
     try:
-        server, url = v2_api.start_server(state_path, API_PORT)
+        server, url = v2_api.start_server(state_path,
+                                          port or v2_api.free_port())
     finally:
         os.environ.clear()
         os.environ.update(saved)
     try:
         total_ms = v1_api.median_ms(url, '/v1/report/total', dict(
             v1_api.EVERYTHING, all_tenants='True'), 50)
-        dump = v1_api.dataframes_figures(url, server.pid, 5)
+        tenant_ms = v1_api.median_ms(url, '/v1/report/total', dict(
+            v1_api.EVERYTHING, tenant_id=tenant), 50)
+        dump = v1_api.dataframes_figures(url, worker_pid(server), 5)
+        print(v2_api.usagegen(v2_api.USAGEGEN, 'querybench', '--url', url,
+                              '--only', 'v1', '-n', str(points)),
+              file=sys.stderr)
     finally:
         server.terminate()
         server.wait()
-    return {'API /v1/report/total (ms)': total_ms,
+    return {'API /v1/report/total, all tenants (ms)': total_ms,
+            'API /v1/report/total, one tenant (ms)': tenant_ms,
             'API /v1/storage/dataframes, every point (ms)':
                 dump['median_s'] * 1000,
-            'API server RSS peak during dumps (MiB)': dump['rss_peak_mib']}
+            'API worker RSS before / peak during dumps (MiB)':
+                '%.0f / %.0f' % (dump['rss_before_mib'],
+                                 dump['rss_peak_mib'])}
 
 
-def run(name, points, keep, api):
+def run(name, points, keep, api, port):
     state_path = tempfile.mkdtemp(prefix='rk-bench-%s-' % name)
     with backend_conf(name, state_path) as (config_path, conf):
         summary = ingest(config_path, points)
         storage = rk_storage.get_storage(conf)
         try:
             figures = read_figures(storage, points)
+            tenant = first_tenant(storage)
         finally:
             storage.close()
         if api and name != 'duckdb':
-            figures.update(api_figures(conf, state_path))
+            figures.update(api_figures(conf, state_path, points, port,
+                                       tenant))
     if keep:
         print('kept %s' % state_path, file=sys.stderr)
     else:
@@ -160,14 +190,22 @@ def main():
     parser.add_argument('--backends', default=','.join(BACKENDS))
     parser.add_argument('--api', action='store_true',
                         help='also time the v1 API on the SQL backends')
+    parser.add_argument('--port', type=int, default=0,
+                        help='port of the API server (default: a free one)')
+    parser.add_argument('--runs', type=int, default=1,
+                        help='runs per backend: one column each')
     parser.add_argument('--keep', action='store_true',
                         help='keep the state directories')
     args = parser.parse_args()
     rows = {}
     for name in args.backends.split(','):
-        summary, figures = run(name, args.n, args.keep, args.api)
-        print('%s: %s' % (name, summary), file=sys.stderr)
-        rows[name] = (summary, figures)
+        for run_number in range(1, args.runs + 1):
+            summary, figures = run(name, args.n, args.keep, args.api,
+                                   args.port)
+            print('%s: %s' % (name, summary), file=sys.stderr)
+            column = name if args.runs == 1 else '%s #%d' % (name,
+                                                             run_number)
+            rows[column] = (summary, figures)
     names = list(rows)
     print('| figure | %s |' % ' | '.join(names))
     print('|---|' + '---:|' * len(names))
@@ -176,8 +214,13 @@ def main():
     figures = dict.fromkeys(f for n in names for f in rows[n][1])
     for figure in figures:
         print('| %s | %s |' % (figure, ' | '.join(
-            '%.1f' % rows[n][1][figure] if figure in rows[n][1] else '–'
-            for n in names)))
+            _cell(rows[n][1].get(figure)) for n in names)))
+
+
+def _cell(value):
+    if value is None:
+        return '–'
+    return value if isinstance(value, str) else '%.1f' % value
 
 
 if __name__ == '__main__':
