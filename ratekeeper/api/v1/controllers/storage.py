@@ -28,8 +28,13 @@ from ratekeeper.storage import v2 as storage_v2
 
 LOG = logging.getLogger(__name__)
 UNDEFINED_TENANT = '__UNDEF__'
-BATCH_SIZE = 5000
-CHUNK_BYTES = 256 * 1024
+# Measured over 100k points on SQLite: 1000-point storage batches cost
+# less CPU than 5000 (0.53 vs 0.76-0.91 s; two batches are alive at once).
+BATCH_SIZE = 1000
+# Pecan tees a generator body to peek at its first chunk, and a tee keeps
+# the chunks it has passed in blocks of 57: the chunk size bounds that
+# (57 x 64 KiB = 3.6 MiB; it was 14 MiB with 256 KiB chunks).
+CHUNK_BYTES = 64 * 1024
 OPEN = b'{"dataframes":['
 CLOSE = b']}'
 
