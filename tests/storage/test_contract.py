@@ -68,6 +68,18 @@ class SQLStorageTest(testing.StorageTest):
                 sa.select(sa.func.count()).select_from(models.periods))
             self.assertEqual(1, periods.scalar())
 
+    def test_sums_read_without_float_noise(self):
+        # summed as doubles, 3000 + 4 x 0.07 is 3000.2800000000007
+        prices = [3000, 0.07, 0.07, 0.07, 0.07]
+        self.push([testing.frame(testing.BEGIN, {'instance': [
+            testing.point(1, price, 'p1', 'r%d' % i)
+            for i, price in enumerate(prices)]})])
+        for groupby in (None, ['type'], ['type', 'project_id']):
+            [row] = self.storage.total(
+                testing.BEGIN, testing.BEGIN + testing.HOUR,
+                groupby=groupby)['results']
+            self.assertEqual(3000.28, row['rate'])
+
 
 class SQLiteStorageTest(SQLStorageTest, unittest.TestCase):
     @classmethod
