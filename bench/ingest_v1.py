@@ -124,13 +124,6 @@ def read_figures(storage, points):
     return figures
 
 
-def worker_pid(server):
-    """The pid of the gunicorn worker (the child serving requests)."""
-    with open('/proc/%d/task/%d/children' % (server.pid, server.pid)) as f:
-        children = f.read().split()
-    return int(children[0]) if children else server.pid
-
-
 def api_figures(conf, state_path, points, port, tenant):
     """The v1 API's figures, served from the database just filled."""
     saved = dict(os.environ)
@@ -148,7 +141,7 @@ def api_figures(conf, state_path, points, port, tenant):
             v1_api.EVERYTHING, all_tenants='True'), 50)
         tenant_ms = v1_api.median_ms(url, '/v1/report/total', dict(
             v1_api.EVERYTHING, tenant_id=tenant), 50)
-        dump = v1_api.dataframes_figures(url, worker_pid(server), 5)
+        dump = v1_api.dataframes_figures(url, v1_api.worker_pid(server), 5)
         print(v2_api.usagegen(v2_api.USAGEGEN, 'querybench', '--url', url,
                               '--only', 'v1', '-n', str(points)),
               file=sys.stderr)

@@ -6,7 +6,7 @@ port), loads the shared generator's data, then measures:
 
 - GET /v1/storage/dataframes over every point (the whole body read by the
   client), with the server's resident memory before, after and at peak
-  (VmRSS/VmHWM of the server process, Linux);
+  (VmRSS/VmHWM of the gunicorn worker process, Linux);
 - GET /v1/report/total (all tenants, the whole month);
 - `usagegen.py querybench --only v1` (its markdown table).
 
@@ -38,6 +38,14 @@ def memory_kib(pid):
             if key in ('VmRSS', 'VmHWM'):
                 values[key] = int(rest.split()[0])
     return values['VmRSS'], values['VmHWM']
+
+
+def worker_pid(server):
+    """The pid of the gunicorn worker (the child serving requests) of the
+    ratekeeper-api process ``server``."""
+    with open('/proc/%d/task/%d/children' % (server.pid, server.pid)) as f:
+        children = f.read().split()
+    return int(children[0]) if children else server.pid
 
 
 def timed_get(url, path, query):
@@ -86,7 +94,7 @@ def main():
                                   '--batch', '1000', '--threads', '2',
                                   *common))
             print('/v1/storage/dataframes, every point:',
-                  dataframes_figures(url, server.pid, args.runs))
+                  dataframes_figures(url, worker_pid(server), args.runs))
             print('/v1/report/total (all tenants, all data): median %.2f ms'
                   % median_ms(url, '/v1/report/total',
                               dict(EVERYTHING, all_tenants='True'), 50))
