@@ -78,9 +78,9 @@ storage_duckdb_opts = [
                help='DuckDB database file. Only one process may open it.'),
     cfg.IntOpt('threads', default=2, min=1,
                help='Threads DuckDB may use for one query.'),
-    cfg.StrOpt('memory_limit', default='128MB',
+    cfg.StrOpt('memory_limit', default='512MB',
                help='Most memory DuckDB keeps for its buffers (a DuckDB size '
-                    'such as 128MB or 2GB). Stored data lives in the file; '
+                    'such as 256MB or 2GB). Stored data lives in the file; '
                     'a larger limit keeps more of it cached in the process.'),
 ]
 
