@@ -10,6 +10,7 @@ import dataclasses
 import os
 
 from alembic import command
+from alembic import context
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
@@ -41,7 +42,6 @@ def run_environment():
     """The body of a tree's env.py: run its migrations on the connection
     and version table that _config put in the alembic config, so every
     tree shares one environment."""
-    from alembic import context
     config = context.config
     context.configure(
         connection=config.attributes['connection'],

@@ -1,12 +1,4 @@
-"""Alembic environment shared by every ratekeeper migration tree."""
-from alembic import context
+"""Alembic environment of this tree: the shared one."""
+from ratekeeper.db import migration
 
-config = context.config
-connection = config.attributes['connection']
-context.configure(
-    connection=connection,
-    version_table=config.get_main_option('version_table'),
-    render_as_batch=True,  # ALTER on SQLite goes through table copies
-)
-with context.begin_transaction():
-    context.run_migrations()
+migration.run_environment()
