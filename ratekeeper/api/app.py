@@ -5,10 +5,8 @@ limit, version negotiation (unversioned paths), authentication (keystone
 mode), request context, then the dispatcher, each version app wrapped in
 its version headers.
 """
-import gc
 import logging
 import re
-import sys
 
 from oslo_middleware import cors
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -75,24 +73,3 @@ def _v1_fault(exc):
     return {'faultcode': 'Client', 'faultstring': exc.message,
             'debuginfo': None, 'message': exc.message, 'code': exc.code,
             'details': exc.details}
-
-
-def tune_interpreter():
-    """Call once the app is built, in the serving process.
-
-    Garbage collector: a 1000-point ingest request allocates ~15k
-    containers; with the default thresholds each one triggers dozens of
-    collections that rescan the ~500k long-lived objects of the loaded
-    libraries, which doubled the cost of parsing. Freezing moves those
-    objects out of the collector's sight, and a larger first threshold lets
-    request garbage go by reference counting, as nearly all of it does
-    (JSON documents hold no cycles).
-
-    Switch interval: DuckDB gives up and retakes the GIL dozens of times
-    per statement; each retake waited up to the default 5 ms while another
-    request thread parsed JSON, turning a 5 ms insert into 100+ ms under
-    concurrent ingest. At 0.2 ms the handoffs are quick.
-    """
-    gc.freeze()
-    gc.set_threshold(50000, 20, 100)
-    sys.setswitchinterval(0.0002)

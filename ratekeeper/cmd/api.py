@@ -11,6 +11,7 @@ import sys
 from gunicorn.app import base as gunicorn_base
 
 from ratekeeper import conf as rk_conf
+from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
 
@@ -32,7 +33,7 @@ class Server(gunicorn_base.BaseApplication):
 
     def load(self):
         application = rk_app.build_app(self.conf)
-        rk_app.tune_interpreter()
+        runtime.tune_interpreter()
         return application
 
 

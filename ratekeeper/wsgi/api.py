@@ -7,6 +7,7 @@ With DuckDB storage run a single worker process (threads are fine).
 import os
 
 from ratekeeper import conf as rk_conf
+from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
 
 
@@ -14,7 +15,7 @@ def init_application():
     config_file = os.environ.get('RATEKEEPER_CONFIG_FILE')
     conf = rk_conf.load([], config_files=[config_file] if config_file else [])
     application = rk_app.build_app(conf)
-    rk_app.tune_interpreter()
+    runtime.tune_interpreter()
     return application
 
 
