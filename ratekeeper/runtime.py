@@ -1,4 +1,5 @@
 """Interpreter settings for the long-running processes (API, ingest)."""
+import atexit
 import gc
 import sys
 
@@ -20,5 +21,8 @@ def tune_interpreter():
     concurrent ingest. At 0.2 ms the handoffs are quick.
     """
     gc.freeze()
+    # at exit, hand them back: extensions (DuckDB's nanobind) report frozen
+    # objects as leaks
+    atexit.register(gc.unfreeze)
     gc.set_threshold(50000, 20, 100)
     sys.setswitchinterval(0.0002)
