@@ -34,9 +34,6 @@ QUERIES = [
 
 
 def _service(fixture_class):
-    if (fixture_class is fixtures.StorageV1Fixture
-            and not fixtures.v1_backend_installed()):
-        pytest.skip('the v1 storage backend is not installed')
     fixture = fixture_class()
     fixture.start_fixture()
     state = dict(fixtures.STATE)

@@ -49,8 +49,6 @@ def _load_into_sql(env):
                                                     'v1-storage'])
 def server(request):
     version = request.param
-    if version == 1 and not fixtures.v1_backend_installed():
-        pytest.skip('the v1 storage backend is not installed')
     with live.running_server(STORAGE__VERSION=version) as (url, env):
         if version == 2:
             _load_over_v2_api(url)

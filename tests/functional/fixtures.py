@@ -8,7 +8,6 @@ import datetime
 import os
 import shutil
 import tempfile
-import unittest
 
 from gabbi import fixture
 from oslo_config import cfg
@@ -137,18 +136,6 @@ class StorageV1Fixture(ConfigFixture):
     """[storage] version = 1: the v1 SQL backend, no /v2."""
 
     overrides = {('storage', 'version'): 1}
-
-    def start_fixture(self):
-        if not v1_backend_installed():
-            raise unittest.SkipTest('no ratekeeper.storage.v1.backends '
-                                    'entry point "sqlalchemy" yet')
-        super().start_fixture()
-
-
-def v1_backend_installed():
-    from importlib import metadata
-    return any(ep.name == rk_storage.DEFAULT_BACKENDS[1] for ep in
-               metadata.entry_points(group=rk_storage.NAMESPACES[1]))
 
 
 class MetricsConfFixture(fixture.GabbiFixture):

@@ -3,51 +3,25 @@ decimals, the engine following rule changes without a restart."""
 import contextlib
 import datetime
 import decimal
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper.db import migration
 from ratekeeper.rating import hashmap
 from ratekeeper.rating.hashmap import rules
+from tests import databases
 from tests.functional import fixtures
 from tests.rating.test_engine import batch_of
 
-SERVERS = {
-    'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1:5432/',
-    'mysql': 'mysql+pymysql://root:@127.0.0.1:3306/',
-}
 
-
-@contextlib.contextmanager
-def server_database(kind):
-    """A private database on a shared server, dropped afterwards."""
-    name = 'rk_rating_%s' % uuid.uuid4().hex[:12]
-    admin = sa.create_engine(SERVERS[kind] + (
-        'postgres' if kind == 'postgresql' else ''),
-        isolation_level='AUTOCOMMIT')
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text('CREATE DATABASE %s' % name))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip('%s server unreachable: %s' % (kind, str(exc)[:100]))
-    try:
-        yield SERVERS[kind] + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
-        admin.dispose()
-
-
-@pytest.fixture(params=['sqlite', 'postgresql', 'mysql'])
+@pytest.fixture(params=['sqlite', 'postgresql', 'mariadb'])
 def conf(request, tmp_path):
     with contextlib.ExitStack() as stack:
         conf = fixtures.make_conf(str(tmp_path))
         if request.param != 'sqlite':
-            url = stack.enter_context(server_database(request.param))
+            url = stack.enter_context(
+                databases.temporary_database(request.param, 'rating'))
             conf.set_override('connection', url, 'database')
         migration.upgrade(conf)
         yield conf
