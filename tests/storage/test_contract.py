@@ -20,6 +20,18 @@ class DuckDBStorageTest(testing.StorageTest, unittest.TestCase):
         self.addCleanup(storage.close)
         return storage
 
+    def test_no_transaction_is_left_open(self):
+        # DuckDB checkpoints its write-ahead log into the file only when no
+        # transaction is open; one left open by an unfinished result kept
+        # every point in memory and in an ever-growing log
+        self.push(testing.hourly_frames(3))
+        self.storage.total(testing.BEGIN, testing.BEGIN + 3 * testing.HOUR,
+                           groupby=['type'])
+        self.storage.retrieve(testing.BEGIN, testing.BEGIN + testing.HOUR)
+        list(self.storage.stream(testing.BEGIN,
+                                 testing.BEGIN + testing.HOUR))
+        self.storage._db.cursor().execute('CHECKPOINT')
+
 
 class SQLStorageTest(testing.StorageTest):
     """The SQL (v1) backend on one database per class, emptied per test."""

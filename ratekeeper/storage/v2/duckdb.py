@@ -103,7 +103,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._db.execute(CREATE_TABLE)
         self._load_columns()
         self._next_seq = self._db.execute(
-            f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchone()[0]
+            f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchall()[0][0]
 
     def close(self):
         if self._db is not None:
