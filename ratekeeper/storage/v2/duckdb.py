@@ -83,6 +83,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._write_lock = threading.Lock()
         self._groupby_keys = set()
         self._metadata_keys = set()
+        self._columns = []  # the table's column names, in table order
         self._next_seq = 0
 
     # -- life cycle -------------------------------------------------------
@@ -113,7 +114,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
     def _load_columns(self):
         names = [row[0] for row in self._db.execute(
             'SELECT column_name FROM information_schema.columns '
-            'WHERE table_name = ?', [TABLE]).fetchall()]
+            'WHERE table_name = ? ORDER BY ordinal_position',
+            [TABLE]).fetchall()]
+        self._columns = names
         self._groupby_keys = {n[len(GROUPBY_PREFIX):] for n in names
                               if n.startswith(GROUPBY_PREFIX)}
         self._metadata_keys = {n[len(METADATA_PREFIX):] for n in names
@@ -157,29 +160,45 @@ class DuckDBStorage(storage_v2.BaseStorage):
         with self._write_lock:
             columns['seq'] = pa.array(
                 range(self._next_seq, self._next_seq + count), pa.int64())
-            self._insert(pa.table(columns),
-                         groupby_keys - self._groupby_keys,
-                         metadata_keys - self._metadata_keys)
+            self._insert(columns, count,
+                         [GROUPBY_PREFIX + k
+                          for k in groupby_keys - self._groupby_keys]
+                         + [METADATA_PREFIX + k
+                            for k in metadata_keys - self._metadata_keys])
             self._next_seq += count
             self._groupby_keys |= groupby_keys
             self._metadata_keys |= metadata_keys
 
-    def _insert(self, table, new_groupby_keys, new_metadata_keys):
+    def _insert(self, columns, count, new_columns):
+        """Add the new attribute columns, then the rows, all or nothing.
+
+        The arrow table is laid out as the table is (absent attributes as
+        nulls) and appended by position, which binds less than INSERT BY
+        NAME. Without new columns the insert is one statement, its own
+        transaction: an explicit BEGIN/COMMIT pair would cost two more
+        statements per push."""
+        names = self._columns + new_columns
+        absent = pa.nulls(count, pa.string())
+        table = pa.table([columns.get(name, absent) for name in names],
+                         names=names)
         cursor = self._cursor()
-        cursor.begin()
         try:
-            for name in ([GROUPBY_PREFIX + k for k in new_groupby_keys]
-                         + [METADATA_PREFIX + k for k in new_metadata_keys]):
-                cursor.execute(
-                    f'ALTER TABLE {TABLE} ADD COLUMN {quote(name)} VARCHAR')
-            cursor.register('incoming_points', table)
-            cursor.execute(f'INSERT INTO {TABLE} BY NAME '
-                           'SELECT * FROM incoming_points')
-            cursor.unregister('incoming_points')
-            cursor.commit()
+            if not new_columns:
+                cursor.from_arrow(table).insert_into(TABLE)
+                return
+            cursor.begin()
+            try:
+                for name in new_columns:
+                    cursor.execute(f'ALTER TABLE {TABLE} '
+                                   f'ADD COLUMN {quote(name)} VARCHAR')
+                cursor.from_arrow(table).insert_into(TABLE)
+                cursor.commit()
+            except duckdb.Error:
+                cursor.rollback()
+                raise
         except duckdb.Error as exc:
-            cursor.rollback()
             raise storage_v2.StorageError(str(exc)) from exc
+        self._columns = names
 
     def delete(self, begin=None, end=None, filters=None):
         where, params = self._where(begin, end, filters, None)
