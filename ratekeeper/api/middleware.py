@@ -3,9 +3,9 @@ version negotiation, auth, context, per-version headers."""
 import re
 import threading
 
-from keystonemiddleware import auth_token
 from oslo_context import context as oslo_context
 
+from ratekeeper import conf as rk_conf
 from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper.api import errors as api_errors
@@ -69,6 +69,8 @@ class KeystoneAuth:
     def __init__(self, app, conf, public_routes):
         self.app = app
         self.public_routes = frozenset(public_routes)
+        rk_conf.register_keystone_opts(conf)
+        from keystonemiddleware import auth_token  # see register_keystone_opts
         self.protected = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
 

@@ -9,6 +9,7 @@ import pytest
 from keystonemiddleware import fixture as ks_fixture
 from werkzeug import test as werkzeug_test
 
+from ratekeeper import conf as rk_conf
 from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
@@ -33,6 +34,7 @@ def keystone_service(tmp_path):
     tokens.add_token_data(token_id='reader-a', project_id=fixtures.PROJECT_A,
                           role_list=['reader', 'member'])
     tokens.add_token_data(token_id='no-role', project_id=fixtures.PROJECT_A)
+    rk_conf.register_keystone_opts(conf)
     conf.set_override('www_authenticate_uri', 'http://keystone.test/v3',
                       'keystone_authtoken')
     client = werkzeug_test.Client(rk_app.build_app(conf, storage))
