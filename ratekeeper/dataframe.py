@@ -20,6 +20,11 @@ import math
 import orjson
 
 MAX_KEY_LENGTH = 255
+# Storage sums quantities and prices as exact decimals with 12 places
+# (DECIMAL(38, 12) on DuckDB, NUMERIC(30, 12) rollups on SQL): bounding
+# each value keeps the sums of a whole deployment representable. One
+# stored 1e30 used to make every later summary fail.
+MAX_MAGNITUDE = 1e15
 MAX_TYPE_LENGTH = 255
 NUMBER_TYPES = (float, int)
 
@@ -193,16 +198,23 @@ def _add_points(batch, begin, end, metric_type, points, path):
     batch.type.extend([metric_type] * count)
 
 
-def _check_finite(column, name):
+def _check_numbers(column, name):
     try:
-        if all(map(math.isfinite, column)):
+        if all(map(math.isfinite, column)) and (
+                not column or (max(column) < MAX_MAGNITUDE
+                               and min(column) > -MAX_MAGNITUDE)):
             return
     except OverflowError:
         pass
-    index = next(i for i, v in enumerate(column)
-                 if not _is_finite(v))
-    raise InvalidDataframe('not a finite number', 'point %d %s'
-                           % (index, name))
+    for index, value in enumerate(column):
+        if not _is_finite(value):
+            raise InvalidDataframe('not a finite number',
+                                   'point %d %s' % (index, name))
+        if abs(value) >= MAX_MAGNITUDE:
+            raise InvalidDataframe(
+                'out of range: values must lie strictly between -%.0e '
+                'and %.0e' % (MAX_MAGNITUDE, MAX_MAGNITUDE),
+                'point %d %s' % (index, name))
 
 
 def _is_finite(value):
@@ -248,8 +260,8 @@ def parse_dataframes(frames):
                 raise InvalidDataframe('bad metric type name', path + '.usage')
             _add_points(batch, begin, end, metric_type, points,
                         '%s.usage.%s' % (path, metric_type))
-    _check_finite(batch.qty, 'vol.qty')
-    _check_finite(batch.price, 'rating.price')
+    _check_numbers(batch.qty, 'vol.qty')
+    _check_numbers(batch.price, 'rating.price')
     _check_keys(batch.groupby_keys)
     _check_keys(batch.metadata_keys)
     return batch

@@ -64,6 +64,19 @@ def test_non_finite_numbers_are_refused(value):
             vol={'unit': 'u', 'qty': value}))])
 
 
+@pytest.mark.parametrize('value', [1e15, -1e15, 10 ** 20, '1e30'])
+def test_numbers_beyond_the_storable_range_are_refused(value):
+    with pytest.raises(dataframe.InvalidDataframe, match='out of range'):
+        dataframe.parse_dataframes([frame(point(
+            rating={'price': value}))])
+
+
+def test_numbers_just_inside_the_range_are_kept():
+    batch = dataframe.parse_dataframes([frame(point(
+        vol={'unit': 'u', 'qty': 999999999999999}))])
+    assert batch.qty == [999999999999999]
+
+
 def test_keys_longer_than_the_limit_are_refused():
     with pytest.raises(dataframe.InvalidDataframe, match='keys'):
         dataframe.parse_dataframes([frame(point(
