@@ -2,10 +2,8 @@
 import tempfile
 import unittest
 
-import duckdb
 import sqlalchemy as sa
 
-from ratekeeper import dataframe
 from ratekeeper import db
 from ratekeeper import storage as rk_storage
 from ratekeeper.storage import testing
@@ -33,37 +31,6 @@ class DuckDBStorageTest(testing.StorageTest, unittest.TestCase):
         list(self.storage.stream(testing.BEGIN,
                                  testing.BEGIN + testing.HOUR))
         self.storage._db.cursor().execute('CHECKPOINT')
-
-
-class DuckDBOldFileTest(unittest.TestCase):
-    def test_a_file_with_double_numbers_is_converted_in_place(self):
-        state_path = self.enterContext(tempfile.TemporaryDirectory())
-        conf = testing.make_conf(state_path, storage={'version': 2})
-        old = duckdb.connect(conf.storage_duckdb.path)
-        old.execute(
-            'CREATE TABLE rated_points (seq BIGINT NOT NULL, begin TIMESTAMP '
-            'NOT NULL, "end" TIMESTAMP NOT NULL, type VARCHAR NOT NULL, '
-            'unit VARCHAR NOT NULL, qty DOUBLE NOT NULL, price DOUBLE NOT '
-            'NULL, "g:project_id" VARCHAR)')
-        old.execute("INSERT INTO rated_points VALUES (0, '2015-12-31 22:00', "
-                    "'2015-12-31 23:00', 'instance', 'u', 3000, 0.07, 'p1'), "
-                    "(1, '2015-12-31 22:00', '2015-12-31 23:00', 'instance', "
-                    "'u', 4, 0.07, 'p1')")
-        old.close()
-        storage = rk_storage.get_storage(conf)
-        self.addCleanup(storage.close)
-        types = dict(storage._query(
-            'SELECT column_name, data_type FROM information_schema.columns '
-            "WHERE table_name = 'rated_points'"))
-        self.assertEqual('DECIMAL(38,12)', types['qty'])
-        self.assertEqual('DECIMAL(38,12)', types['price'])
-        [row] = storage.total(testing.BEGIN, testing.BEGIN + testing.HOUR,
-                              groupby=['project_id'])['results']
-        self.assertEqual((3004.0, 0.14), (row['qty'], row['rate']))
-        # new points (five per hour, some with new columns) join the old
-        storage.push(dataframe.parse_dataframes(testing.hourly_frames(1)))
-        self.assertEqual(7, storage.retrieve(
-            testing.BEGIN, testing.BEGIN + testing.HOUR)['total'])
 
 
 class SQLStorageTest(testing.StorageTest):

@@ -25,12 +25,11 @@ METADATA_PREFIX = 'm:'
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
-# Quantities and prices are stored as exact decimals of 12 places: a price
-# of 0.005 is not a binary fraction, and a float sum of 100k of them drifts
-# in the last digits. (Summing DOUBLE columns cast to DECIMAL at query time
-# gave the same sums at three times the cost.) Both go out as doubles.
-NUMBER = 'DECIMAL(38, 12)'
-SUMS = 'CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE)'
+# Sums are taken over values rounded to 12 decimals, exactly: a price of
+# 0.005 is not a binary fraction, and a plain float sum of 100k of them
+# drifts in the last digits.
+EXACT_SUM = 'CAST(SUM(CAST({0} AS DECIMAL(38, 12))) AS DOUBLE)'
+SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 
 CREATE_TABLE = f'''
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -39,8 +38,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     "end" TIMESTAMP NOT NULL,
     type VARCHAR NOT NULL,
     unit VARCHAR NOT NULL,
-    qty {NUMBER} NOT NULL,
-    price {NUMBER} NOT NULL
+    qty DOUBLE NOT NULL,
+    price DOUBLE NOT NULL
 )'''
 
 
@@ -104,7 +103,6 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 'cannot open %s: %s (only one process may open a DuckDB '
                 'file; run one API process with threads)' % (self.path, exc))
         self._db.execute(CREATE_TABLE)
-        self._store_numbers_as_decimals()
         self._load_columns()
         self._next_seq = self._db.execute(
             f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchall()[0][0]
@@ -113,17 +111,6 @@ class DuckDBStorage(storage_v2.BaseStorage):
         if self._db is not None:
             self._db.close()
             self._db = None
-
-    def _store_numbers_as_decimals(self):
-        """Files written before quantities and prices were decimals hold
-        them as DOUBLE: convert them once, in place."""
-        doubles = [row[0] for row in self._db.execute(
-            'SELECT column_name FROM information_schema.columns '
-            "WHERE table_name = ? AND column_name IN ('qty', 'price') "
-            "AND data_type = 'DOUBLE'", [TABLE]).fetchall()]
-        for name in doubles:
-            self._db.execute(f'ALTER TABLE {TABLE} ALTER {name} '
-                             f'SET DATA TYPE {NUMBER}')
 
     def _load_columns(self):
         names = [row[0] for row in self._db.execute(
@@ -345,9 +332,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         columns = ''.join(
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
-        return (f'SELECT epoch_us(begin), epoch_us("end"), type, unit, '
-                f'CAST(qty AS DOUBLE), CAST(price AS DOUBLE){columns} '
-                f'FROM {TABLE} WHERE {where} '
+        return (f'SELECT epoch_us(begin), epoch_us("end"), type, unit, qty, '
+                f'price{columns} FROM {TABLE} WHERE {where} '
                 f'ORDER BY begin, seq')
 
     def stream(self, begin, end, filters=None, metric_types=None,
