@@ -75,12 +75,8 @@ storage_opts = [
 storage_duckdb_opts = [
     cfg.StrOpt('path', default='$state_path/ratekeeper.duckdb',
                help='DuckDB database file. Only one process may open it.'),
-    cfg.IntOpt('threads', min=1,
-               help='Threads DuckDB may use for one query. Default: one '
-                    'less than the machine has cores (at least one): the '
-                    'API parses requests in Python, which needs a core of '
-                    'its own, and handing a small insert to a second '
-                    'DuckDB thread costs more than it saves.'),
+    cfg.IntOpt('threads', default=2, min=1,
+               help='Threads DuckDB may use for one query.'),
     cfg.StrOpt('memory_limit', default='512MB',
                help='Most memory DuckDB keeps for its buffers (a DuckDB size '
                     'such as 256MB or 2GB). Stored data lives in the file; '

@@ -77,8 +77,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
     def __init__(self, conf):
         super().__init__(conf)
         self.path = conf.storage_duckdb.path
-        self.threads = conf.storage_duckdb.threads or max(
-            1, (os.cpu_count() or 1) - 1)
+        self.threads = conf.storage_duckdb.threads
         self._db = None
         self._local = threading.local()
         self._write_lock = threading.Lock()
