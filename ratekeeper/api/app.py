@@ -5,6 +5,7 @@ limit, version negotiation (unversioned paths), authentication (keystone
 mode), request context, then the dispatcher, each version app wrapped in
 its version headers.
 """
+import atexit
 import logging
 import re
 
@@ -36,6 +37,15 @@ CORS_DEFAULTS = {
                        'Retry-After'],
     'allow_methods': ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
 }
+
+
+def build_serving_app(conf):
+    """The app of a serving process (ratekeeper-api's worker, a WSGI
+    server's): its storage is closed when the process exits, which writes
+    any staged points (else the next start would)."""
+    storage = rk_storage.get_storage(conf)
+    atexit.register(storage.close)
+    return build_app(conf, storage)
 
 
 def build_app(conf, storage=None):

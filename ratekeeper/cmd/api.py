@@ -32,7 +32,7 @@ class Server(gunicorn_base.BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        application = rk_app.build_app(self.conf)
+        application = rk_app.build_serving_app(self.conf)
         runtime.tune_interpreter()
         return application
 

@@ -14,7 +14,7 @@ from ratekeeper.api import app as rk_app
 def init_application():
     config_file = os.environ.get('RATEKEEPER_CONFIG_FILE')
     conf = rk_conf.load([], config_files=[config_file] if config_file else [])
-    application = rk_app.build_app(conf)
+    application = rk_app.build_serving_app(conf)
     runtime.tune_interpreter()
     return application
 
