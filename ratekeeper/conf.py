@@ -84,11 +84,12 @@ storage_duckdb_opts = [
     cfg.IntOpt('write_batch_points', default=20000, min=0,
                help='Points pushed are logged to <path>.staged and kept in '
                     'memory until this many are waiting, then written to '
-                    'DuckDB in one insert (also before any read or delete, '
-                    'and at stop; the log is written back at start). DuckDB '
-                    'spends ~2 ms per insert whatever its size, so small '
-                    'pushes cost much less together. 0 writes each push '
-                    'at once.'),
+                    'DuckDB in one insert, by the push that filled the '
+                    'batch while other pushes go on (also before any read '
+                    'or delete, and at stop; the log is written back at '
+                    'start). DuckDB spends ~2 ms per insert whatever its '
+                    'size, so small pushes cost much less together. 0 '
+                    'writes each push at once.'),
 ]
 
 database_opts = [

@@ -1,5 +1,6 @@
 """DuckDB's staged writes: pushes are logged and batched, never lost."""
 import os
+import threading
 
 import pytest
 
@@ -7,6 +8,7 @@ from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.storage import testing
 from ratekeeper.storage.v2 import StorageError
+from ratekeeper.storage.v2 import duckdb as storage_module
 from ratekeeper.storage.v2 import staging
 
 WINDOW = (testing.BEGIN, testing.BEGIN + 24 * testing.HOUR)
@@ -156,3 +158,122 @@ def test_a_failed_push_with_new_attributes_leaves_the_next_one_working(
         push_hours(storage, 1, testing.BEGIN + testing.HOUR)
         assert storage.retrieve(*WINDOW)['total'] == 5
         storage.close()
+
+
+def sealed_segments(storage):
+    return sorted(name for name in os.listdir(os.path.dirname(storage.path))
+                  if name.startswith(os.path.basename(storage.path)
+                                     + '.staged.'))
+
+
+class BlockedInserts:
+    """Holds every insert into DuckDB until released."""
+
+    def __init__(self, monkeypatch, storage):
+        self.started = threading.Event()
+        self.release = threading.Event()
+        insert = type(storage)._insert
+
+        def blocked(storage_self, table):
+            self.started.set()
+            assert self.release.wait(30), 'never released'
+            return insert(storage_self, table)
+
+        monkeypatch.setattr(type(storage), '_insert', blocked)
+
+
+def in_thread(function, *args):
+    errors = []
+
+    def run():
+        try:
+            function(*args)
+        except Exception as exc:  # reported by the joining test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def test_pushes_go_on_while_a_full_batch_is_inserted(tmp_path, monkeypatch):
+    storage = open_storage(tmp_path, batch_points=7)
+    push_hours(storage, 1)
+    inserts = BlockedInserts(monkeypatch, storage)
+    filling, errors = in_thread(
+        push_hours, storage, 1, testing.BEGIN + testing.HOUR)
+    assert inserts.started.wait(30)
+    # the first batch is being inserted: another push is still staged
+    pusher, push_errors = in_thread(
+        push_hours, storage, 1, testing.BEGIN + 2 * testing.HOUR)
+    pusher.join(30)
+    assert not pusher.is_alive() and not push_errors
+    assert filling.is_alive()  # its batch's insert is still held
+    inserts.release.set()
+    filling.join(30)
+    assert not errors
+    monkeypatch.undo()
+    assert storage.retrieve(*WINDOW)['total'] == 15
+    storage.close()
+
+
+def test_a_read_waits_for_the_batch_being_inserted(tmp_path, monkeypatch):
+    storage = open_storage(tmp_path, batch_points=7)
+    push_hours(storage, 1)
+    inserts = BlockedInserts(monkeypatch, storage)
+    filling, _ = in_thread(
+        push_hours, storage, 1, testing.BEGIN + testing.HOUR)
+    assert inserts.started.wait(30)
+    totals = []
+    reader, errors = in_thread(
+        lambda: totals.append(storage.retrieve(*WINDOW)['total']))
+    reader.join(0.2)
+    assert reader.is_alive() and not totals
+    inserts.release.set()
+    reader.join(30)
+    filling.join(30)
+    assert totals == [10] and not errors
+    assert sealed_segments(storage) == []
+    storage.close()
+
+
+def failing_inserts(monkeypatch, storage):
+    def broken(storage_self, table):
+        raise StorageError('disk I/O error')
+
+    monkeypatch.setattr(type(storage), '_insert', broken)
+
+
+def test_a_batch_that_cannot_be_inserted_stays_logged(tmp_path,
+                                                      monkeypatch):
+    storage = open_storage(tmp_path, batch_points=7)
+    push_hours(storage, 1)
+    failing_inserts(monkeypatch, storage)
+    # filling the batch succeeds: its points are logged, to be inserted
+    push_hours(storage, 1, testing.BEGIN + testing.HOUR)
+    with pytest.raises(StorageError, match='disk I/O error'):
+        storage.retrieve(*WINDOW)
+    assert len(sealed_segments(storage)) == 2
+    crash(storage)
+    monkeypatch.undo()
+    storage = open_storage(tmp_path, batch_points=7)
+    result = storage.total(*WINDOW)['results'][0]
+    assert (result['qty'], result['rate']) == (34, 3.75)
+    assert sealed_segments(storage) == []
+    storage.close()
+
+
+def test_pushes_are_refused_when_inserts_keep_failing(tmp_path,
+                                                      monkeypatch):
+    storage = open_storage(tmp_path, batch_points=5)
+    failing_inserts(monkeypatch, storage)
+    hour = 0
+    with pytest.raises(StorageError, match='disk I/O error'):
+        while hour < 100:
+            push_hours(storage, 1, testing.BEGIN + hour * testing.HOUR)
+            hour += 1
+    assert hour == 1 + storage_module.PENDING_BATCHES
+    monkeypatch.undo()
+    # the refused push left nothing; every accepted one is stored
+    assert storage.retrieve(*WINDOW)['total'] == 5 * hour
+    storage.close()

@@ -6,17 +6,22 @@ grouping and filtering on any attribute is a plain column scan (as tags are
 in InfluxDB) instead of JSON extraction.
 
 Concurrency: DuckDB lets one process open the file read-write, and that
-process may use it from many threads. Writes go through one lock (a push may
-add columns); reads use one cursor per thread and run in parallel.
+process may use it from many threads. Reads use one cursor per thread and
+run in parallel. Pushes stage under one lock; inserts into DuckDB (which
+may add columns) run one at a time under another.
 
 Staged writes: DuckDB spends ~2 ms of CPU on each insert and its commit
 whatever their size, as much as ~3000 points cost to insert. Pushes are
 therefore staged (``[storage_duckdb] write_batch_points``): logged durably
-to ``<path>.staged`` (staging.StagingLog) and kept in memory, then written
-to DuckDB in one insert when the batch is full, before any read or delete,
-and at close; at start the log's pushes are written back.
+to ``<path>.staged`` (staging.StagingLog) and kept in memory. When a batch
+is full it is handed over (its log segment sealed) and inserted by the push
+that filled it, outside the staging lock, so that other pushes go on
+meanwhile; every batch is inserted before a read or delete, and at close;
+at start the log's pushes are written back.
 """
+import collections
 import datetime
+import logging
 import os
 import threading
 
@@ -28,12 +33,16 @@ from ratekeeper import dataframe
 from ratekeeper.storage import v2 as storage_v2
 from ratekeeper.storage.v2 import staging
 
+LOG = logging.getLogger(__name__)
 TABLE = 'rated_points'
 GROUPBY_PREFIX = 'g:'
 METADATA_PREFIX = 'm:'
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
+# Pushes go on while this many full batches wait to be inserted; then they
+# wait for the inserts.
+PENDING_BATCHES = 3
 # Sums are taken over values rounded to 12 decimals, exactly: a price of
 # 0.005 is not a binary fraction, and a plain float sum of 100k of them
 # drifts in the last digits.
@@ -89,16 +98,24 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self.threads = conf.storage_duckdb.threads
         self._db = None
         self._local = threading.local()
-        self._write_lock = threading.Lock()
-        self._groupby_keys = set()
-        self._metadata_keys = set()
+        # lock order: _write_lock, then _insert_lock, then _pending_lock
+        self._write_lock = threading.Lock()    # staging
+        self._insert_lock = threading.Lock()   # inserts into DuckDB
+        self._pending_lock = threading.Lock()  # the _pending queue
+        # keys with a column in DuckDB (replaced, never changed in place:
+        # readers iterate them unlocked)
+        self._groupby_keys = frozenset()
+        self._metadata_keys = frozenset()
         self._columns = []  # the table's column names, in table order
         self._next_seq = 0
         self.batch_points = conf.storage_duckdb.write_batch_points
         self._log = None
-        self._staged = []  # arrow tables logged but not yet in DuckDB
+        self._staged = []  # arrow tables logged, gathering into a batch
         self._staged_points = 0
         self._layout = []  # columns of the staged tables, new ones last
+        # batches handed over, oldest first: (tables, sealed log segment)
+        self._pending = collections.deque()
+        self._pending_points = 0
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -137,11 +154,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
                                               self._next_seq))
         if not table.num_rows:
             return
-        self._layout = self._columns + [
-            name for name in table.column_names if name not in self._columns]
-        self._staged = [table]
-        with self._write_lock:
-            self._write_staged()
+        with self._insert_lock:
+            self._insert(table)
         self._load_columns()
         self._next_seq = self._db.execute(
             f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchall()[0][0]
@@ -151,7 +165,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return
         try:
             with self._write_lock:
-                self._write_staged()
+                self._hand_over()
+                with self._insert_lock:
+                    self._insert_pending()
         except storage_v2.StorageError:
             pass  # still in the log: written back at the next start
         if self._log is not None:
@@ -167,10 +183,16 @@ class DuckDBStorage(storage_v2.BaseStorage):
             [TABLE]).fetchall()]
         self._columns = names
         self._layout = list(names)
-        self._groupby_keys = {n[len(GROUPBY_PREFIX):] for n in names
-                              if n.startswith(GROUPBY_PREFIX)}
-        self._metadata_keys = {n[len(METADATA_PREFIX):] for n in names
-                               if n.startswith(METADATA_PREFIX)}
+        self._note_columns(names)
+
+    def _note_columns(self, names):
+        """Make the attribute columns ``names`` known to queries."""
+        self._groupby_keys = self._groupby_keys | {
+            n[len(GROUPBY_PREFIX):] for n in names
+            if n.startswith(GROUPBY_PREFIX)}
+        self._metadata_keys = self._metadata_keys | {
+            n[len(METADATA_PREFIX):] for n in names
+            if n.startswith(METADATA_PREFIX)}
 
     def _cursor(self):
         cursor = getattr(self._local, 'cursor', None)
@@ -207,69 +229,113 @@ class DuckDBStorage(storage_v2.BaseStorage):
         for key in metadata_keys:
             columns[METADATA_PREFIX + key] = text_array(
                 [d.get(key) for d in batch.metadata])
+        if self._pending and \
+                self._pending_points >= PENDING_BATCHES * self.batch_points:
+            # inserts fall behind or fail: wait for them (a failure
+            # refuses this push before anything of it is logged)
+            self._drain(wait=True)
         with self._write_lock:
             columns['seq'] = pa.array(
                 range(self._next_seq, self._next_seq + count), pa.int64())
+            known = set(self._layout)
             layout = self._layout + [
-                GROUPBY_PREFIX + k for k in groupby_keys - self._groupby_keys
-            ] + [METADATA_PREFIX + k
-                 for k in metadata_keys - self._metadata_keys]
+                name for name in [GROUPBY_PREFIX + k for k in groupby_keys]
+                + [METADATA_PREFIX + k for k in metadata_keys]
+                if name not in known]
             absent = pa.nulls(count, pa.string())
             table = pa.table([columns.get(name, absent) for name in layout],
                              names=layout)
-            self._stage(table, layout)
+            self._stage(table)
+            self._layout = layout
             self._next_seq += count
-            self._groupby_keys |= groupby_keys
-            self._metadata_keys |= metadata_keys
+        if self._pending:
+            self._drain_quietly()
 
-    def _stage(self, table, layout):
-        """Log the push and keep it for the next batch write; without a
-        log (in memory, or write_batch_points = 0), write it now. A full
-        batch is written first, and a push that fails leaves nothing
-        behind: it is neither logged nor kept."""
-        if self._log is not None and \
-                self._staged_points + table.num_rows > self.batch_points:
-            self._write_staged()
-        previous_layout = self._layout
-        self._staged.append(table)
-        self._layout = layout
+    def _stage(self, table):
+        """Log the push and gather it into the next batch, handing over a
+        full batch first; without a log (in memory, or write_batch_points
+        = 0), insert it now. A push that fails leaves nothing behind: it is
+        neither logged nor kept."""
+        if self._log is None:
+            with self._insert_lock:
+                self._insert(table)
+            return
+        if self._staged_points + table.num_rows > self.batch_points:
+            self._hand_over()
         try:
-            if self._log is None:
-                self._write_staged()
-            else:
-                self._log.append(table)
-                self._staged_points += table.num_rows
-        except (OSError, storage_v2.StorageError) as exc:
-            self._staged.pop()
-            self._layout = previous_layout
-            if isinstance(exc, OSError):
-                raise storage_v2.StorageError(
-                    'cannot log the points: %s' % exc) from exc
-            raise
+            self._log.append(table)
+        except OSError as exc:
+            raise storage_v2.StorageError(
+                'cannot log the points: %s' % exc) from exc
+        self._staged.append(table)
+        self._staged_points += table.num_rows
 
-    def _flush(self):
-        """Write the staged points to DuckDB before reading or deleting.
-        (Unlocked check: a push that returned has its table listed.)"""
-        if self._staged:
-            with self._write_lock:
-                self._write_staged()
-
-    def _write_staged(self):
-        """Insert every staged table at once (caller holds the write
-        lock); on failure they stay staged, and logged."""
+    def _hand_over(self):
+        """Queue the gathered batch for insertion (caller holds the write
+        lock); its log segment is sealed, to be discarded once stored."""
         if not self._staged:
             return
-        table = self._staged[0] if len(self._staged) == 1 else \
-            pa.concat_tables(self._staged, promote_options='default')
-        self._insert(table, [name for name in self._layout
-                             if name not in self._columns])
+        try:
+            segment = self._log.seal()
+        except OSError as exc:
+            raise storage_v2.StorageError(
+                'cannot seal the staging log: %s' % exc) from exc
+        with self._pending_lock:
+            self._pending.append((self._staged, segment))
+            self._pending_points += self._staged_points
         self._staged = []
         self._staged_points = 0
-        if self._log is not None:
-            self._log.clear()
 
-    def _insert(self, table, new_columns):
-        """Add the new attribute columns, then the rows, all or nothing.
+    def _flush(self):
+        """Insert every point pushed so far before reading or deleting."""
+        if self._staged:  # unlocked: a push that returned is listed
+            with self._write_lock:
+                self._hand_over()
+        if self._pending:
+            self._drain(wait=True)
+
+    def _drain_quietly(self):
+        """Insert the batches handed over, unless another thread is at it
+        (it inserts them too). A failure fails no push, whose points are
+        logged: they stay queued for the next read, push or start."""
+        try:
+            self._drain(wait=False)
+        except storage_v2.StorageError as exc:
+            LOG.warning('inserting staged points failed, will retry: %s',
+                        exc)
+
+    def _drain(self, wait):
+        """Insert every batch handed over; ``wait`` for a thread already
+        inserting, else leave the queue to it."""
+        while self._pending:
+            if not self._insert_lock.acquire(blocking=wait):
+                return
+            try:
+                self._insert_pending()
+            finally:
+                self._insert_lock.release()
+            # a batch handed over as the lock was released would wait for
+            # the next push if nobody looked again
+
+    def _insert_pending(self):
+        """Insert the queued batches in order (caller holds the insert
+        lock); a failed one stays first in the queue, still logged."""
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    return
+                tables, segment = self._pending[0]
+            table = tables[0] if len(tables) == 1 else \
+                pa.concat_tables(tables, promote_options='default')
+            self._insert(table)
+            with self._pending_lock:
+                self._pending.popleft()
+                self._pending_points -= table.num_rows
+            self._log.discard(segment)
+
+    def _insert(self, table):
+        """Add the table's new attribute columns, then its rows, all or
+        nothing (caller holds the insert lock).
 
         The arrow table is laid out as the table is (absent attributes as
         nulls) and inserted by position, read by its variable name (a
@@ -278,6 +344,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         register + INSERT BY NAME. Without new columns the insert is one
         statement, its own transaction: no BEGIN/COMMIT statements.
         """
+        stored = set(self._columns)
+        new_columns = [n for n in table.column_names if n not in stored]
         names = self._columns + new_columns
         absent = pa.nulls(table.num_rows, pa.string())
         present = set(table.column_names)
@@ -303,10 +371,12 @@ class DuckDBStorage(storage_v2.BaseStorage):
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
         self._columns = names
+        self._note_columns(new_columns)
 
     def delete(self, begin=None, end=None, filters=None):
-        with self._write_lock:
-            self._write_staged()
+        with self._write_lock, self._insert_lock:
+            self._hand_over()
+            self._insert_pending()
             where, params = self._where(begin, end, filters, None)
             self._query(f'DELETE FROM {TABLE} WHERE {where}', params)
 
