@@ -58,21 +58,11 @@ class PointBatch:
 
     @functools.cached_property
     def groupby_keys(self):
-        return frozenset(_keys_of(self.groupby))
+        return frozenset().union(*self.groupby)
 
     @functools.cached_property
     def metadata_keys(self):
-        return frozenset(_keys_of(self.metadata))
-
-
-def _keys_of(dicts):
-    keys = set()
-    last = None
-    for d in dicts:
-        if d is not last:  # points of one resource often share a dict
-            keys.update(d)
-            last = d
-    return keys
+        return frozenset().union(*self.metadata)
 
 
 def parse_datetime(value):
