@@ -87,6 +87,21 @@ def text_array(values):
         return pa.array(dataframe.text_column(values), pa.string())
 
 
+def attribute_columns(prefix, keys, dicts):
+    """{prefix + key: text column} of every key of ``dicts`` (null where a
+    dict lacks it). Arrow reads the dicts as structs in one pass; values
+    that are not all text take the slower way, key by key."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    try:
+        children = pa.array(
+            dicts, pa.struct([(key, pa.string()) for key in keys])).flatten()
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        children = [text_array([d.get(key) for d in dicts]) for key in keys]
+    return {prefix + key: column for key, column in zip(keys, children)}
+
+
 def aware(moment):
     return moment.replace(tzinfo=UTC)
 
@@ -223,12 +238,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
             'qty': pa.array(batch.qty, pa.float64()),
             'price': pa.array(batch.price, pa.float64()),
         }
-        for key in groupby_keys:
-            columns[GROUPBY_PREFIX + key] = text_array(
-                [d.get(key) for d in batch.groupby])
-        for key in metadata_keys:
-            columns[METADATA_PREFIX + key] = text_array(
-                [d.get(key) for d in batch.metadata])
+        columns.update(attribute_columns(
+            GROUPBY_PREFIX, groupby_keys, batch.groupby))
+        columns.update(attribute_columns(
+            METADATA_PREFIX, metadata_keys, batch.metadata))
         if self._pending and \
                 self._pending_points >= PENDING_BATCHES * self.batch_points:
             # inserts fall behind or fail: wait for them (a failure
