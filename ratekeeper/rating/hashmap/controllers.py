@@ -8,6 +8,7 @@ Texts, codes and JSON follow CloudKitty's (see the gabbits/hashmap*.yaml).
 """
 import datetime
 import decimal
+import re
 import uuid
 
 import pecan
@@ -22,6 +23,9 @@ from ratekeeper.rating.hashmap import rules
 PRECISE = decimal.Context(prec=60)
 MAX_DIGITS_BEFORE_POINT = 12   # Numeric(40,28) / Numeric(20,8)
 MAX_NAME_LENGTH = 32
+# what Decimal() reads, less its extras (other scripts' digits, "1_000",
+# NaN and Infinity)
+ASCII_NUMBER = re.compile(r'[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?', re.ASCII)
 
 
 # -- input --------------------------------------------------------------------
@@ -49,11 +53,10 @@ def uuid_value(value, name):
 def decimal_value(value, name, minimum=None):
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _invalid(name, value, 'Wrong type. Expected a decimal.')
-    try:
-        number = decimal.Decimal(str(value).strip())
-    except decimal.InvalidOperation:
-        raise _invalid(name, value, 'Unable to convert to a decimal.') \
-            from None
+    text = str(value).strip()
+    if not ASCII_NUMBER.fullmatch(text):
+        raise _invalid(name, value, 'Unable to convert to a decimal.')
+    number = decimal.Decimal(text)
     if not number.is_finite() or abs(number) >= 10 ** MAX_DIGITS_BEFORE_POINT:
         raise _invalid(name, value, 'Value out of range.')
     if minimum is not None and number < minimum:
@@ -68,7 +71,7 @@ def text_value(value, name, max_length=255):
         raise _invalid(name, value, "Wrong type. Expected 'str'.")
     text = str(value)
     if len(text) > max_length:
-        raise _invalid(name, value[:64], 'Value too long (at most %d '
+        raise _invalid(name, text[:64], 'Value too long (at most %d '
                        'characters).' % max_length)
     return text
 
@@ -238,7 +241,7 @@ def redirect_to_request():
 
 def _id_from(item_id, params, key):
     """The object id from the path, else from the query or JSON body."""
-    return item_id or params.get(key)
+    return text_value(item_id or params.get(key), key)
 
 
 class Services:
@@ -267,7 +270,7 @@ class Services:
 class Fields:
     @staticmethod
     def list(params):
-        service_id = params.get('service_id')
+        service_id = text_value(params.get('service_id'), 'service_id')
         if not service_id:
             raise errors.InvalidInput('Missing argument: "service_id"')
         return 200, {'fields': [field_document(f) for f in
@@ -319,6 +322,7 @@ class Groups:
 
     @staticmethod
     def rules_of(model, group_id):
+        group_id = text_value(group_id, 'group_id')
         if not group_id:
             raise errors.InvalidInput('Missing argument: "group_id"')
         found = rules.group_rules(conf(), model, group_id)
@@ -365,7 +369,7 @@ class Mappings:
 
     @staticmethod
     def update(item_id, body):
-        mapping_id = item_id or body.get('mapping_id')
+        mapping_id = _id_from(item_id, body, 'mapping_id')
         rules.get_mapping(conf(), mapping_id)
         rules.update_mapping(conf(), mapping_id, mapping_update_input(body),
                              user=user())
@@ -401,7 +405,7 @@ class Thresholds:
 
     @staticmethod
     def update(item_id, body):
-        threshold_id = item_id or body.get('threshold_id')
+        threshold_id = _id_from(item_id, body, 'threshold_id')
         rules.get_threshold(conf(), threshold_id)
         rules.update_threshold(conf(), threshold_id, threshold_input(body))
         return redirect_to_request()

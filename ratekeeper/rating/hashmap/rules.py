@@ -7,6 +7,7 @@ before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
 import datetime
+import decimal
 import itertools
 import uuid
 
@@ -34,6 +35,9 @@ def _duplicate(message):
 
 def invalid(message):
     return errors.BadRequest(message, code=errors.HASHMAP_INVALID_RULE)
+
+
+LEVEL_CONTEXT = decimal.Context(prec=60)
 
 
 # Rule writes made by this process: engines here see them at once, and
@@ -99,6 +103,12 @@ def _threshold(session, threshold_id):
     return row
 
 
+def _check_new_id(session, model, new_id):
+    """A client may choose the id of what it creates, but not one taken."""
+    if new_id and session.get(model, new_id) is not None:
+        raise _duplicate('%s %s already exists' % (model.__name__, new_id))
+
+
 def _all(session, model, *where, order=None):
     query = sa.select(model).where(*where)
     if order is not None:
@@ -125,6 +135,7 @@ def create_service(conf, name, service_id=None):
         if existing is not None:
             raise _duplicate('Service %s already exists (UUID: %s)'
                              % (name, existing.service_id))
+        _check_new_id(session, models.Service, service_id)
         row = models.Service(service_id=service_id or str(uuid.uuid4()),
                              name=name)
         session.add(row)
@@ -174,6 +185,7 @@ def create_field(conf, service_id, name, field_id=None):
         if existing is not None:
             raise _duplicate('Field %s already exists (UUID: %s)'
                              % (name, existing.field_id))
+        _check_new_id(session, models.Field, field_id)
         row = models.Field(field_id=field_id or str(uuid.uuid4()),
                            service_id=service_id, name=name)
         session.add(row)
@@ -206,6 +218,7 @@ def create_group(conf, name, group_id=None):
         if existing is not None:
             raise _duplicate('Group %s already exists (UUID: %s)'
                              % (name, existing.group_id))
+        _check_new_id(session, models.Group, group_id)
         row = models.Group(group_id=group_id or str(uuid.uuid4()), name=name)
         session.add(row)
         _bump_revision(session)
@@ -331,7 +344,8 @@ def check_dates(start, end, force=False):
     if not force and start and start < moment:
         raise invalid('Cannot create a rule with start in the past. '
                       'start=[%s] current time=[%s].' % (start, moment))
-    if end and start and end < start:
+    start = start or moment  # a rule without a start starts now
+    if end and end < start:
         raise invalid('Cannot create a rule with start after end. '
                       'start=[%s] end=[%s].' % (start, end))
 
@@ -342,6 +356,7 @@ def create_mapping(conf, data, force=False, user='unknown'):
         _check_parents(session, data)
         _check_mapping_value(data)
         start = data.get('start') or now()
+        _check_new_id(session, models.Mapping, data.get('mapping_id'))
         row = models.Mapping(
             mapping_id=data.get('mapping_id') or str(uuid.uuid4()),
             value=data.get('value'), map_type=data.get('type') or 'flat',
@@ -475,6 +490,7 @@ def get_threshold(conf, threshold_id):
 def create_threshold(conf, data):
     with db.transaction(conf) as session:
         _check_parents(session, data)
+        _check_new_id(session, models.Threshold, data.get('threshold_id'))
         row = models.Threshold(
             threshold_id=data.get('threshold_id') or str(uuid.uuid4()),
             level=data['level'], map_type=data.get('type') or 'flat',
@@ -493,8 +509,11 @@ def _check_threshold_unique(session, new):
             _equal(T.service_id, new.service_id),
             _equal(T.field_id, new.field_id),
             _equal(T.tenant_id, new.tenant_id)]
+    # compared as stored: the level column keeps 8 decimals
+    level = decimal.Decimal(new.level).quantize(models.LEVEL_PLACES,
+                                                context=LEVEL_CONTEXT)
     for other in _all(session, T, *same):
-        if other.level == new.level:
+        if other.level == level:
             kind, parent = _parent_of({'service_id': new.service_id,
                                        'field_id': new.field_id})
             raise _duplicate("Threshold '%s' already exists for %s '%s', "
