@@ -79,7 +79,10 @@ def parse_datetime(value):
         raise ValueError('unparsable date %r' % value[:64]) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.astimezone(datetime.timezone.utc)
+    try:
+        return parsed.astimezone(datetime.timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00, 0001-01-01T00:00+01:00
+        raise ValueError('date out of range %r' % value[:64]) from None
 
 
 def _number(value, path):

@@ -17,6 +17,7 @@ from ratekeeper.api import json as api_json
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_KEY = 'openstack.request_id'
+API_VERSION_KEY = 'ratekeeper.api_version'  # 'v1', 'v2': set while routing
 RETRY_AFTER = '5'  # seconds, on a 503 that did not say
 _TAGS = re.compile(r'<[^>]+>')
 
@@ -54,12 +55,32 @@ def _message_from(status, data, content_type):
     return text[:500] or errors.default_message(status), {}
 
 
+def _version(environ, path):
+    """The API version a request went to: as routed, else as its path
+    (``path``, before routing) says, for what outer layers refuse."""
+    version = environ.get(API_VERSION_KEY)
+    if version is None and (path == '/v1' or path.startswith('/v1/')):
+        version = 'v1'
+    return version
+
+
+def _in_version_shape(version, status, document):
+    """v1 errors also carry WSME's fault fields (the client prints
+    ``faultstring``), whoever answered: pecan's router, webob, a limit."""
+    if version != 'v1' or 'faultstring' in document:
+        return document
+    return dict({'faultcode': 'Client' if status < 500 else 'Server',
+                 'faultstring': document['message'], 'debuginfo': None},
+                **document)
+
+
 class JSONErrorMiddleware:
     def __init__(self, app):
         self.app = app
 
     def __call__(self, environ, start_response):
         captured = {}
+        path = environ.get('PATH_INFO', '')
 
         def capture(status, headers, exc_info=None):
             code = int(status.split(' ', 1)[0])
@@ -77,7 +98,10 @@ class JSONErrorMiddleware:
                           environ.get('REQUEST_METHOD'),
                           environ.get('PATH_INFO'))
             return json_error(start_response, 500, 'Internal Server Error',
-                              errors.INTERNAL, environ.get(REQUEST_ID_KEY))
+                              errors.INTERNAL, environ.get(REQUEST_ID_KEY),
+                              extra=_in_version_shape(
+                                  _version(environ, path), 500,
+                                  {'message': 'Internal Server Error'}))
         if not captured:
             return result
         try:
@@ -85,9 +109,10 @@ class JSONErrorMiddleware:
         finally:
             if hasattr(result, 'close'):
                 result.close()
-        return self._rewrite(environ, start_response, captured, data)
+        return self._rewrite(environ, start_response, captured, data,
+                             _version(environ, path))
 
-    def _rewrite(self, environ, start_response, captured, data):
+    def _rewrite(self, environ, start_response, captured, data, version):
         status, headers = captured['status'], captured['headers']
         content_type = next((v for k, v in headers
                              if k.lower() == 'content-type'), '')
@@ -100,12 +125,14 @@ class JSONErrorMiddleware:
             if isinstance(document, dict) and 'code' in document \
                     and 'message' in document:
                 document['request_id'] = request_id
-                return self._send(start_response, status, headers, document)
+                return self._send(start_response, status, headers,
+                                  _in_version_shape(version, status, document))
         message, extra = _message_from(status, data, content_type)
         body = errors.error_body(status, message, None, request_id)
         if extra:
             body = dict(extra, **body)
-        return self._send(start_response, status, headers, body)
+        return self._send(start_response, status, headers,
+                          _in_version_shape(version, status, body))
 
     @staticmethod
     def _send(start_response, status, headers, document):

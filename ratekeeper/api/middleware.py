@@ -246,6 +246,7 @@ class VersionHeaders:
     def __call__(self, environ, start_response):
         if not environ.get('PATH_INFO'):
             environ['PATH_INFO'] = '/'  # /v2 is /v2/ for every method
+        environ[api_errors.API_VERSION_KEY] = self.version_id
         extra = self._extra(environ)
 
         def start(status, headers, exc_info=None):

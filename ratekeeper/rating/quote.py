@@ -6,6 +6,7 @@ directly in ``desc`` are ignored); only global rules apply.
 """
 import datetime
 import decimal
+import math
 
 from ratekeeper import dataframe
 from ratekeeper import errors
@@ -21,8 +22,11 @@ def _resource_point(resource, index):
     try:
         qty = float(decimal.Decimal(str(resource.get('volume', 0))))
     except decimal.InvalidOperation:
-        raise errors.InvalidInput('%s.volume must be a number.' % where) \
-            from None
+        qty = None
+    if qty is None or not math.isfinite(qty) \
+            or abs(qty) >= dataframe.MAX_MAGNITUDE:
+        raise errors.InvalidInput('%s.volume must be a finite number.'
+                                  % where)
     desc = resource.get('desc') or {}
     if not isinstance(desc, dict):
         raise errors.InvalidInput('%s.desc must be an object.' % where)

@@ -165,6 +165,9 @@ class BrokenMetricsConfFixture(MetricsConfFixture):
 
 
 environ_fixture(LONG_NAME='x' * 300)
+# deeper than the interpreter's recursion limit
+environ_fixture(LONG_URI_PART='x' * 17000)
+environ_fixture(DEEP_JSON='{"a": ' + '[' * 5000 + ']' * 5000 + '}')
 
 
 class SmallBodyLimitFixture(ConfigFixture):

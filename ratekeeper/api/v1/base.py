@@ -14,6 +14,7 @@ from pecan import rest
 import webob
 from webob import exc as webob_exc
 from wsme import exc as wsme_exc
+from wsme.rest import args as wsme_rest_args
 import wsmeext.pecan as wsme_pecan
 
 from ratekeeper import errors
@@ -56,6 +57,46 @@ def translate_errors(function):
     return wrapper
 
 
+def _check_json(body):
+    """400 for a body that is not strict JSON: WSME's parser takes lone
+    surrogates ("\\ud800") that no database or encoder will."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise V1Fault('Request body is not valid JSON: %s' % exc, 400) \
+            from None
+
+
+def _client_errors_as_400(get_args):
+    """WSME's argument parsing lets through what it meets in a malformed
+    request (a list where an object belongs, a number for a date, JSON
+    nested too deep) as exceptions that it answers with a 500: they are
+    the client's, so they become 400s."""
+    @functools.wraps(get_args)
+    def checked(funcdef, args, kwargs, params, form, body, mimetype):
+        if body and 'json' in (mimetype or ''):
+            _check_json(body)
+        try:
+            return get_args(funcdef, args, kwargs, params, form, body,
+                            mimetype)
+        except wsme_exc.ClientSideError:
+            raise
+        except RecursionError:
+            raise V1Fault('Request body is nested too deeply.', 400) \
+                from None
+        except (LookupError, OverflowError, TypeError, ValueError,
+                AttributeError) as exc:
+            raise V1Fault('Invalid input: %s' % str(exc)[:200], 400) \
+                from None
+    checked.wraps_wsme_get_args = True
+    return checked
+
+
+if not getattr(wsme_rest_args.get_args, 'wraps_wsme_get_args', False):
+    # wsmeext.pecan looks the function up at each call
+    wsme_rest_args.get_args = _client_errors_as_400(wsme_rest_args.get_args)
+
+
 def wsexpose(*args, **kwargs):
     """wsmeext.pecan.wsexpose, with the project's errors translated."""
     expose = wsme_pecan.wsexpose(*args, **kwargs)
@@ -82,7 +123,10 @@ def utc(moment):
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):  # beyond year 9999, offset >= 24 h
+        raise V1Fault('Invalid date: out of range.', 400) from None
 
 
 def naive(moment):

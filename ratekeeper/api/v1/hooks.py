@@ -18,7 +18,8 @@ class ContextHook(hooks.PecanHook):
         request.context = request.environ[rk_context.ENVIRON_KEY]
         request.conf = self.conf
         request.storage_backend = self.storage
-        if request.body and api_json.contains_nul(request.body):
+        if '\x00' in request.query_string or '%00' in request.query_string \
+                or (request.body and api_json.contains_nul(request.body)):
             message = validation.NUL_MESSAGE
             pecan.abort(400, json_body={
                 'faultcode': 'Client', 'faultstring': message,

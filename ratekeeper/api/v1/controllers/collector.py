@@ -137,6 +137,8 @@ class StatesController(rest.RestController):
         if infos is None:
             raise errors.InvalidInput('A body {"enabled": bool} is '
                                       'mandatory.')
+        if not isinstance(infos.enabled, bool):
+            raise errors.InvalidInput('"enabled" must be true or false.')
         name = name or (infos.name if isinstance(infos.name, str) else None)
         key = _state_name(name)
         with db.transaction(base.request_conf()) as session:
