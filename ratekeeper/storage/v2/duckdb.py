@@ -30,6 +30,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from ratekeeper import dataframe
+from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
 from ratekeeper.storage.v2 import staging
 
@@ -40,6 +41,9 @@ METADATA_PREFIX = 'm:'
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
+ATTRIBUTE_PREFIXES = (GROUPBY_PREFIX, METADATA_PREFIX)
+# Each distinct key is a column, and every insert fills all of them.
+MAX_ATTRIBUTE_COLUMNS = 256
 # Pushes go on while this many full batches wait to be inserted; then they
 # wait for the inserts.
 PENDING_BATCHES = 3
@@ -251,10 +255,13 @@ class DuckDBStorage(storage_v2.BaseStorage):
             columns['seq'] = pa.array(
                 range(self._next_seq, self._next_seq + count), pa.int64())
             known = set(self._layout)
-            layout = self._layout + [
+            new_names = [
                 name for name in [GROUPBY_PREFIX + k for k in groupby_keys]
                 + [METADATA_PREFIX + k for k in metadata_keys]
                 if name not in known]
+            if new_names:
+                self._check_new_columns(new_names)
+            layout = self._layout + new_names
             absent = pa.nulls(count, pa.string())
             table = pa.table([columns.get(name, absent) for name in layout],
                              names=layout)
@@ -263,6 +270,26 @@ class DuckDBStorage(storage_v2.BaseStorage):
             self._next_seq += count
         if self._pending:
             self._drain_quietly()
+
+    def _check_new_columns(self, names):
+        """Refuse (400) attribute keys DuckDB cannot hold as columns: its
+        column names ignore letter case, and a table of thousands of
+        columns exhausts the memory of an insert."""
+        taken = {name.lower() for name in self._layout}
+        for name in names:
+            if name.lower() in taken:
+                raise errors.InvalidInput(
+                    'Attribute key %r differs from another one only by '
+                    'letter case, which this storage does not tell apart.'
+                    % name[len(GROUPBY_PREFIX):][:64])
+            taken.add(name.lower())
+        attributes = sum(1 for name in self._layout
+                         if name.startswith(ATTRIBUTE_PREFIXES))
+        if attributes + len(names) > MAX_ATTRIBUTE_COLUMNS:
+            raise errors.InvalidInput(
+                'Too many distinct attribute keys: this storage keeps at '
+                'most %d groupby and metadata keys in all.'
+                % MAX_ATTRIBUTE_COLUMNS)
 
     def _stage(self, table):
         """Log the push and gather it into the next batch, handing over a
