@@ -19,6 +19,8 @@ import math
 
 import orjson
 
+from ratekeeper import errors
+
 MAX_KEY_LENGTH = 255
 # Storage sums quantities and prices as exact decimals with 12 places
 # (DECIMAL(38, 12) on DuckDB, NUMERIC(30, 12) rollups on SQL): bounding
@@ -26,6 +28,9 @@ MAX_KEY_LENGTH = 255
 # stored 1e30 used to make every later summary fail.
 MAX_MAGNITUDE = 1e15
 MAX_TYPE_LENGTH = 255
+# Periods end in year 9998 at the latest: a summary by time adds a collect
+# period to a point's begin, which must stay a datetime.
+LATEST_END = datetime.datetime(9999, 1, 1, tzinfo=datetime.timezone.utc)
 NUMBER_TYPES = (float, int)
 
 
@@ -88,11 +93,12 @@ def parse_datetime(value):
 def _number(value, path):
     if type(value) in NUMBER_TYPES:
         return value
-    if isinstance(value, str):
+    # float() also reads other scripts' digits and '1_000'
+    if isinstance(value, str) and value.isascii() and '_' not in value:
         try:
             return float(value)
         except ValueError:
-            raise InvalidDataframe('not a number', path) from None
+            pass
     raise InvalidDataframe('not a number', path)
 
 
@@ -101,7 +107,11 @@ def text(value):
     if isinstance(value, str):
         return value
     if isinstance(value, (dict, list)):
-        return orjson.dumps(value).decode()
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # nested deeper than orjson writes (255)
+            raise errors.InvalidInput(
+                'Attribute values may nest at most 255 levels.') from None
     return str(value)
 
 
@@ -123,6 +133,9 @@ def _period(frame, path):
         raise InvalidDataframe(str(exc), path + '.period') from None
     if end <= begin:
         raise InvalidDataframe('end must be after begin', path + '.period')
+    if end > LATEST_END:
+        raise InvalidDataframe('a period must end by %s'
+                               % LATEST_END.isoformat(), path + '.period')
     return begin, end
 
 

@@ -1,5 +1,6 @@
 """WSGI middleware around the dispatcher: request id, load, size limit,
 version negotiation, auth, context, per-version headers."""
+import io
 import re
 import threading
 
@@ -13,11 +14,9 @@ from ratekeeper.api import versions as api_versions
 
 
 class BodySizeLimit:
-    """413 for a declared body over ``[api] max_request_body_size``, 414
-    for a URI over MAX_URI_LENGTH.
-
-    (Bodies sent without a length are bounded by each app: Flask's
-    MAX_CONTENT_LENGTH for v2.)
+    """413 for a body over ``[api] max_request_body_size`` (declared, or
+    sent in chunks without a length: read here up to the limit), 414 for a
+    URI over MAX_URI_LENGTH, 415 for a compressed body (no app reads one).
     """
 
     def __init__(self, app, max_size):
@@ -34,7 +33,17 @@ class BodySizeLimit:
                 'Request URI too long: the limit is %d characters.'
                 % self.MAX_URI_LENGTH, errors.URI_TOO_LONG,
                 environ.get(api_errors.REQUEST_ID_KEY))
+        encoding = environ.get('HTTP_CONTENT_ENCODING', '').strip().lower()
+        if encoding not in ('', 'identity'):
+            return api_errors.json_error(
+                start_response, 415,
+                'Content-Encoding %s is not supported: send the body '
+                'uncompressed.' % encoding[:32],
+                errors.UNSUPPORTED_MEDIA_TYPE,
+                environ.get(api_errors.REQUEST_ID_KEY))
         length = environ.get('CONTENT_LENGTH')
+        if not length and self._chunked(environ):
+            length = self._read_chunked(environ)
         if length and length.isdigit() and int(length) > self.max_size:
             return api_errors.json_error(
                 start_response, 413,
@@ -42,6 +51,18 @@ class BodySizeLimit:
                 % self.max_size, errors.PAYLOAD_TOO_LARGE,
                 environ.get(api_errors.REQUEST_ID_KEY))
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _chunked(environ):
+        return 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+
+    def _read_chunked(self, environ):
+        """Read a chunked body (one byte past the limit at most) so that
+        the apps see it with its length; returns that length."""
+        body = environ['wsgi.input'].read(self.max_size + 1)
+        environ['wsgi.input'] = io.BytesIO(body)
+        environ['CONTENT_LENGTH'] = str(len(body))
+        return environ['CONTENT_LENGTH']
 
 
 class ContextMiddleware:

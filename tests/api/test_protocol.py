@@ -1,13 +1,17 @@
 """Protocol pieces tested below HTTP: load shedding, JSON-home coverage,
 ETag matching."""
+import io
 import threading
 
 import orjson
 from werkzeug.test import Client
 
+from ratekeeper import storage as rk_storage
+from ratekeeper.api import app as rk_app
 from ratekeeper.api import conditional
 from ratekeeper.api import middleware
 from ratekeeper.api.v2 import versions
+from ratekeeper.db import migration
 from tests.functional import fixtures
 
 
@@ -82,3 +86,37 @@ def test_if_match_lists_weak_tags_and_star():
     assert conditional.matches('"x", W/"abc"', 'abc')
     assert conditional.matches('*', 'anything')
     assert not conditional.matches('"abcd"', 'abc')
+
+
+def _post_chunked(app, body):
+    """POST body as a server passes a chunked request: no length."""
+    environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/v2/dataframes',
+               'SCRIPT_NAME': '', 'QUERY_STRING': '', 'SERVER_NAME': 'x',
+               'SERVER_PORT': '80', 'SERVER_PROTOCOL': 'HTTP/1.1',
+               'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(body),
+               'wsgi.input_terminated': True,
+               'CONTENT_TYPE': 'application/json',
+               'HTTP_TRANSFER_ENCODING': 'chunked'}
+    status = []
+    answer = b''.join(app(environ, lambda s, h, e=None: status.append(s)))
+    return int(status[0].split()[0]), answer
+
+
+def test_a_chunked_body_is_bounded_like_a_declared_one(tmp_path):
+    conf = fixtures.make_conf(str(tmp_path))
+    conf.set_override('max_request_body_size', 2048, 'api')
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    app = rk_app.build_app(conf, storage)
+    frame = {'period': {'begin': '2026-01-01T00:00:00Z',
+                        'end': '2026-01-01T01:00:00Z'},
+             'usage': {'x': [{'vol': {'unit': 'u', 'qty': 1},
+                              'rating': {'price': 1}, 'groupby': {},
+                              'metadata': {'note': 'n' * 100}}]}}
+    status, _ = _post_chunked(app, orjson.dumps({'dataframes': [frame]}))
+    assert status == 204
+    status, answer = _post_chunked(
+        app, orjson.dumps({'dataframes': [frame] * 20}))
+    assert status == 413
+    assert orjson.loads(answer)['code'] == 'ratekeeper.payload_too_large'
+    storage.close()

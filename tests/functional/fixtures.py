@@ -5,6 +5,7 @@ so the intercepted app is a thin callable that serves whatever app the
 current file's ConfigFixture built.
 """
 import datetime
+import json
 import os
 import shutil
 import tempfile
@@ -167,6 +168,27 @@ class BrokenMetricsConfFixture(MetricsConfFixture):
 environ_fixture(LONG_NAME='x' * 300)
 # deeper than the interpreter's recursion limit
 environ_fixture(LONG_URI_PART='x' * 17000)
+
+
+def _one_point_body(metadata):
+    return json.dumps({'dataframes': [{
+        'period': {'begin': '2015-01-04T05:00:00Z',
+                   'end': '2015-01-04T06:00:00Z'},
+        'usage': {'x': [{'vol': {'unit': 'u', 'qty': 1},
+                         'rating': {'price': 1}, 'groupby': {},
+                         'metadata': metadata}]}}]})
+
+
+def _nested(depth):
+    value = 'x'
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+environ_fixture(
+    MANY_KEYS_BODY=_one_point_body({'k%d' % i: 'v' for i in range(300)}),
+    DEEP_ATTRIBUTE_BODY=_one_point_body({'deep': _nested(300)}))
 environ_fixture(DEEP_JSON='{"a": ' + '[' * 5000 + ']' * 5000 + '}')
 
 

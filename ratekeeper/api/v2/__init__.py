@@ -23,6 +23,8 @@ def create_app(conf, storage):
     app.config['RATEKEEPER_STORAGE'] = storage
     app.config['MAX_CONTENT_LENGTH'] = conf.api.max_request_body_size
     app.url_map.strict_slashes = False
+    # werkzeug answers '//' with an HTML redirect; here it is no route (404)
+    app.url_map.merge_slashes = False
     app.register_blueprint(versions.blueprint)
     for family in FAMILIES:
         app.register_blueprint(family.blueprint)
@@ -54,8 +56,9 @@ def _add_version_headers(response):
 
 
 def _check_policy_enforced(response):
-    """Fail loudly when a resource answered without asking the policy."""
-    if response.status_code >= 400 or flask.request.method == 'OPTIONS':
+    """Fail loudly when a resource answered without asking the policy
+    (redirects, such as werkzeug's from '//' to '/', show nothing)."""
+    if response.status_code >= 300 or flask.request.method == 'OPTIONS':
         return response
     view = flask.current_app.view_functions.get(flask.request.endpoint)
     resource = getattr(view, 'view_class', None)

@@ -9,8 +9,9 @@ from ratekeeper.api.v2 import validation as v
 from ratekeeper.policies import rating as policies
 
 module_update_body = {
-    vo.Optional('enabled'): vo.Boolean(),
-    vo.Optional('priority'): vo.All(int, vo.Range(min=0, max=2 ** 31 - 1)),
+    vo.Optional('enabled'): v.boolean_value,
+    vo.Optional('priority'): vo.All(v.strict_int,
+                                    vo.Range(min=0, max=2 ** 31 - 1)),
 }
 
 module_response = {

@@ -42,6 +42,29 @@ def describe(validator, json_schema):
     return validator
 
 
+def boolean_value(value):
+    """A JSON boolean, or a word voluptuous reads as one ("true", "yes",
+    "off"...); not a number, list, object or null."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return voluptuous.Boolean()(value)
+    raise voluptuous.Invalid('expected boolean')
+
+
+describe(boolean_value, {'type': 'boolean'})
+
+
+def strict_int(value):
+    """A JSON integer (``bool`` is an ``int`` to Python, not here)."""
+    if type(value) is not int:
+        raise voluptuous.Invalid('expected int')
+    return value
+
+
+describe(strict_int, {'type': 'integer'})
+
+
 # -- query string parameters ---------------------------------------------
 # Query values arrive as lists (a parameter may repeat); these turn them
 # into the single value or the flattened list a method wants.
@@ -114,16 +137,24 @@ def datetime_value(value):
 describe(datetime_value, {'type': 'string', 'format': 'date-time'})
 
 
+MAX_INTEGER = 2 ** 62  # far beyond any count, within SQL's BIGINT
+
+
 def integer_value(minimum):
     def validate(value):
-        try:
-            number = int(value)
-        except ValueError:
-            raise voluptuous.Invalid('expected int') from None
+        text = str(value).strip()
+        # int() also reads other scripts' digits and '1_0'
+        if not text.lstrip('+-').isascii() or not text.lstrip('+-').isdigit():
+            raise voluptuous.Invalid('expected int')
+        number = int(text)
         if number < minimum:
             raise voluptuous.Invalid('value must be at least %d' % minimum)
+        if number > MAX_INTEGER:
+            raise voluptuous.Invalid('value must be at most %d'
+                                     % MAX_INTEGER)
         return number
-    return describe(validate, {'type': 'integer', 'minimum': minimum})
+    return describe(validate, {'type': 'integer', 'minimum': minimum,
+                               'maximum': MAX_INTEGER})
 
 
 def _limit(value):
