@@ -43,7 +43,15 @@ class BodySizeLimit:
                 environ.get(api_errors.REQUEST_ID_KEY))
         length = environ.get('CONTENT_LENGTH')
         if not length and self._chunked(environ):
-            length = self._read_chunked(environ)
+            try:
+                length = self._read_chunked(environ)
+            except Exception as exc:  # the server's parser: bad framing
+                return api_errors.json_error(
+                    start_response, 400,
+                    'Malformed chunked request body: %s'
+                    % (str(exc)[:200] or type(exc).__name__),
+                    errors.BAD_REQUEST,
+                    environ.get(api_errors.REQUEST_ID_KEY))
         if length and length.isdigit() and int(length) > self.max_size:
             return api_errors.json_error(
                 start_response, 413,

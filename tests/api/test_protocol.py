@@ -3,6 +3,7 @@ ETag matching."""
 import io
 import threading
 
+from gunicorn.http import errors as gunicorn_errors
 import orjson
 from werkzeug.test import Client
 
@@ -119,4 +120,32 @@ def test_a_chunked_body_is_bounded_like_a_declared_one(tmp_path):
         app, orjson.dumps({'dataframes': [frame] * 20}))
     assert status == 413
     assert orjson.loads(answer)['code'] == 'ratekeeper.payload_too_large'
+    storage.close()
+
+
+class _BadChunks:
+    """A server's chunked body reader meeting malformed framing."""
+
+    def read(self, size=-1):
+        raise gunicorn_errors.InvalidChunkSize(b'zz')
+
+
+def test_a_malformed_chunked_body_is_a_400(tmp_path):
+    conf = fixtures.make_conf(str(tmp_path))
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    app = rk_app.build_app(conf, storage)
+    for path in ('/v2/dataframes', '/v1/rating/quote'):
+        environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': path,
+                   'SCRIPT_NAME': '', 'QUERY_STRING': '',
+                   'SERVER_NAME': 'x', 'SERVER_PORT': '80',
+                   'SERVER_PROTOCOL': 'HTTP/1.1', 'wsgi.url_scheme': 'http',
+                   'wsgi.input': _BadChunks(), 'wsgi.input_terminated': True,
+                   'CONTENT_TYPE': 'application/json',
+                   'HTTP_TRANSFER_ENCODING': 'chunked'}
+        status = []
+        answer = orjson.loads(b''.join(app(
+            environ, lambda s, h, e=None: status.append(s))))
+        assert status[0].startswith('400')
+        assert answer['message'].startswith('Malformed chunked request body')
     storage.close()
