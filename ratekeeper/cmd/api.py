@@ -9,13 +9,32 @@ import logging
 import sys
 
 from gunicorn.app import base as gunicorn_base
+from gunicorn import util as gunicorn_util
+import orjson
 
 from ratekeeper import conf as rk_conf
+from ratekeeper import errors
 from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
 
 LOG = logging.getLogger('ratekeeper.api')
+
+
+def write_json_error(sock, status, reason, message):
+    """gunicorn's answer to a request it cannot parse (a header too large,
+    bad chunked framing, a bad request line) in the project's JSON error
+    shape instead of an HTML page. The API version is unknown there, so
+    v1's fault fields come too."""
+    text = message or reason
+    body = orjson.dumps(dict(
+        errors.error_body(status, text, errors.default_code(status)),
+        faultcode='Client' if status < 500 else 'Server', faultstring=text,
+        debuginfo=None))
+    head = ('HTTP/1.1 %d %s\r\nConnection: close\r\n'
+            'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n'
+            % (status, reason, len(body)))
+    gunicorn_util.write_nonblock(sock, head.encode('latin1') + body)
 
 
 class Server(gunicorn_base.BaseApplication):
@@ -32,6 +51,8 @@ class Server(gunicorn_base.BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        # gunicorn's workers look it up at each error
+        gunicorn_util.write_error = write_json_error
         application = rk_app.build_serving_app(self.conf)
         runtime.tune_interpreter()
         return application
