@@ -1,6 +1,7 @@
 # /v2/summary: totals of qty and rate over a period, grouped and filtered.
 import csv
 import io
+import re
 
 import flask
 import voluptuous as vo
@@ -32,11 +33,29 @@ v.describe(groupby_key, {'type': 'string', 'minLength': 1,
                          'maxLength': 255})
 
 
+# CloudKitty's InfluxDB backend took aggregate expressions here; its
+# other backends, and every one of ratekeeper's, sum qty and rate.
+CUSTOM_FIELDS_FORBIDDEN = re.compile(
+    r'\b(select|from|drop|delete|create|alter|insert|update)\b', re.I)
+
+
+def custom_fields_value(value):
+    """Accepted as CloudKitty accepts it, and not used: the sums of qty and
+    rate are what every ratekeeper backend answers."""
+    if len(value) > 1024 or CUSTOM_FIELDS_FORBIDDEN.search(value):
+        raise vo.Invalid('custom_fields may not hold SQL statements')
+    return value
+
+
+v.describe(custom_fields_value, {'type': 'string', 'maxLength': 1024})
+
+
 summary_get_query = {
     vo.Optional('begin'): v.SingleQueryParam(v.datetime_value),
     vo.Optional('end'): v.SingleQueryParam(v.datetime_value),
     vo.Optional('groupby'): v.MultiQueryParam(groupby_key),
     vo.Optional('filters'): v.DictQueryParam(multi=True),
+    vo.Optional('custom_fields'): v.SingleQueryParam(custom_fields_value),
     vo.Optional('response_format'): v.SingleQueryParam(
         vo.In(RESPONSE_FORMATS, msg='response_format must be one of: %s'
               % ', '.join(RESPONSE_FORMATS))),
@@ -120,7 +139,8 @@ class Summary(base.BaseResource):
     @v.query_schema(summary_get_query, paginated=True)
     @v.output_schema(summary_get_response)
     def get(self, begin=None, end=None, groupby=None, filters=None,
-            response_format='table', offset=0, limit=100):
+            response_format='table', offset=0, limit=100,
+            custom_fields=None):
         """Totals of qty and rate for the period, grouped and filtered."""
         return _summary(begin, end, groupby, filters, response_format,
                         offset, limit)
@@ -130,7 +150,8 @@ class Summary(base.BaseResource):
     @v.query_schema(summary_get_query_v2_2, paginated=True)
     @v.output_schema(summary_get_response)
     def get(self, begin=None, end=None, groupby=None,  # noqa: F811
-            filters=None, response_format='table', offset=0, limit=100):
+            filters=None, response_format='table', offset=0, limit=100,
+            custom_fields=None):
         """As 2.0, and response_format=csv answers text/csv."""
         return _summary(begin, end, groupby, filters, response_format,
                         offset, limit)
