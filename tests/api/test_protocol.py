@@ -149,3 +149,24 @@ def test_a_malformed_chunked_body_is_a_400(tmp_path):
         assert status[0].startswith('400')
         assert answer['message'].startswith('Malformed chunked request body')
     storage.close()
+
+
+def test_v1_refuses_what_is_not_utf8_before_pecan_reads_it(tmp_path):
+    conf = fixtures.make_conf(str(tmp_path))
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    client = Client(rk_app.build_app(conf, storage))
+    for method, path, body, message in (
+            ('POST', '/v1/rating/module_config/hashmap/services',
+             b'{"name": "\xff\xfe"}', 'Request body is not valid UTF-8.'),
+            ('GET', '/v1/report/total?tenant_id=%ff', None,
+             'The request path or query string is not valid UTF-8.')):
+        response = client.open(path, method=method, data=body,
+                               content_type='application/json')
+        assert response.status_code == 400
+        assert response.json['faultstring'] == message
+    response = client.post('/v1/rating/module_config/hashmap/services',
+                           data='{"name": "été"}'.encode(),
+                           content_type='application/json')
+    assert response.status_code == 201
+    storage.close()

@@ -1,4 +1,7 @@
 """The legacy v1 API: pecan controllers, WSME types, CloudKitty's shapes."""
+import io
+import urllib.parse
+
 import pecan
 
 from ratekeeper import errors
@@ -8,29 +11,70 @@ from ratekeeper.api.v1 import hooks
 from ratekeeper.api.v1.controllers import root
 
 
-class NestedBodyGuard:
-    """pecan reads a JSON body with the standard library while routing,
-    before any controller runs; a body nested deeper than the interpreter's
-    recursion limit raised RecursionError there, a 500."""
+def _fault(environ, start_response, message, code):
+    return api_errors.json_error(
+        start_response, 400, message, code,
+        environ.get(api_errors.REQUEST_ID_KEY),
+        extra={'faultcode': 'Client', 'faultstring': message,
+               'debuginfo': None})
+
+
+def _is_utf8(environ):
+    try:
+        environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+        urllib.parse.unquote_to_bytes(
+            environ.get('QUERY_STRING', '')).decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
+def _body_is_utf8(environ):
+    """Whether a JSON body decodes (read here; the apps read it again)."""
+    if 'json' not in environ.get('CONTENT_TYPE', ''):
+        return True
+    length = environ.get('CONTENT_LENGTH') or '0'
+    if not length.isdigit() or length == '0':
+        return True
+    body = environ['wsgi.input'].read(int(length))
+    environ['wsgi.input'] = io.BytesIO(body)
+    try:
+        body.decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
+class RequestGuard:
+    """What pecan and webob fail on before any controller runs: a path,
+    query or JSON body that is not UTF-8 (webob raised, pecan logged a
+    traceback and answered a bare 400), and a JSON body nested deeper than
+    the interpreter's recursion limit (pecan parses bodies with the
+    standard library while routing: a RecursionError, a 500)."""
 
     def __init__(self, app):
         self.app = app
 
     def __call__(self, environ, start_response):
+        if not _is_utf8(environ):
+            return _fault(environ, start_response,
+                          'The request path or query string is not valid '
+                          'UTF-8.', errors.BAD_REQUEST)
+        if not _body_is_utf8(environ):
+            return _fault(environ, start_response,
+                          'Request body is not valid UTF-8.',
+                          errors.MALFORMED_JSON)
         try:
             return self.app(environ, start_response)
         except RecursionError:
-            message = 'Request body is nested too deeply.'
-            return api_errors.json_error(
-                start_response, 400, message, errors.MALFORMED_JSON,
-                environ.get(api_errors.REQUEST_ID_KEY),
-                extra={'faultcode': 'Client', 'faultstring': message,
-                       'debuginfo': None})
+            return _fault(environ, start_response,
+                          'Request body is nested too deeply.',
+                          errors.MALFORMED_JSON)
 
 
 def create_app(conf, storage):
     argspecs.install()
-    return NestedBodyGuard(pecan.make_app(
+    return RequestGuard(pecan.make_app(
         root.V1Controller(),
         hooks=[hooks.ContextHook(conf, storage)],
         force_canonical=False,
