@@ -277,3 +277,38 @@ def test_pushes_are_refused_when_inserts_keep_failing(tmp_path,
     # the refused push left nothing; every accepted one is stored
     assert storage.retrieve(*WINDOW)['total'] == 5 * hour
     storage.close()
+
+
+def test_concurrent_pushes_and_reads_lose_nothing(tmp_path):
+    # small batches: many hand-overs, inserts racing pushes that add
+    # columns and reads that group by keys not stored yet
+    storage = open_storage(tmp_path, batch_points=40)
+    window = (testing.BEGIN, testing.BEGIN + 1000 * testing.HOUR)
+    failures = []
+
+    def pusher(k):
+        for i in range(30):
+            begin = testing.BEGIN + (k * 30 + i) * testing.HOUR
+            points = [testing.point(1, 0.5, 'p%d' % k, 'r',
+                                    **{'k%d' % ((k + i) % 12): 'v'})
+                      for _ in range(7)]
+            storage.push(dataframe.parse_dataframes(
+                [testing.frame(begin, {'cpu': points})]))
+
+    def reader(k):
+        for i in range(20):
+            storage.total(*window, groupby=['type', 'k%d' % ((k + i) % 12)])
+            storage.retrieve(*window, limit=5)
+
+    threads = [in_thread(pusher, k) for k in range(4)] + \
+        [in_thread(reader, k) for k in range(2)]
+    for thread, errors in threads:
+        thread.join(60)
+        failures.extend(errors)
+    assert not failures
+    assert storage.retrieve(*window, limit=1)['total'] == 4 * 30 * 7
+    storage.close()
+    storage = open_storage(tmp_path, batch_points=40)
+    assert storage.retrieve(*window, limit=1)['total'] == 4 * 30 * 7
+    assert sealed_segments(storage) == []
+    storage.close()
