@@ -64,14 +64,19 @@ def _version(environ, path):
     return version
 
 
+def v1_fault_fields(status, message):
+    """WSME's fault fields, which v1 errors carry (the client prints
+    ``faultstring``)."""
+    return {'faultcode': 'Client' if status < 500 else 'Server',
+            'faultstring': message, 'debuginfo': None}
+
+
 def _in_version_shape(version, status, document):
-    """v1 errors also carry WSME's fault fields (the client prints
-    ``faultstring``), whoever answered: pecan's router, webob, a limit."""
+    """v1 errors carry the fault fields whoever answered: pecan's router,
+    webob, a limit."""
     if version != 'v1' or 'faultstring' in document:
         return document
-    return dict({'faultcode': 'Client' if status < 500 else 'Server',
-                 'faultstring': document['message'], 'debuginfo': None},
-                **document)
+    return dict(v1_fault_fields(status, document['message']), **document)
 
 
 class JSONErrorMiddleware:

@@ -16,6 +16,7 @@ from ratekeeper import conf as rk_conf
 from ratekeeper import errors
 from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
+from ratekeeper.api import errors as api_errors
 from ratekeeper.db import migration
 
 LOG = logging.getLogger('ratekeeper.api')
@@ -28,9 +29,8 @@ def write_json_error(sock, status, reason, message):
     v1's fault fields come too."""
     text = message or reason
     body = orjson.dumps(dict(
-        errors.error_body(status, text, errors.default_code(status)),
-        faultcode='Client' if status < 500 else 'Server', faultstring=text,
-        debuginfo=None))
+        api_errors.v1_fault_fields(status, text),
+        **errors.error_body(status, text, errors.default_code(status))))
     head = ('HTTP/1.1 %d %s\r\nConnection: close\r\n'
             'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n'
             % (status, reason, len(body)))

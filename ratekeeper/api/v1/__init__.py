@@ -12,11 +12,9 @@ from ratekeeper.api.v1.controllers import root
 
 
 def _fault(environ, start_response, message, code):
-    return api_errors.json_error(
-        start_response, 400, message, code,
-        environ.get(api_errors.REQUEST_ID_KEY),
-        extra={'faultcode': 'Client', 'faultstring': message,
-               'debuginfo': None})
+    """A 400; the error middleware adds v1's fault fields."""
+    return api_errors.json_error(start_response, 400, message, code,
+                                 environ.get(api_errors.REQUEST_ID_KEY))
 
 
 def _is_utf8(environ):

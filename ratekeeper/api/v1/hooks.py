@@ -21,7 +21,6 @@ class ContextHook(hooks.PecanHook):
         if '\x00' in request.query_string or '%00' in request.query_string \
                 or (request.body and api_json.contains_nul(request.body)):
             message = validation.NUL_MESSAGE
-            pecan.abort(400, json_body={
-                'faultcode': 'Client', 'faultstring': message,
-                'debuginfo': None, 'message': message,
-                'code': errors.INVALID_INPUT})
+            # the error middleware adds v1's fault fields
+            pecan.abort(400, json_body={'message': message,
+                                        'code': errors.INVALID_INPUT})

@@ -16,6 +16,7 @@ from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper import policy
 from ratekeeper import rating
+from ratekeeper.api import errors as api_errors
 from ratekeeper.api import json as api_json
 from ratekeeper.policies import rating as policies
 
@@ -25,9 +26,8 @@ from ratekeeper.policies import rating as policies
 def fault_document(exc):
     """WSME's fault fields, plus the project's error fields (the error
     middleware completes them with the request id)."""
-    return {'faultcode': 'Client' if exc.status < 500 else 'Server',
-            'faultstring': exc.message, 'debuginfo': None,
-            'message': exc.message, 'code': exc.code}
+    return dict(api_errors.v1_fault_fields(exc.status, exc.message),
+                message=exc.message, code=exc.code)
 
 
 def _send(status, document=None, headers=None):
