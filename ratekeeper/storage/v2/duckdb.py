@@ -153,8 +153,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 'file; run one API process with threads)' % (self.path, exc))
         self._db.execute(CREATE_TABLE)
         self._load_columns()
-        self._next_seq = self._db.execute(
-            f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchall()[0][0]
+        self._next_seq = self._stored_next_seq()
         if self.path != ':memory:' and self.batch_points:
             self._log = staging.StagingLog(self.path + '.staged')
             logged = self._log.read()
@@ -175,8 +174,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return
         with self._insert_lock:
             self._insert(table)
-        self._load_columns()
-        self._next_seq = self._db.execute(
+        self._layout = list(self._columns)
+        self._next_seq = self._stored_next_seq()
+
+    def _stored_next_seq(self):
+        return self._db.execute(
             f'SELECT COALESCE(MAX(seq) + 1, 0) FROM {TABLE}').fetchall()[0][0]
 
     def close(self):
@@ -184,9 +186,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return
         try:
             with self._write_lock:
-                self._hand_over()
-                with self._insert_lock:
-                    self._insert_pending()
+                self._store_staged()
         except storage_v2.StorageError:
             pass  # still in the log: written back at the next start
         if self._log is not None:
@@ -326,6 +326,13 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._staged = []
         self._staged_points = 0
 
+    def _store_staged(self):
+        """Insert everything staged or queued (caller holds the write lock,
+        so nothing more is handed over meanwhile)."""
+        self._hand_over()
+        with self._insert_lock:
+            self._insert_pending()
+
     def _flush(self):
         """Insert every point pushed so far before reading or deleting."""
         if self._staged:  # unlocked: a push that returned is listed
@@ -414,9 +421,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._note_columns(new_columns)
 
     def delete(self, begin=None, end=None, filters=None):
-        with self._write_lock, self._insert_lock:
-            self._hand_over()
-            self._insert_pending()
+        with self._write_lock:
+            self._store_staged()
             where, params = self._where(begin, end, filters, None)
             self._query(f'DELETE FROM {TABLE} WHERE {where}', params)
 

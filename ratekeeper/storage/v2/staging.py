@@ -44,20 +44,22 @@ class StagingLog:
         tables.extend(_read_pushes(self.path))
         return tables
 
-    def _sealed_segments(self):
+    def _segment_numbers(self):
+        """Numbers of the sealed segments on disk, in order."""
         directory, name = os.path.split(os.path.abspath(self.path))
         numbers = []
         for entry in os.listdir(directory):
             head, _, number = entry.rpartition('.')
             if head == name and number.isdigit():
                 numbers.append(int(number))
-        return ['%s.%d' % (self.path, n) for n in sorted(numbers)]
+        return sorted(numbers)
+
+    def _sealed_segments(self):
+        return ['%s.%d' % (self.path, n) for n in self._segment_numbers()]
 
     def open(self):
         self._file = open(self.path, 'ab')
-        sealed = self._sealed_segments()
-        self._next_segment = int(sealed[-1].rpartition('.')[2]) + 1 \
-            if sealed else 0
+        self._next_segment = max(self._segment_numbers(), default=-1) + 1
 
     def append(self, table):
         """Log ``table`` durably; on failure the log is as it was."""
