@@ -8,6 +8,7 @@ it so that other tools (documentation, OpenAPI) can read them.
 """
 import functools
 import logging
+import re
 
 import flask
 import orjson
@@ -138,13 +139,14 @@ describe(datetime_value, {'type': 'string', 'format': 'date-time'})
 
 
 MAX_INTEGER = 2 ** 62  # far beyond any count, within SQL's BIGINT
+ASCII_INTEGER = re.compile(r'[+-]?[0-9]+')
 
 
 def integer_value(minimum):
     def validate(value):
         text = str(value).strip()
         # int() also reads other scripts' digits and '1_0'
-        if not text.lstrip('+-').isascii() or not text.lstrip('+-').isdigit():
+        if not ASCII_INTEGER.fullmatch(text):
             raise voluptuous.Invalid('expected int')
         number = int(text)
         if number < minimum:

@@ -20,7 +20,6 @@ from ratekeeper.policies import rating as policies
 from ratekeeper.rating.hashmap import models
 from ratekeeper.rating.hashmap import rules
 
-PRECISE = decimal.Context(prec=60)
 MAX_DIGITS_BEFORE_POINT = 12   # Numeric(40,28) / Numeric(20,8)
 MAX_NAME_LENGTH = 32
 # what Decimal() reads, less its extras (other scripts' digits, "1_000",
@@ -178,7 +177,7 @@ def name_input(body):
 # -- output ----------------------------------------------------------------
 
 def _fixed(number, places):
-    return format(number.quantize(places, context=PRECISE), 'f')
+    return format(number.quantize(places, context=models.PRECISE), 'f')
 
 
 def _moment(value):

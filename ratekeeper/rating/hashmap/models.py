@@ -14,6 +14,8 @@ from ratekeeper import db
 
 COST_PLACES = decimal.Decimal(1).scaleb(-28)   # CloudKitty's Numeric(40,28)
 LEVEL_PLACES = decimal.Decimal(1).scaleb(-8)   # and Numeric(20,8)
+# rounding to those places never runs out of digits in this context
+PRECISE = decimal.Context(prec=60)
 
 
 class DecimalText(sa.types.TypeDecorator):

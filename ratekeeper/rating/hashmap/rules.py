@@ -37,9 +37,6 @@ def invalid(message):
     return errors.BadRequest(message, code=errors.HASHMAP_INVALID_RULE)
 
 
-LEVEL_CONTEXT = decimal.Context(prec=60)
-
-
 # Rule writes made by this process: engines here see them at once, and
 # only poll the database for other processes' writes (see HashMap).
 LOCAL_WRITES = itertools.count()
@@ -511,7 +508,7 @@ def _check_threshold_unique(session, new):
             _equal(T.tenant_id, new.tenant_id)]
     # compared as stored: the level column keeps 8 decimals
     level = decimal.Decimal(new.level).quantize(models.LEVEL_PLACES,
-                                                context=LEVEL_CONTEXT)
+                                                context=models.PRECISE)
     for other in _all(session, T, *same):
         if other.level == level:
             kind, parent = _parent_of({'service_id': new.service_id,
