@@ -196,13 +196,21 @@ def in_thread(function, *args):
     return thread, errors
 
 
-def test_pushes_go_on_while_a_full_batch_is_inserted(tmp_path, monkeypatch):
+def filling_push_held(tmp_path, monkeypatch):
+    """A storage whose first batch (5 points) is being inserted, held, by
+    the push that filled it, running in a thread."""
     storage = open_storage(tmp_path, batch_points=7)
     push_hours(storage, 1)
     inserts = BlockedInserts(monkeypatch, storage)
     filling, errors = in_thread(
         push_hours, storage, 1, testing.BEGIN + testing.HOUR)
     assert inserts.started.wait(30)
+    return storage, inserts, filling, errors
+
+
+def test_pushes_go_on_while_a_full_batch_is_inserted(tmp_path, monkeypatch):
+    storage, inserts, filling, errors = filling_push_held(
+        tmp_path, monkeypatch)
     # the first batch is being inserted: another push is still staged
     pusher, push_errors = in_thread(
         push_hours, storage, 1, testing.BEGIN + 2 * testing.HOUR)
@@ -218,12 +226,7 @@ def test_pushes_go_on_while_a_full_batch_is_inserted(tmp_path, monkeypatch):
 
 
 def test_a_read_waits_for_the_batch_being_inserted(tmp_path, monkeypatch):
-    storage = open_storage(tmp_path, batch_points=7)
-    push_hours(storage, 1)
-    inserts = BlockedInserts(monkeypatch, storage)
-    filling, _ = in_thread(
-        push_hours, storage, 1, testing.BEGIN + testing.HOUR)
-    assert inserts.started.wait(30)
+    storage, inserts, filling, _ = filling_push_held(tmp_path, monkeypatch)
     totals = []
     reader, errors = in_thread(
         lambda: totals.append(storage.retrieve(*WINDOW)['total']))
