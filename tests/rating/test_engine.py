@@ -138,3 +138,31 @@ def test_engine_equals_reference_on_shared_usage():
     for got, want in zip(batch.price, expected):
         assert got == pytest.approx(float(want), rel=1e-12, abs=1e-15)
     assert sum(expected) == D('83.35144')
+
+
+def test_many_point_selections_each_get_their_own_attributes():
+    """Each type's selection of a batch reads its own points' attributes,
+    however many selections a batch makes (their arrays are freed as
+    pricing goes, and a new one may take the memory of an old one: a
+    stale selection priced points with another type's attributes, or
+    failed when the lengths differed)."""
+    b = rulesets.Builder()
+    for number in range(12):
+        service = b.service('type%d' % number)
+        field = b.field(service, 'size')
+        b.mapping('1', 'flat', field_id=field, value='small')
+        b.mapping('5', 'flat', field_id=field, value='large')
+    snapshot = b.snapshot()
+    points = []
+    for number in range(12):
+        for position in range(1 + number % 4):
+            size = 'large' if (position + number) % 3 == 0 else 'small'
+            points.append(('type%d' % number, 1, {'project_id': 'p'},
+                           {'size': size}))
+    batch = batch_of(points)
+    expected = [float(price) for price in
+                reference.price_batch(snapshot, batch)]
+    for _ in range(20):
+        batch.price = [0.0] * len(batch)
+        engine.Engine(snapshot).price(batch)
+        assert batch.price == expected

@@ -254,13 +254,15 @@ class _Columns:
     def _subset(self, column, index):
         if index is None:
             return column
+        # the cache holds the index array: an id stays unique only while
+        # its object lives, and pricing frees each selection's array
         key = (id(column), id(index))
-        subset = self._subsets.get(key)
-        if subset is None:
+        cached = self._subsets.get(key)
+        if cached is None:
             subset = operator.itemgetter(*index)(column) if len(index) > 1 \
                 else [column[index[0]]]
-            self._subsets[key] = subset
-        return subset
+            cached = self._subsets[key] = (index, subset)
+        return cached[1]
 
     def __call__(self, name, index=None):
         batch = self.batch
