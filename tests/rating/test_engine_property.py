@@ -83,3 +83,29 @@ def test_engine_equals_reference(snapshot, usage, begin):
     engine.Engine(snapshot).price(batch)
     for got, want in zip(batch.price, expected):
         assert got == pytest.approx(float(want), rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rule_sets(),
+       st.lists(st.tuples(points, st.sampled_from(BEGINS)), min_size=1,
+                max_size=30),
+       st.booleans())
+def test_engine_equals_reference_across_periods(snapshot, usage,
+                                                tenant_scoped):
+    """A batch spanning several periods (rules valid in one and not in
+    another), priced with or without the tenants' own rules (a quote uses
+    only the global ones)."""
+    batch = batch_of([point for point, _ in usage])
+    batch.begin = [begin for _, begin in usage]
+    batch.end = [begin + datetime.timedelta(hours=1) for _, begin in usage]
+    # without the tenants' rules, the reference finds no point's tenant
+    scope_key = 'project_id' if tenant_scoped else 'no such key'
+    try:
+        expected = reference.price_batch(snapshot, batch, scope_key)
+    except decimal.InvalidOperation:
+        with pytest.raises(engine.UnpriceablePoint):
+            engine.Engine(snapshot).price(batch, tenant_scoped)
+        return
+    engine.Engine(snapshot).price(batch, tenant_scoped)
+    for got, want in zip(batch.price, expected):
+        assert got == pytest.approx(float(want), rel=1e-12, abs=1e-12)
