@@ -60,16 +60,19 @@ def _config(tree, connection):
     return config
 
 
-def upgrade(conf, revision='heads'):
+def upgrade(conf, revision='heads', only=None):
+    """Upgrade every tree, or the one named ``only``."""
     with db.get_engine(conf).begin() as connection:
         for tree in trees():
-            command.upgrade(_config(tree, connection), revision)
+            if only in (None, tree.name):
+                command.upgrade(_config(tree, connection), revision)
 
 
-def downgrade(conf, revision='base'):
+def downgrade(conf, revision='base', only=None):
     with db.get_engine(conf).begin() as connection:
         for tree in reversed(trees()):
-            command.downgrade(_config(tree, connection), revision)
+            if only in (None, tree.name):
+                command.downgrade(_config(tree, connection), revision)
 
 
 def current(conf):

@@ -68,3 +68,25 @@ def test_dbsync_current_prints_each_tree(database_url, tmp_path):
     heads = [script.ScriptDirectory(tree.script_location).get_current_head()
              for tree in migration.trees()]
     assert after == ['%s: %s' % pair for pair in zip(names, heads)]
+
+
+def test_hashmap_rules_get_the_decimals_the_api_shows(conf):
+    """Rules stored before costs and levels were rounded on write price as
+    the API shows them once upgraded."""
+    migration.upgrade(conf)
+    migration.downgrade(conf, 'hashmap_0001', only='hashmap')
+    with db.get_engine(conf).begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO rk_hashmap_services (service_id, name) "
+            "VALUES ('00000000-0000-0000-0000-000000000001', 'instance')"))
+        connection.execute(sa.text(
+            "INSERT INTO rk_hashmap_thresholds (threshold_id, level, "
+            "map_type, cost, service_id) VALUES "
+            "('00000000-0000-0000-0000-000000000002', '4.000000005', "
+            "'flat', '0.12345678901234567890123456789', "
+            "'00000000-0000-0000-0000-000000000001')"))
+    migration.upgrade(conf)
+    with db.get_engine(conf).connect() as connection:
+        level, cost = connection.execute(sa.text(
+            'SELECT level, cost FROM rk_hashmap_thresholds')).one()
+    assert (level, cost) == ('4.00000001', '0.1234567890123456789012345679')

@@ -70,3 +70,23 @@ def test_deleting_a_service_removes_its_rules(conf):
     rules.delete_service(conf, service.service_id)
     _, services, fields, _, mappings, thresholds = rules.load_all(conf)
     assert (services, fields, mappings, thresholds) == ([], [], [], [])
+
+
+def test_levels_and_costs_price_as_kept(conf):
+    """CloudKitty keeps 8 decimals of a level and 28 of a cost: a level
+    sent as 4.000000001 is 4.00000000, reached by a quantity of 4."""
+    module = hashmap.HashMap(conf)
+    service = rules.create_service(conf, 'instance')
+    rules.create_mapping(conf, {'service_id': service.service_id,
+                                'cost': decimal.Decimal('1'),
+                                'start': datetime.datetime(2020, 1, 1)},
+                         force=True)
+    threshold = rules.create_threshold(conf, {
+        'service_id': service.service_id,
+        'level': decimal.Decimal('4.000000001'),
+        'cost': decimal.Decimal('10.00000000000000000000000000009')})
+    assert threshold.level == decimal.Decimal('4')
+    assert threshold.cost == decimal.Decimal('10.0000000000000000000000000001')
+    batch = batch_of([('instance', 4, {'project_id': 'p'}, {})])
+    module.process(batch)
+    assert batch.price == [14.0]

@@ -176,8 +176,8 @@ def name_input(body):
 
 # -- output ----------------------------------------------------------------
 
-def _fixed(number, places):
-    return format(number.quantize(places, context=models.PRECISE), 'f')
+def _cost_text(number):
+    return format(models.stored_cost(number), 'f')
 
 
 def _moment(value):
@@ -199,8 +199,7 @@ def group_document(row):
 
 def mapping_document(row):
     return {'mapping_id': row.mapping_id, 'value': row.value,
-            'type': row.map_type, 'cost': _fixed(row.cost,
-                                                 models.COST_PLACES),
+            'type': row.map_type, 'cost': _cost_text(row.cost),
             'service_id': row.service_id, 'field_id': row.field_id,
             'group_id': row.group_id, 'tenant_id': row.tenant_id,
             'created_at': _moment(row.created_at),
@@ -212,9 +211,9 @@ def mapping_document(row):
 
 def threshold_document(row):
     return {'threshold_id': row.threshold_id,
-            'level': _fixed(row.level, models.LEVEL_PLACES),
+            'level': format(models.stored_level(row.level), 'f'),
             'type': row.map_type,
-            'cost': _fixed(row.cost, models.COST_PLACES),
+            'cost': _cost_text(row.cost),
             'service_id': row.service_id, 'field_id': row.field_id,
             'group_id': row.group_id, 'tenant_id': row.tenant_id}
 

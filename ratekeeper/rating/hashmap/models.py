@@ -18,6 +18,23 @@ LEVEL_PLACES = decimal.Decimal(1).scaleb(-8)   # and Numeric(20,8)
 PRECISE = decimal.Context(prec=60)
 
 
+def _rounded(value, places):
+    # half away from zero, as MySQL and PostgreSQL round a DECIMAL column
+    return decimal.Decimal(value).quantize(
+        places, rounding=decimal.ROUND_HALF_UP, context=PRECISE)
+
+
+def stored_cost(value):
+    """A cost as kept: with CloudKitty's 28 decimals, what the API shows
+    and what pricing uses."""
+    return _rounded(value, COST_PLACES)
+
+
+def stored_level(value):
+    """A threshold level as kept: with CloudKitty's 8 decimals."""
+    return _rounded(value, LEVEL_PLACES)
+
+
 class DecimalText(sa.types.TypeDecorator):
     """A Decimal stored as its canonical text, exactly."""
 

@@ -7,7 +7,6 @@ before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
 import datetime
-import decimal
 import itertools
 import uuid
 
@@ -357,7 +356,8 @@ def create_mapping(conf, data, force=False, user='unknown'):
         row = models.Mapping(
             mapping_id=data.get('mapping_id') or str(uuid.uuid4()),
             value=data.get('value'), map_type=data.get('type') or 'flat',
-            cost=data['cost'], service_id=data.get('service_id'),
+            cost=models.stored_cost(data['cost']),
+            service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'), created_at=now(), start=start,
             end=data.get('end'), name=data.get('name') or uuid.uuid4().hex,
@@ -413,7 +413,7 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
         else:
             start = data.get('start') or row.start
             check_dates(start, data.get('end'))
-            row.cost = data['cost']
+            row.cost = models.stored_cost(data['cost'])
             row.start = start
             row.end = data.get('end')
             row.description = data.get('description')
@@ -490,31 +490,30 @@ def create_threshold(conf, data):
         _check_new_id(session, models.Threshold, data.get('threshold_id'))
         row = models.Threshold(
             threshold_id=data.get('threshold_id') or str(uuid.uuid4()),
-            level=data['level'], map_type=data.get('type') or 'flat',
-            cost=data['cost'], service_id=data.get('service_id'),
+            level=models.stored_level(data['level']),
+            map_type=data.get('type') or 'flat',
+            cost=models.stored_cost(data['cost']),
+            service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'))
-        _check_threshold_unique(session, row)
+        _check_threshold_unique(session, row, data['level'])
         session.add(row)
         _bump_revision(session)
         return row
 
 
-def _check_threshold_unique(session, new):
+def _check_threshold_unique(session, new, sent_level):
     T = models.Threshold
     same = [T.threshold_id != new.threshold_id,
             _equal(T.service_id, new.service_id),
             _equal(T.field_id, new.field_id),
             _equal(T.tenant_id, new.tenant_id)]
-    # compared as stored: the level column keeps 8 decimals
-    level = decimal.Decimal(new.level).quantize(models.LEVEL_PLACES,
-                                                context=models.PRECISE)
     for other in _all(session, T, *same):
-        if other.level == level:
+        if other.level == new.level:
             kind, parent = _parent_of({'service_id': new.service_id,
                                        'field_id': new.field_id})
             raise _duplicate("Threshold '%s' already exists for %s '%s', "
-                             "tenant: '%s'" % (new.level, kind, parent,
+                             "tenant: '%s'" % (sent_level, kind, parent,
                                                new.tenant_id))
 
 
@@ -526,11 +525,11 @@ def update_threshold(conf, threshold_id, data):
         if data.get('group_id'):
             _group(session, data['group_id'], status=400)
             row.group_id = data['group_id']
-        row.level = data['level']
-        row.cost = data['cost']
+        row.level = models.stored_level(data['level'])
+        row.cost = models.stored_cost(data['cost'])
         row.map_type = data.get('type') or 'flat'
         row.tenant_id = data.get('tenant_id')
-        _check_threshold_unique(session, row)
+        _check_threshold_unique(session, row, data['level'])
         _bump_revision(session)
         return row
 
