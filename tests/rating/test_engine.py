@@ -166,3 +166,59 @@ def test_many_point_selections_each_get_their_own_attributes():
         batch.price = [0.0] * len(batch)
         engine.Engine(snapshot).price(batch)
         assert batch.price == expected
+
+
+def _attribute_rules():
+    """Service 'instance' flat 1; field 'size' thresholds 0.3 and 4.1
+    (flat 10 and 100, one group); field 'gpu' threshold 1 (flat 5);
+    field 'flavor' flat mappings 'm1.small' 2 and 'None' 3."""
+    b = rulesets.Builder()
+    service = b.service('instance')
+    b.mapping('1', service_id=service)
+    size, gpu, flavor = (b.field(service, name)
+                         for name in ('size', 'gpu', 'flavor'))
+    group = b.group('size')
+    b.threshold('0.3', '10', field_id=size, group_id=group)
+    b.threshold('4.1', '100', field_id=size, group_id=group)
+    b.threshold('1', '5', field_id=gpu)
+    flavors = b.group('flavor')
+    b.mapping('2', field_id=flavor, value='m1.small', group_id=flavors)
+    b.mapping('3', field_id=flavor, value='None', group_id=flavors)
+    return b.snapshot()
+
+
+@pytest.mark.parametrize('groupby, metadata, expected', [
+    # thresholds compare Decimal(value): text as written, JSON numbers
+    # exactly (the double nearest 4.1 lies below 4.1), true as 1
+    ({}, {'size': '4.1'}, 101),
+    ({}, {'size': 4.1}, 11),
+    ({}, {'size': 0.3}, 1),
+    ({}, {'size': '0.29999999999999999'}, 1),
+    ({}, {'size': ' 5'}, 101),
+    ({}, {'size': '1_000'}, 101),
+    ({}, {'size': '\u0665'}, 101),   # ARABIC-INDIC DIGIT FIVE
+    ({}, {'gpu': True}, 6),
+    ({}, {'gpu': False}, 1),
+    # a null value is there: compared as 'None' with mapping values, and
+    # a groupby null hides the metadata's value
+    ({}, {'flavor': None}, 4),
+    ({'flavor': None}, {'flavor': 'm1.small'}, 4),
+    ({'flavor': 'm1.small'}, {'flavor': None}, 3),
+])
+def test_attribute_values_are_read_as_cloudkitty_reads_them(
+        groupby, metadata, expected):
+    """Prices CloudKitty 25's hashmap gives these points (observed)."""
+    snapshot = _attribute_rules()
+    point = ('instance', 1, groupby, metadata)
+    assert priced(snapshot, [point]) == [expected]
+    assert reference.price_batch(snapshot, batch_of([point])) == [expected]
+
+
+@pytest.mark.parametrize('value', [None, 'NaN', 'many', '', {'a': 1}])
+def test_values_thresholds_cannot_compare_are_refused(value):
+    snapshot = _attribute_rules()
+    point = ('instance', 1, {}, {'size': value})
+    with pytest.raises(engine.UnpriceablePoint):
+        priced(snapshot, [point])
+    with pytest.raises(decimal.InvalidOperation):
+        reference.price_batch(snapshot, batch_of([point]))

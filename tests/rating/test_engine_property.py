@@ -19,7 +19,11 @@ MOMENTS = [datetime.datetime(2026, 1, 1), datetime.datetime(2026, 3, 1),
 BEGINS = [datetime.datetime(2026, 2, 1, tzinfo=UTC),
           datetime.datetime(2026, 3, 1, tzinfo=UTC),
           datetime.datetime(2026, 7, 1, tzinfo=UTC)]
-VALUES = ['x', 'y', '1', '2', '3.5']
+# mapping values, and the attribute values of points: text, JSON numbers
+# and booleans, null, and text Decimal reads but float64 does not
+VALUES = ['x', 'y', '1', '2', '3.5', 'None', 'True', '2.5']
+ATTRIBUTE_VALUES = VALUES + [None, True, False, 2, 2.5, 0.1, ' 2', '1_0',
+                             'NaN', '2.50000000001', '2.49999999999999999']
 costs = st.decimals(min_value=-1, max_value=20, places=3,
                     allow_nan=False, allow_infinity=False).map(str)
 levels = st.sampled_from(['0', '1', '2', '2.5', '5', '10'])
@@ -61,12 +65,15 @@ def rule_sets(draw):
     return b.snapshot()
 
 
+attribute_values = st.sampled_from(ATTRIBUTE_VALUES)
 points = st.tuples(
     st.sampled_from(['a', 'b', 'c']),
     st.sampled_from([0, 1, 2, 2.5, 5, 10, 0.1]),
-    st.fixed_dictionaries({'project_id': st.sampled_from(['t1', 't2'])}),
+    # groupby wins over metadata, a null value included
+    st.fixed_dictionaries({'project_id': st.sampled_from(['t1', 't2'])},
+                          optional={'f1': attribute_values}),
     st.dictionaries(st.sampled_from(['f1', 'f2', 'other']),
-                    st.sampled_from(VALUES)))
+                    attribute_values))
 
 
 @settings(max_examples=300, deadline=None)

@@ -25,6 +25,7 @@ but a 50x slowdown.
 import bisect
 import dataclasses
 import datetime
+import decimal
 import itertools
 import operator
 import threading
@@ -94,6 +95,10 @@ class _Thresholds:
     levels: np.ndarray
     costs: np.ndarray
     is_rate: np.ndarray
+    # what the amounts are searched against: the levels for a service's
+    # quantities; for a field, each level's rank among the field's levels
+    # (the values are ranked exactly, as decimals)
+    positions: np.ndarray
 
 
 @dataclasses.dataclass
@@ -103,6 +108,7 @@ class _Field:
     flat: np.ndarray                 # rows x groups
     rate: np.ndarray
     thresholds: list
+    levels: list                     # the thresholds' levels, sorted
 
     @property
     def keys(self):
@@ -186,15 +192,19 @@ def _slot_threshold(snapshot, services, threshold):
     target.setdefault(group, {})[threshold.level] = entry
 
 
-def _threshold_tables(slots, by_group):
+def _threshold_tables(slots, by_group, ranks=None):
+    """Per group, its thresholds by level; ``ranks`` ({level: rank}) makes
+    the tables searched by rank."""
     tables = []
     for group, levels in by_group.items():
         ordered = sorted(levels.items())
+        floats = np.array([float(level) for level, _ in ordered])
         tables.append(_Thresholds(
-            slots.groups[group],
-            np.array([float(level) for level, _ in ordered]),
+            slots.groups[group], floats,
             np.array([cost for _, (_, cost) in ordered]),
-            np.array([kind == 'rate' for _, (kind, _) in ordered])))
+            np.array([kind == 'rate' for _, (kind, _) in ordered]),
+            floats if ranks is None else np.array(
+                [float(ranks[level]) for level, _ in ordered])))
     return tables
 
 
@@ -213,8 +223,12 @@ def _field_table(slots, name):
                 rate[values[value], column] = cost
             else:
                 flat[values[value], column] = max(cost, 0.0)
-    return _Field(name, values, flat, rate, _threshold_tables(
-        slots, slots.field_thresholds.get(name, {})))
+    thresholds = slots.field_thresholds.get(name, {})
+    levels = sorted({level for by_level in thresholds.values()
+                     for level in by_level})
+    ranks = {level: rank for rank, level in enumerate(levels, 1)}
+    return _Field(name, values, flat, rate,
+                  _threshold_tables(slots, thresholds, ranks), levels)
 
 
 def _compile_service(slots):
@@ -240,10 +254,15 @@ def compile_rules(snapshot, moment, tenant=None):
 
 # -- pricing -----------------------------------------------------------------
 
+# a point without the key (a key present with a null value is not absent)
+ABSENT = type('Absent', (), {'__repr__': lambda self: 'ABSENT'})()
+
+
 class _Columns:
-    """desc[name] of selected points of a batch as an arrow string array
-    (null: absent); groupby wins over metadata, as in CloudKitty's desc.
-    itemgetter, map() and arrow keep the per-point work in C."""
+    """desc[name] of selected points of a batch, as CloudKitty reads it:
+    groupby wins over metadata (even with a null value), and a field a
+    point does not have is skipped. itemgetter, map() and arrow keep the
+    per-point work in C."""
 
     def __init__(self, batch):
         self.batch = batch
@@ -264,17 +283,29 @@ class _Columns:
             cached = self._subsets[key] = (index, subset)
         return cached[1]
 
-    def __call__(self, name, index=None):
+    def values(self, name, index=None):
+        """The values as sent; ABSENT where a point has no such key."""
         batch = self.batch
+        absent = itertools.repeat(ABSENT)
         metadata = self._subset(batch.metadata, index)
-        values = list(map(dict.get, metadata, itertools.repeat(name)))
+        values = list(map(dict.get, metadata, itertools.repeat(name), absent))
         if self._groupby_keys is None or name in self._groupby_keys:
             groupby = self._subset(batch.groupby, index)
             from_groupby = list(map(dict.get, groupby,
-                                    itertools.repeat(name)))
-            if from_groupby.count(None) != len(from_groupby):
-                values = [m if g is None else g
+                                    itertools.repeat(name), absent))
+            if from_groupby.count(ABSENT) != len(from_groupby):
+                values = [m if g is ABSENT else g
                           for g, m in zip(from_groupby, values)]
+        return values
+
+    def text(self, name, index=None):
+        """The values as a mapping's value is compared with them,
+        str(value) ('None' for a null); null where absent."""
+        values = self.values(name, index)
+        if None in values:
+            values = ['None' if v is None else v for v in values]
+        if ABSENT in values:
+            values = [None if v is ABSENT else v for v in values]
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -289,27 +320,49 @@ def _codes(field, values):
         .astype(np.intp) + 1
 
 
-def _numbers(values, field):
-    """(numbers, present) of text values; a non-numeric one is an error."""
+def threshold_number(value, field):
+    """A field's value as CloudKitty compares it with threshold levels,
+    Decimal(value): text as a decimal, a JSON number exactly, true as 1.
+    A value it cannot compare (text that is no number, NaN, null, an
+    object) makes the point unpriceable."""
     try:
-        numbers = pc.cast(values, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        bad = next(v for v in values.to_pylist()
-                   if v is not None and not _is_number(v))
+        number = decimal.Decimal(value)
+    except (TypeError, ValueError, decimal.InvalidOperation):
+        number = None
+    if number is None or number.is_nan():
         raise UnpriceablePoint(
             'Field %s has thresholds, but a point has the non-numeric '
-            'value %r.' % (field, bad[:64])) from None
-    present = pc.is_valid(numbers).to_numpy(zero_copy_only=False)
-    return pc.fill_null(numbers, 0.0).to_numpy(zero_copy_only=False), \
-        present
+            'value %r.' % (field, str(value)[:64]))
+    return number
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _ranks(field, values):
+    """(rank of each value among the field's levels, present): how many
+    levels each value reaches, compared exactly; present is False where
+    the point has no such key. Each distinct value is ranked once."""
+    if None not in values:
+        try:
+            encoded = pa.array(values, pa.string()).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # values that are not all text, or absent ones
+        else:
+            ranks = np.array([_rank(field, text) for text in
+                              encoded.dictionary.to_pylist()] or [0.0])
+            return ranks[encoded.indices.to_numpy()], \
+                np.ones(len(values), dtype=bool)
+    ranks = np.zeros(len(values))
+    present = np.ones(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        if value is ABSENT:
+            present[i] = False
+        else:
+            ranks[i] = _rank(field, value)
+    return ranks, present
+
+
+def _rank(field, value):
+    return float(bisect.bisect_right(field.levels,
+                                     threshold_number(value, field.name)))
 
 
 class _Best:
@@ -323,7 +376,8 @@ class _Best:
 
     def offer(self, tables, amounts, present, is_service):
         for table in tables:
-            index = np.searchsorted(table.levels, amounts, side='right') - 1
+            index = np.searchsorted(table.positions, amounts,
+                                    side='right') - 1
             reached = (index >= 0) & present
             index = np.maximum(index, 0)
             column = table.group
@@ -336,7 +390,7 @@ class _Best:
 
 def price_points(service, qty, column, index=None):
     """The price each selected point adds (1-d array), for one compiled
-    service; ``column(name)`` gives a whole-batch attribute column and
+    service; ``column`` (_Columns) reads the points' attributes and
     ``index`` selects the points (None: all of them)."""
     count, width = len(qty), len(service.flat)
     flat = np.tile(service.flat, (count, 1))
@@ -345,14 +399,13 @@ def price_points(service, qty, column, index=None):
     everywhere = np.ones(count, dtype=bool)
     best.offer(service.thresholds, qty, everywhere, True)
     for field in service.fields:
-        values = column(field.name, index)
         if field.rows:
-            codes = _codes(field, values)
+            codes = _codes(field, column.text(field.name, index))
             np.maximum(flat, field.flat[codes], out=flat)
             rate *= field.rate[codes]
         if field.thresholds:
-            numbers, present = _numbers(values, field.name)
-            best.offer(field.thresholds, numbers, present, False)
+            ranks, present = _ranks(field, column.values(field.name, index))
+            best.offer(field.thresholds, ranks, present, False)
     on_field = ~best.is_service
     flat += np.where(on_field & ~best.is_rate, best.cost, 0.0)
     rate *= np.where(on_field & best.is_rate, best.cost, 1.0)

@@ -2,13 +2,14 @@
 
 It follows CloudKitty's algorithm literally (load the rule dictionaries for
 the point's moment and tenant, then walk them point by point) and is the
-oracle the vectorised engine is checked against (tests/rating). The
-quote path of a handful of points may use it as well.
+oracle the vectorised engine is checked against (tests/rating), and it
+prices quotes (a handful of points, answered with every decimal digit).
 """
 import datetime
 import decimal
 
 from ratekeeper.rating.hashmap import engine
+from ratekeeper.rating.hashmap import models
 
 D = decimal.Decimal
 
@@ -36,7 +37,7 @@ def _load(snapshot, moment, tenant):
 def _put(snapshot, entries, rule, kind):
     group = snapshot.groups.get(rule.group_id, engine.DEFAULT_GROUP) \
         if rule.group_id else engine.DEFAULT_GROUP
-    entry = (rule.map_type, D(rule.cost))
+    entry = (rule.map_type, models.stored_cost(rule.cost))
     if rule.field_id:
         service_id, field = snapshot.fields[rule.field_id]
         scope = entries[snapshot.services[service_id]]['fields'].setdefault(
@@ -44,7 +45,7 @@ def _put(snapshot, entries, rule, kind):
     else:
         scope = entries[snapshot.services[rule.service_id]][kind]
     if kind == 'thresholds':
-        scope.setdefault(group, {})[D(rule.level)] = entry
+        scope.setdefault(group, {})[models.stored_level(rule.level)] = entry
     elif rule.field_id:
         scope.setdefault(group, {})[rule.value] = entry
     else:
@@ -93,6 +94,16 @@ class _Accumulator:
         return total
 
 
+def _number(value):
+    """Decimal(value), as CloudKitty reads a field's value for thresholds
+    (a NaN fails at the comparison); what it cannot read fails the point,
+    here with InvalidOperation."""
+    try:
+        return D(value)
+    except TypeError as exc:  # null, objects
+        raise decimal.InvalidOperation(str(exc)) from None
+
+
 def price_point(entries, service_name, qty, desc):
     """The Decimal price a point of ``service_name`` gets."""
     service = entries.get(service_name)
@@ -107,7 +118,7 @@ def price_point(entries, service_name, qty, desc):
             if qty >= level:
                 acc.threshold(group, level, kind, cost, 'service')
     for field in sorted(service['fields']):
-        if field not in desc or desc[field] is None:
+        if field not in desc:  # a null value is there, as 'None'
             continue
         value = desc[field]
         rules = service['fields'][field]
@@ -116,7 +127,7 @@ def price_point(entries, service_name, qty, desc):
                 if str(value) == mapping_value:
                     acc.mapping(group, kind, cost)
         if rules['thresholds']:
-            number = D(str(value))
+            number = _number(value)
             for group, levels in rules['thresholds'].items():
                 for level, (kind, cost) in levels.items():
                     if number >= level:
@@ -124,9 +135,10 @@ def price_point(entries, service_name, qty, desc):
     return acc.total(qty)
 
 
-def price_batch(snapshot, batch, scope_key='project_id'):
-    """Decimal prices of every point of a PointBatch (prices not changed)."""
-    tenants = snapshot.tenants()
+def price_batch(snapshot, batch, scope_key='project_id', tenant_scoped=True):
+    """Decimal prices of every point of a PointBatch (prices not changed);
+    only the rules for every tenant without ``tenant_scoped``."""
+    tenants = snapshot.tenants() if tenant_scoped else set()
     cache = {}
     prices = []
     for i in range(len(batch)):
