@@ -7,6 +7,8 @@ with the configuration. It prices a dataframe.PointBatch in place by
 adding to ``batch.price``. Whether it runs, and in which order (highest
 priority first, as CloudKitty), is kept in the core table rk_module_states.
 """
+import dataclasses
+import decimal
 import threading
 import time
 
@@ -43,6 +45,14 @@ class RatingModule:
         """Add this module's price to every point of ``batch``; without
         ``tenant_scoped`` only rules for every tenant apply (quotes)."""
         raise NotImplementedError
+
+    def quote(self, batch):
+        """The Decimal price this module gives each point of ``batch``
+        with the rules for every tenant (a quote's). By default the points
+        are priced as ingest prices them, in floats."""
+        priced = dataclasses.replace(batch, price=[0.0] * len(batch))
+        self.process(priced, tenant_scoped=False)
+        return [decimal.Decimal(repr(price)) for price in priced.price]
 
     def reload(self):
         """Forget anything cached from the database."""
@@ -140,6 +150,14 @@ class Registry:
         for module in self.enabled_in_order():
             module.process(batch, tenant_scoped)
         return batch
+
+    def quote(self, batch):
+        """The exact total of ``batch`` priced by every enabled module."""
+        total = decimal.Decimal(0)
+        for module in self.enabled_in_order():
+            for price in module.quote(batch):
+                total += price
+        return total
 
     def rate_points(self, batch, indexes):
         """Price only the points at ``indexes``; the others keep theirs."""

@@ -13,3 +13,6 @@ class Noop(rating.RatingModule):
 
     def process(self, batch, tenant_scoped=True):
         return batch
+
+    def quote(self, batch):
+        return []

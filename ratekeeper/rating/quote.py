@@ -1,15 +1,28 @@
 """Quotes: price resources described in a request, store nothing.
 
+The answer is CloudKitty's: the exact decimal sum, as text with every
+digit its decimal arithmetic keeps ("6.000000000000000000000000000").
+
 CloudKitty turns each resource into a point of its service at "now" and
 takes only ``desc.groupby`` and ``desc.metadata`` into account (keys placed
 directly in ``desc`` are ignored); only global rules apply.
 """
 import datetime
 import decimal
-import math
 
 from ratekeeper import dataframe
 from ratekeeper import errors
+
+
+def _volume(value):
+    """The volume as CloudKitty reads it: Decimal of the JSON value (a
+    JSON number exactly, as WSME reads it); None when it is no number."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        return decimal.Decimal(value)
+    except (ValueError, decimal.InvalidOperation):
+        return None
 
 
 def _resource_point(resource, index):
@@ -19,11 +32,8 @@ def _resource_point(resource, index):
     service = resource.get('service')
     if not isinstance(service, str) or not service:
         raise errors.InvalidInput('%s.service must be a string.' % where)
-    try:
-        qty = float(decimal.Decimal(str(resource.get('volume', 0))))
-    except decimal.InvalidOperation:
-        qty = None
-    if qty is None or not math.isfinite(qty) \
+    qty = _volume(resource.get('volume', 0))
+    if qty is None or not qty.is_finite() \
             or abs(qty) >= dataframe.MAX_MAGNITUDE:
         raise errors.InvalidInput('%s.volume must be a finite number.'
                                   % where)
@@ -54,6 +64,5 @@ def price_resources(registry, resources):
         batch.price.append(0.0)
         batch.groupby.append(groupby)
         batch.metadata.append(metadata)
-    registry.rate(batch, tenant_scoped=False)
-    total = sum(batch.price)
-    return str(decimal.Decimal(repr(total))) if total else '0'
+    total = registry.quote(batch)
+    return str(total) if total else '0'

@@ -121,7 +121,50 @@ def test_quote_of_the_dashboard(client):
                                               'vcpus': '4'}},
                         'volume': 1, 'service': 'instance'}]}))
     assert response.status_code == 200
-    assert response.get_json() == '0.076'
+    # CloudKitty's decimal arithmetic keeps 28 digits
+    assert response.get_json() == '0.07600000000000000000000000000'
+
+
+def _create(client, kind, body):
+    response = client.post('/v1/rating/module_config/hashmap/' + kind,
+                           headers=JSON, data=orjson.dumps(body))
+    assert response.status_code == 201, response.get_data()
+    return response.get_json()
+
+
+@pytest.mark.parametrize('resource, expected', [
+    ({'service': 'instance', 'volume': 2}, '6.000000000000000000000000000'),
+    # a JSON number is read exactly (WSME's Decimal(float)), text as written
+    ({'service': 'instance', 'volume': 0.1},
+     '0.3000000000000000166533453694'),
+    ({'service': 'instance', 'volume': '0.1'},
+     '0.3000000000000000000000000000'),
+    ({'service': 'instance', 'volume': 2,
+      'desc': {'metadata': {'flavor': 'a'}}}, '12.00000000000000000000000000'),
+    ({'service': 'volume', 'volume': 1}, '0'),
+    ({'service': 'instance', 'volume': '123456789.123456789'},
+     '370370367.3703703670000000000'),
+])
+def test_quotes_are_cloudkittys_decimal_text(service, resource, expected):
+    """The answers CloudKitty 25 gives these quotes (observed): a flat 3
+    per instance, times 2 for flavor 'a'."""
+    client = werkzeug_test.Client(service['app'])
+    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
+                          data=b'{"enabled": true}')
+    assert response.status_code == 204, response.get_data()
+    instance = _create(client, 'services', {'name': 'instance'})['service_id']
+    flavor = _create(client, 'fields', {'service_id': instance,
+                                        'name': 'flavor'})['field_id']
+    _create(client, 'mappings?force=true', {
+        'service_id': instance, 'cost': '3', 'type': 'flat',
+        'start': '2020-01-01T00:00:00'})
+    _create(client, 'mappings?force=true', {
+        'field_id': flavor, 'value': 'a', 'cost': '2', 'type': 'rate',
+        'start': '2020-01-01T00:00:00'})
+    response = client.post('/v1/rating/quote', headers=JSON,
+                           data=orjson.dumps({'resources': [resource]}))
+    assert response.status_code == 200, response.get_data()
+    assert response.get_json() == expected
 
 
 def test_disabled_hashmap_prices_nothing(client):

@@ -5,6 +5,7 @@ import time
 
 from ratekeeper import rating
 from ratekeeper.rating.hashmap import engine
+from ratekeeper.rating.hashmap import reference
 from ratekeeper.rating.hashmap import rules
 
 
@@ -53,6 +54,12 @@ class HashMap(rating.RatingModule):
     def process(self, batch, tenant_scoped=True):
         self.current_engine().price(batch, tenant_scoped)
         return batch
+
+    def quote(self, batch):
+        """Priced in Decimal as CloudKitty does: a quote has a handful of
+        points, and its answer shows every digit."""
+        snapshot = self.current_engine().snapshot
+        return reference.price_batch(snapshot, batch, tenant_scoped=False)
 
     def reload(self):
         with self._lock:
