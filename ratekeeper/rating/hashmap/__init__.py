@@ -1,5 +1,6 @@
 """hashmap: CloudKitty's rule-based pricing (services, fields, mappings,
 thresholds, groups), priced by the vectorised engine."""
+import decimal
 import threading
 import time
 
@@ -59,7 +60,13 @@ class HashMap(rating.RatingModule):
         """Priced in Decimal as CloudKitty does: a quote has a handful of
         points, and its answer shows every digit."""
         snapshot = self.current_engine().snapshot
-        return reference.price_batch(snapshot, batch, tenant_scoped=False)
+        try:
+            return reference.price_batch(snapshot, batch,
+                                         tenant_scoped=False)
+        except decimal.InvalidOperation:
+            raise engine.UnpriceablePoint(
+                'A resource cannot be priced: a field with thresholds has '
+                'a value that is not a number.') from None
 
     def reload(self):
         with self._lock:

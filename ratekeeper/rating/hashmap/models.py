@@ -20,8 +20,10 @@ PRECISE = decimal.Context(prec=60)
 
 def _rounded(value, places):
     # half away from zero, as MySQL and PostgreSQL round a DECIMAL column
-    return decimal.Decimal(value).quantize(
+    # (which has no negative zero)
+    rounded = decimal.Decimal(value).quantize(
         places, rounding=decimal.ROUND_HALF_UP, context=PRECISE)
+    return rounded.copy_abs() if not rounded else rounded
 
 
 def stored_cost(value):
