@@ -204,7 +204,9 @@ def _add_points(batch, begin, end, metric_type, points, path):
     batch.type.extend([metric_type] * count)
 
 
-def _check_numbers(column, name):
+def check_numbers(column, name):
+    """Raise InvalidDataframe for the first value of ``column`` that is not
+    finite or not within +-MAX_MAGNITUDE."""
     try:
         if all(map(math.isfinite, column)) and (
                 not column or (max(column) < MAX_MAGNITUDE
@@ -266,8 +268,8 @@ def parse_dataframes(frames):
                 raise InvalidDataframe('bad metric type name', path + '.usage')
             _add_points(batch, begin, end, metric_type, points,
                         '%s.usage.%s' % (path, metric_type))
-    _check_numbers(batch.qty, 'vol.qty')
-    _check_numbers(batch.price, 'rating.price')
+    check_numbers(batch.qty, 'vol.qty')
+    check_numbers(batch.price, 'rating.price')
     _check_keys(batch.groupby_keys)
     _check_keys(batch.metadata_keys)
     return batch

@@ -69,7 +69,10 @@ def prepare(number, line, hooks):
         return len(line), None
     batch = parse_line(number, line)
     for hook in hooks:
-        batch = hook(batch)
+        try:
+            batch = hook(batch)
+        except errors.BadRequest as exc:  # a point rating cannot price
+            raise BadLine(number, exc.message) from None
     return len(line), batch
 
 

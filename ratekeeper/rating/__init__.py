@@ -14,6 +14,7 @@ import time
 
 from stevedore import extension
 
+from ratekeeper import dataframe
 from ratekeeper import db
 from ratekeeper import errors
 from ratekeeper.db import models
@@ -60,6 +61,20 @@ class RatingModule:
 
 class ModuleNotFound(errors.NotFound):
     pass
+
+
+class PriceOutOfRange(errors.BadRequest):
+    code = errors.RATING_FAILED
+
+
+def _check_prices(batch):
+    """Refuse prices storage cannot sum (a cost of 1e11 on a quantity of
+    1e14 is priced 1e25), as a sent price out of range is."""
+    try:
+        dataframe.check_numbers(batch.price, 'price')
+    except dataframe.InvalidDataframe as exc:
+        raise PriceOutOfRange('A point is priced %s (%s).'
+                              % (exc.reason, exc.path)) from None
 
 
 class Registry:
@@ -146,10 +161,14 @@ class Registry:
 
     def rate(self, batch, tenant_scoped=True):
         """Price ``batch`` from zero with every enabled module, in order."""
+        self._price(batch, tenant_scoped)
+        _check_prices(batch)
+        return batch
+
+    def _price(self, batch, tenant_scoped=True):
         batch.price = [0.0] * len(batch)
         for module in self.enabled_in_order():
             module.process(batch, tenant_scoped)
-        return batch
 
     def quote(self, batch):
         """The exact total of ``batch`` priced by every enabled module."""
@@ -162,11 +181,12 @@ class Registry:
     def rate_points(self, batch, indexes):
         """Price only the points at ``indexes``; the others keep theirs."""
         kept = list(batch.price)
-        self.rate(batch)
+        self._price(batch)
         priced = batch.price
         for i in indexes:
             kept[i] = priced[i]
         batch.price = kept
+        _check_prices(batch)
         return batch
 
 

@@ -174,3 +174,49 @@ def test_disabled_hashmap_prices_nothing(client):
     assert post_frames(client, frames_of(200), '?rate=true').status_code \
         == 204
     assert total_rate(client) == 0
+
+
+def _priced_frame(qty, groupby=None):
+    return {'period': {'begin': '2026-11-02T00:00:00Z',
+                       'end': '2026-11-02T01:00:00Z'},
+            'usage': {'big': [{'vol': {'unit': 'u', 'qty': qty},
+                               'groupby': groupby or {'project_id': 'p'},
+                               'metadata': {}}]}}
+
+
+def _big_rules(client):
+    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
+                          data=b'{"enabled": true}')
+    assert response.status_code == 204, response.get_data()
+    big = _create(client, 'services', {'name': 'big'})['service_id']
+    _create(client, 'mappings?force=true', {
+        'service_id': big, 'cost': '999999999999', 'type': 'flat',
+        'start': '2020-01-01T00:00:00'})
+    _create(client, 'mappings?force=true', {
+        'service_id': big, 'cost': '2', 'type': 'flat', 'tenant_id': 't',
+        'start': '2020-01-01T00:00:00'})
+
+
+def test_a_point_priced_out_of_range_is_refused(service):
+    """Each within range, a cost of ~1e12 on a quantity of ~1e15 prices a
+    point ~1e27, which storage cannot sum: refused with nothing stored
+    (it had made every later summary of the period fail)."""
+    client = werkzeug_test.Client(service['app'])
+    _big_rules(client)
+    assert post_frames(client, [_priced_frame(1)], '?rate=true') \
+        .status_code == 204
+    response = post_frames(client, [_priced_frame(999999999999999)],
+                           '?rate=true')
+    assert response.status_code == 400
+    assert response.get_json()['message'].startswith(
+        'A point is priced out of range')
+    assert total_rate(client) == pytest.approx(999999999999)
+
+
+def test_a_project_id_that_is_no_text_gets_the_global_rules(service):
+    client = werkzeug_test.Client(service['app'])
+    _big_rules(client)
+    response = post_frames(client, [_priced_frame(1, {'project_id': {
+        'a': 1}})], '?rate=true')
+    assert response.status_code == 204, response.get_data()
+    assert total_rate(client) == pytest.approx(999999999999)
