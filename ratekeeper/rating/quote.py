@@ -34,7 +34,7 @@ def _resource_point(resource, index):
         raise errors.InvalidInput('%s.service must be a string.' % where)
     qty = _volume(resource.get('volume', 0))
     if qty is None or not qty.is_finite() \
-            or abs(qty) >= dataframe.MAX_MAGNITUDE:
+            or qty.copy_abs() >= dataframe.MAX_MAGNITUDE:
         raise errors.InvalidInput('%s.volume must be a finite number.'
                                   % where)
     desc = resource.get('desc') or {}

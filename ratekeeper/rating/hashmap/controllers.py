@@ -49,14 +49,21 @@ def uuid_value(value, name):
                        % str(value)[:64]) from None
 
 
-def decimal_value(value, name, minimum=None):
+def decimal_value(value, name, minimum=None, kept=None):
+    """A decimal of the body, as sent; ``kept`` rounds it as it will be
+    stored, and that must be in range too (999999999999.999999995 would be
+    kept with 13 digits before the point)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _invalid(name, value, 'Wrong type. Expected a decimal.')
     text = str(value).strip()
     if not ASCII_NUMBER.fullmatch(text):
         raise _invalid(name, value, 'Unable to convert to a decimal.')
     number = decimal.Decimal(text)
-    if not number.is_finite() or abs(number) >= 10 ** MAX_DIGITS_BEFORE_POINT:
+    limit = 10 ** MAX_DIGITS_BEFORE_POINT
+    # copy_abs, unlike abs(), needs no context: 1e+999999999 is no overflow
+    if not number.is_finite() or number.copy_abs() >= limit:
+        raise _invalid(name, value, 'Value out of range.')
+    if kept is not None and kept(number).copy_abs() >= limit:
         raise _invalid(name, value, 'Value out of range.')
     if minimum is not None and number < minimum:
         raise _invalid(name, value, 'Value must be at least %s.' % minimum)
@@ -130,7 +137,7 @@ def mapping_input(body):
         mapping_id=uuid_value(body.get('mapping_id'), 'mapping_id'),
         value=text_value(body.get('value'), 'value'),
         type=type_value(body.get('type')),
-        cost=decimal_value(body['cost'], 'cost'),
+        cost=decimal_value(body['cost'], 'cost', kept=models.stored_cost),
         start=datetime_value(body.get('start'), 'start'),
         end=datetime_value(body.get('end'), 'end', end_of_day=True),
         name=text_value(body.get('name'), 'name', MAX_NAME_LENGTH),
@@ -161,9 +168,10 @@ def threshold_input(body):
     data = _parents(body)
     data.update(
         threshold_id=uuid_value(body.get('threshold_id'), 'threshold_id'),
-        level=decimal_value(body['level'], 'level', minimum=0),
+        level=decimal_value(body['level'], 'level', minimum=0,
+                            kept=models.stored_level),
         type=type_value(body.get('type')),
-        cost=decimal_value(body['cost'], 'cost'))
+        cost=decimal_value(body['cost'], 'cost', kept=models.stored_cost))
     return data
 
 

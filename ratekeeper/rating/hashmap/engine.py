@@ -323,10 +323,11 @@ def _codes(field, values):
 def threshold_number(value, field):
     """A field's value as CloudKitty compares it with threshold levels,
     Decimal(value): text as a decimal, a JSON number exactly, true as 1.
-    A value it cannot compare (text that is no number, NaN, null, an
-    object) makes the point unpriceable."""
+    A value it cannot compare (text that is no number, NaN, null, a list
+    or an object) makes the point unpriceable."""
     try:
-        number = decimal.Decimal(value)
+        number = None if isinstance(value, (list, dict)) \
+            else decimal.Decimal(value)
     except (TypeError, ValueError, decimal.InvalidOperation):
         number = None
     if number is None or number.is_nan():
@@ -488,7 +489,9 @@ class Engine:
         column = []
         for g, m in zip(batch.groupby, batch.metadata):
             tenant = g.get(key) if key in g else m.get(key)
-            column.append(tenant if tenant in tenants else None)
+            # tenants are text: a list or object (unhashable) is none
+            column.append(tenant if type(tenant) is str and tenant in tenants
+                          else None)
         return column
 
     def price(self, batch, tenant_scoped=True):

@@ -97,10 +97,13 @@ class _Accumulator:
 def _number(value):
     """Decimal(value), as CloudKitty reads a field's value for thresholds
     (a NaN fails at the comparison); what it cannot read fails the point,
-    here with InvalidOperation."""
+    here with InvalidOperation. Lists and objects are refused (Decimal
+    would read [0, [4], 0] as 4)."""
+    if isinstance(value, (list, dict)):
+        raise decimal.InvalidOperation('not a number: %r' % (value,))
     try:
         return D(value)
-    except TypeError as exc:  # null, objects
+    except TypeError as exc:  # null
         raise decimal.InvalidOperation(str(exc)) from None
 
 
@@ -144,7 +147,8 @@ def price_batch(snapshot, batch, scope_key='project_id', tenant_scoped=True):
     for i in range(len(batch)):
         desc = dict(batch.metadata[i], **batch.groupby[i])
         tenant = desc.get(scope_key)
-        tenant = tenant if tenant in tenants else None
+        tenant = tenant if type(tenant) is str and tenant in tenants \
+            else None
         moment = batch.begin[i].astimezone(datetime.timezone.utc).replace(
             tzinfo=None)
         key = (moment, tenant)
