@@ -353,11 +353,19 @@ def _ranks(field, values):
                 np.ones(len(values), dtype=bool)
     ranks = np.zeros(len(values))
     present = np.ones(len(values), dtype=bool)
+    rank_of = {}  # (type, value) of the scalars ranked so far
     for i, value in enumerate(values):
         if value is ABSENT:
             present[i] = False
-        else:
-            ranks[i] = _rank(field, value)
+            continue
+        key = (type(value), value) \
+            if isinstance(value, (str, int, float)) else None
+        rank = rank_of.get(key)
+        if rank is None:
+            rank = _rank(field, value)
+            if key is not None:
+                rank_of[key] = rank
+        ranks[i] = rank
     return ranks, present
 
 
