@@ -132,6 +132,18 @@ def _create(client, kind, body):
     return response.get_json()
 
 
+def _create_mapping(client, **body):
+    """A mapping valid since 2020 (a past start needs force)."""
+    return _create(client, 'mappings?force=true',
+                   dict(body, start='2020-01-01T00:00:00'))
+
+
+def _set_hashmap(client, enabled):
+    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
+                          data=orjson.dumps({'enabled': enabled}))
+    assert response.status_code == 204, response.get_data()
+
+
 @pytest.mark.parametrize('resource, expected', [
     ({'service': 'instance', 'volume': 2}, '6.000000000000000000000000000'),
     # a JSON number is read exactly (WSME's Decimal(float)), text as written
@@ -149,18 +161,13 @@ def test_quotes_are_cloudkittys_decimal_text(service, resource, expected):
     """The answers CloudKitty 25 gives these quotes (observed): a flat 3
     per instance, times 2 for flavor 'a'."""
     client = werkzeug_test.Client(service['app'])
-    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
-                          data=b'{"enabled": true}')
-    assert response.status_code == 204, response.get_data()
+    _set_hashmap(client, enabled=True)
     instance = _create(client, 'services', {'name': 'instance'})['service_id']
     flavor = _create(client, 'fields', {'service_id': instance,
                                         'name': 'flavor'})['field_id']
-    _create(client, 'mappings?force=true', {
-        'service_id': instance, 'cost': '3', 'type': 'flat',
-        'start': '2020-01-01T00:00:00'})
-    _create(client, 'mappings?force=true', {
-        'field_id': flavor, 'value': 'a', 'cost': '2', 'type': 'rate',
-        'start': '2020-01-01T00:00:00'})
+    _create_mapping(client, service_id=instance, cost='3', type='flat')
+    _create_mapping(client, field_id=flavor, value='a', cost='2',
+                    type='rate')
     response = client.post('/v1/rating/quote', headers=JSON,
                            data=orjson.dumps({'resources': [resource]}))
     assert response.status_code == 200, response.get_data()
@@ -168,9 +175,7 @@ def test_quotes_are_cloudkittys_decimal_text(service, resource, expected):
 
 
 def test_disabled_hashmap_prices_nothing(client):
-    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
-                          data=b'{"enabled": false}')
-    assert response.status_code == 204
+    _set_hashmap(client, enabled=False)
     assert post_frames(client, frames_of(200), '?rate=true').status_code \
         == 204
     assert total_rate(client) == 0
@@ -185,16 +190,11 @@ def _priced_frame(qty, groupby=None):
 
 
 def _big_rules(client):
-    response = client.put('/v2/rating/modules/hashmap', headers=JSON,
-                          data=b'{"enabled": true}')
-    assert response.status_code == 204, response.get_data()
+    _set_hashmap(client, enabled=True)
     big = _create(client, 'services', {'name': 'big'})['service_id']
-    _create(client, 'mappings?force=true', {
-        'service_id': big, 'cost': '999999999999', 'type': 'flat',
-        'start': '2020-01-01T00:00:00'})
-    _create(client, 'mappings?force=true', {
-        'service_id': big, 'cost': '2', 'type': 'flat', 'tenant_id': 't',
-        'start': '2020-01-01T00:00:00'})
+    _create_mapping(client, service_id=big, cost='999999999999', type='flat')
+    _create_mapping(client, service_id=big, cost='2', type='flat',
+                    tenant_id='t')
 
 
 def test_a_point_priced_out_of_range_is_refused(service):
