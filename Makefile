@@ -24,9 +24,21 @@ RUN_ENV := $(if $(filter command line,$(origin HOST)),OS_API__HOST=$(HOST)) \
 RUN_ARGS := --config-file $(CONFIG)
 endif
 
-.PHONY: install run test unit functional docs samples bench clean
+.PHONY: install system-packages run test unit functional docs samples bench clean
+
+# Debian packages whose servers the tests start themselves (on free
+# 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
+# as root, only when missing.
+SYSTEM_PACKAGES :=
 
 install: $(INSTALLED)
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +50,7 @@ run: $(INSTALLED)
 	$(RUN_ENV) $(BIN)/ratekeeper-dbsync $(RUN_ARGS) upgrade
 	exec env $(RUN_ENV) $(BIN)/ratekeeper-api $(RUN_ARGS)
 
-test: $(INSTALLED)
+test: $(INSTALLED) system-packages
 	$(BIN)/pytest -q tests
 
 docs: $(INSTALLED)
