@@ -15,7 +15,7 @@ from ratekeeper.api.v1.module_config import inputs
 from ratekeeper.api.v1.module_config import routes
 from ratekeeper.policies import hashmap as policies
 from ratekeeper.rating.hashmap import models
-from ratekeeper.rating.hashmap import rules
+from ratekeeper.rating.hashmap import database
 
 MAX_NAME_LENGTH = 32
 
@@ -32,7 +32,7 @@ def _parents(body):
 
 
 def _map_type(body):
-    return inputs.choice_value(body.get('type'), 'type', rules.MAP_TYPES,
+    return inputs.choice_value(body.get('type'), 'type', database.MAP_TYPES,
                                'flat')
 
 
@@ -190,28 +190,28 @@ def _id(call, key, source):
 
 
 def list_types(call):
-    return 200, list(rules.MAP_TYPES)
+    return 200, list(database.MAP_TYPES)
 
 
 def list_services(call):
     return 200, {'services': [service_document(s)
-                              for s in rules.list_services(conf())]}
+                              for s in database.list_services(conf())]}
 
 
 def get_service(call):
-    return 200, service_document(rules.get_service(
+    return 200, service_document(database.get_service(
         conf(), call.path['service_id']))
 
 
 def create_service(call):
-    row = rules.create_service(
+    row = database.create_service(
         conf(), name_input(call.body),
         inputs.uuid_value(call.body.get('service_id'), 'service_id'))
     return created(service_document(row), row.service_id)
 
 
 def delete_service(call):
-    rules.delete_service(conf(), _id(call, 'service_id', call.params))
+    database.delete_service(conf(), _id(call, 'service_id', call.params))
     return 204, None
 
 
@@ -220,12 +220,12 @@ def list_fields(call):
     if not service_id:
         raise errors.InvalidInput('Missing argument: "service_id"')
     return 200, {'fields': [field_document(f) for f in
-                            rules.list_fields(conf(), service_id)]}
+                            database.list_fields(conf(), service_id)]}
 
 
 def get_field(call):
-    return 200, field_document(rules.get_field(conf(),
-                                               call.path['field_id']))
+    return 200, field_document(database.get_field(conf(),
+                                                  call.path['field_id']))
 
 
 def create_field(call):
@@ -233,39 +233,39 @@ def create_field(call):
                                    'service_id')
     if not service_id:
         raise inputs.missing('service_id')
-    row = rules.create_field(conf(), service_id, name_input(call.body),
-                             inputs.uuid_value(call.body.get('field_id'),
-                                               'field_id'))
+    row = database.create_field(conf(), service_id, name_input(call.body),
+                                inputs.uuid_value(call.body.get('field_id'),
+                                                  'field_id'))
     return created(field_document(row), row.field_id)
 
 
 def delete_field(call):
-    rules.delete_field(conf(), _id(call, 'field_id', call.params))
+    database.delete_field(conf(), _id(call, 'field_id', call.params))
     return 204, None
 
 
 def list_groups(call):
     return 200, {'groups': [group_document(g)
-                            for g in rules.list_groups(conf())]}
+                            for g in database.list_groups(conf())]}
 
 
 def get_group(call):
-    return 200, group_document(rules.get_group(conf(),
-                                               call.path['group_id']))
+    return 200, group_document(database.get_group(conf(),
+                                                  call.path['group_id']))
 
 
 def create_group(call):
-    row = rules.create_group(conf(), name_input(call.body),
-                             inputs.uuid_value(call.body.get('group_id'),
-                                               'group_id'))
+    row = database.create_group(conf(), name_input(call.body),
+                                inputs.uuid_value(call.body.get('group_id'),
+                                                  'group_id'))
     return created(group_document(row), row.group_id)
 
 
 def delete_group(call):
     params = call.params
-    rules.delete_group(conf(), _id(call, 'group_id', params),
-                       inputs.boolean_value(params.get('recursive'),
-                                            'recursive'))
+    database.delete_group(conf(), _id(call, 'group_id', params),
+                          inputs.boolean_value(params.get('recursive'),
+                                               'recursive'))
     return 204, None
 
 
@@ -273,7 +273,7 @@ def _group_rules(call, model):
     group_id = _id(call, 'group_id', call.params)
     if not group_id:
         raise errors.InvalidInput('Missing argument: "group_id"')
-    return rules.group_rules(conf(), model, group_id)
+    return database.group_rules(conf(), model, group_id)
 
 
 def list_group_mappings(call):
@@ -291,70 +291,70 @@ def _with_parent(call):
 
 
 def list_mappings(call):
-    return _mappings(rules.list_mappings(
+    return _mappings(database.list_mappings(
         conf(), **_mapping_filters(_with_parent(call))))
 
 
 def get_mapping(call):
-    return 200, mapping_document(rules.get_mapping(conf(),
-                                                   call.path['mapping_id']))
+    return 200, mapping_document(database.get_mapping(conf(),
+                                                      call.path['mapping_id']))
 
 
 def create_mapping(call):
     force = inputs.boolean_value(pecan.request.GET.get('force'), 'force')
-    row = rules.create_mapping(conf(), mapping_input(call.body),
-                               force=force, user=user())
+    row = database.create_mapping(conf(), mapping_input(call.body),
+                                  force=force, user=user())
     return created(mapping_document(row), row.mapping_id)
 
 
 def update_mapping(call):
     mapping_id = _id(call, 'mapping_id', call.body)
-    rules.get_mapping(conf(), mapping_id)
-    rules.update_mapping(conf(), mapping_id, mapping_update_input(call.body),
-                         user=user())
+    database.get_mapping(conf(), mapping_id)
+    database.update_mapping(conf(), mapping_id,
+                            mapping_update_input(call.body), user=user())
     return redirect_to_request()
 
 
 def delete_mapping(call):
-    rules.delete_mapping(conf(), _id(call, 'mapping_id', call.params),
-                         user=user())
+    database.delete_mapping(conf(), _id(call, 'mapping_id', call.params),
+                            user=user())
     return 204, None
 
 
 def get_mapping_group(call):
-    return 200, group_document(rules.group_of(
+    return 200, group_document(database.group_of(
         conf(), models.Mapping, _id(call, 'mapping_id', call.params)))
 
 
 def list_thresholds(call):
-    return _thresholds(rules.list_thresholds(
+    return _thresholds(database.list_thresholds(
         conf(), **_rule_filters(_with_parent(call))))
 
 
 def get_threshold(call):
-    return 200, threshold_document(rules.get_threshold(
+    return 200, threshold_document(database.get_threshold(
         conf(), call.path['threshold_id']))
 
 
 def create_threshold(call):
-    row = rules.create_threshold(conf(), threshold_input(call.body))
+    row = database.create_threshold(conf(), threshold_input(call.body))
     return created(threshold_document(row), row.threshold_id)
 
 
 def update_threshold(call):
     threshold_id = _id(call, 'threshold_id', call.body)
-    rules.get_threshold(conf(), threshold_id)
-    rules.update_threshold(conf(), threshold_id, threshold_input(call.body))
+    database.get_threshold(conf(), threshold_id)
+    database.update_threshold(conf(), threshold_id, threshold_input(call.body))
     return redirect_to_request()
 
 
 def delete_threshold(call):
-    rules.delete_threshold(conf(), _id(call, 'threshold_id', call.params))
+    database.delete_threshold(conf(), _id(call, 'threshold_id', call.params))
     return 204, None
 
 
 def get_threshold_group(call):
-    return 200, group_document(rules.group_of(
+    return 200, group_document(database.group_of(
         conf(), models.Threshold, _id(call, 'threshold_id', call.params)))
 
 
