@@ -362,47 +362,57 @@ READ, CREATE = policies.GET, policies.CREATE
 UPDATE, DELETE = policies.UPDATE, policies.DELETE
 route = routes.route
 
+
+def _objects(kind, id_key, handlers, nested=()):
+    """A collection and its members: list, create and delete (by a body
+    id) on the collection; get and delete on a member, and ``nested``
+    (child, handler) lists below it."""
+    list_, create, get, delete = handlers
+    member = '%s/{%s}' % (kind, id_key)
+    return [route(kind, GET=(list_, READ), POST=(create, CREATE),
+                  DELETE=(delete, DELETE)),
+            route(member, conditional=True, GET=(get, READ),
+                  DELETE=(delete, DELETE))] + [
+        route('%s/%s' % (member, child), GET=(handler, READ))
+        for child, handler in nested]
+
+
+def _rules(kind, id_key, handlers):
+    """Mappings and thresholds: the routes of any object, plus updates
+    (by the path or a body id) and the rule's group."""
+    list_, create, get, update, delete, group = handlers
+    member = '%s/{%s}' % (kind, id_key)
+    return [route(kind, GET=(list_, READ), POST=(create, CREATE),
+                  PUT=(update, UPDATE), DELETE=(delete, DELETE)),
+            route(kind + '/group', GET=(group, READ)),
+            route(member, conditional=True, GET=(get, READ),
+                  PUT=(update, UPDATE), DELETE=(delete, DELETE)),
+            route(member + '/group', GET=(group, READ))]
+
+
+# literal paths before the member paths they resemble (groups/mappings
+# before groups/{group_id}): the first route that serves a method answers
 ROUTES = [
     route('types', GET=(list_types, READ)),
-    route('services', GET=(list_services, READ),
-          POST=(create_service, CREATE), DELETE=(delete_service, DELETE)),
-    route('services/{service_id}', conditional=True,
-          GET=(get_service, READ), DELETE=(delete_service, DELETE)),
-    route('services/{service_id}/fields', GET=(list_fields, READ)),
-    route('services/{service_id}/mappings', GET=(list_mappings, READ)),
-    route('services/{service_id}/thresholds', GET=(list_thresholds, READ)),
-    route('fields', GET=(list_fields, READ), POST=(create_field, CREATE),
-          DELETE=(delete_field, DELETE)),
-    route('fields/{field_id}', conditional=True,
-          GET=(get_field, READ), DELETE=(delete_field, DELETE)),
-    route('fields/{field_id}/mappings', GET=(list_mappings, READ)),
-    route('fields/{field_id}/thresholds', GET=(list_thresholds, READ)),
-    route('groups', GET=(list_groups, READ), POST=(create_group, CREATE),
-          DELETE=(delete_group, DELETE)),
+    *_objects('services', 'service_id', (
+        list_services, create_service, get_service, delete_service), (
+        ('fields', list_fields), ('mappings', list_mappings),
+        ('thresholds', list_thresholds))),
+    *_objects('fields', 'field_id', (
+        list_fields, create_field, get_field, delete_field), (
+        ('mappings', list_mappings), ('thresholds', list_thresholds))),
     route('groups/mappings', GET=(list_group_mappings, READ)),
     route('groups/thresholds', GET=(list_group_thresholds, READ)),
-    route('groups/{group_id}', conditional=True,
-          GET=(get_group, READ), DELETE=(delete_group, DELETE)),
-    route('groups/{group_id}/mappings', GET=(list_group_mappings, READ)),
-    route('groups/{group_id}/thresholds',
-          GET=(list_group_thresholds, READ)),
-    route('mappings', GET=(list_mappings, READ),
-          POST=(create_mapping, CREATE), PUT=(update_mapping, UPDATE),
-          DELETE=(delete_mapping, DELETE)),
-    route('mappings/group', GET=(get_mapping_group, READ)),
-    route('mappings/{mapping_id}', conditional=True,
-          GET=(get_mapping, READ), PUT=(update_mapping, UPDATE),
-          DELETE=(delete_mapping, DELETE)),
-    route('mappings/{mapping_id}/group', GET=(get_mapping_group, READ)),
-    route('thresholds', GET=(list_thresholds, READ),
-          POST=(create_threshold, CREATE), PUT=(update_threshold, UPDATE),
-          DELETE=(delete_threshold, DELETE)),
-    route('thresholds/group', GET=(get_threshold_group, READ)),
-    route('thresholds/{threshold_id}', conditional=True,
-          GET=(get_threshold, READ), PUT=(update_threshold, UPDATE),
-          DELETE=(delete_threshold, DELETE)),
-    route('thresholds/{threshold_id}/group',
-          GET=(get_threshold_group, READ)),
+    *_objects('groups', 'group_id', (
+        list_groups, create_group, get_group, delete_group), (
+        ('mappings', list_group_mappings),
+        ('thresholds', list_group_thresholds))),
+    *_rules('mappings', 'mapping_id', (
+        list_mappings, create_mapping, get_mapping, update_mapping,
+        delete_mapping, get_mapping_group)),
+    *_rules('thresholds', 'threshold_id', (
+        list_thresholds, create_threshold, get_threshold, update_threshold,
+        delete_threshold, get_threshold_group)),
 ]
 
 API = module_config.ConfigAPI('hashmap', ROUTES)
