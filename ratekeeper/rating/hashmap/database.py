@@ -354,7 +354,7 @@ def create_mapping(conf, data, force=False, user='unknown'):
         row = models.Mapping(
             mapping_id=data.get('mapping_id') or str(uuid.uuid4()),
             value=data.get('value'), map_type=data.get('type') or 'flat',
-            cost=models.stored_cost(data['cost']),
+            cost=data['cost'],
             service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'), created_at=now(), start=start,
@@ -411,7 +411,7 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
         else:
             start = data.get('start') or row.start
             check_dates(start, data.get('end'))
-            row.cost = models.stored_cost(data['cost'])
+            row.cost = data['cost']
             row.start = start
             row.end = data.get('end')
             row.description = data.get('description')
@@ -478,9 +478,9 @@ def create_threshold(conf, data):
         _check_new_id(session, models.Threshold, data.get('threshold_id'))
         row = models.Threshold(
             threshold_id=data.get('threshold_id') or str(uuid.uuid4()),
-            level=models.stored_level(data['level']),
+            level=data['level'],
             map_type=data.get('type') or 'flat',
-            cost=models.stored_cost(data['cost']),
+            cost=data['cost'],
             service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'))
@@ -513,8 +513,8 @@ def update_threshold(conf, threshold_id, data):
         if data.get('group_id'):
             _group(session, data['group_id'], status=400)
             row.group_id = data['group_id']
-        row.level = models.stored_level(data['level'])
-        row.cost = models.stored_cost(data['cost'])
+        row.level = data['level']
+        row.cost = data['cost']
         row.map_type = data.get('type') or 'flat'
         row.tenant_id = data.get('tenant_id')
         _check_threshold_unique(session, row, data['level'])
