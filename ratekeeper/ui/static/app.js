@@ -29,7 +29,7 @@ const fmt = (value) => numberFormat.format(value);
 let renderCount = 0;
 let timeChart = null;
 // Read by the browser tests and the benchmark: when the chart was drawn.
-window.ratekeeperUi = {firstChartMs: null, rendered: 0};
+window.ratekeeperUi = {firstChartMs: null, firstReadyMs: null, rendered: 0};
 
 // -- dates (UTC days, as YYYY-MM-DD) -------------------------------------
 function isoDay(date) { return date.toISOString().slice(0, 10); }
@@ -257,12 +257,11 @@ function summaryParams(state, groupby, extra = {}) {
 }
 
 async function summaryAll(params) {
-  const rows = [];
-  for (let offset = 0; ; offset += FULL_PAGE) {
-    const page = await apiGet('v2/summary', {...params, offset, limit: FULL_PAGE});
-    rows.push(...page.results);
-    if (!page.results.length || rows.length >= page.total) return rows;
-  }
+  const first = await apiGet('v2/summary', {...params, offset: 0, limit: FULL_PAGE});
+  const offsets = [];
+  for (let offset = FULL_PAGE; offset < first.total; offset += FULL_PAGE) offsets.push(offset);
+  const rest = await Promise.all(offsets.map((offset) => apiGet('v2/summary', {...params, offset, limit: FULL_PAGE})));
+  return first.results.concat(...rest.map((page) => page.results));
 }
 
 async function csvAll(params) {
@@ -285,13 +284,19 @@ function timeLabel(row, res) {
   return year + '-' + String(row.month).padStart(2, '0');
 }
 
-async function fetchView(state) {
+// The chart's requests go first, alone: on a busy server they would
+// otherwise share it with the tables' and the chart would wait for all.
+function headlineRequests(state) {
   const previous = previousPeriod(state);
-  const timeGroupby = [...RESOLUTIONS[state.res], 'type'];
-  const requests = {
+  return {
     total: apiGet('v2/summary', summaryParams(state, [])),
     previous: apiGet('v2/summary', summaryParams({...state, ...previous}, [])),
-    time: summaryAll(summaryParams(state, timeGroupby)),
+    time: summaryAll(summaryParams(state, [...RESOLUTIONS[state.res], 'type'])),
+  };
+}
+
+function detailRequests(state) {
+  const requests = {
     types: summaryAll(summaryParams(state, ['type'], {withTypes: false})),
     keys: apiGet('v2/dataframes', {...period(state), limit: 50}).catch(emptyWhenNotFound),
   };
@@ -301,6 +306,10 @@ async function fetchView(state) {
   } else {
     requests.projects = apiGet('v2/summary', summaryParams(state, [SCOPE_KEY], {offset: state.page, limit: PAGE_SIZE}));
   }
+  return requests;
+}
+
+async function fetchAll(requests) {
   const names = Object.keys(requests);
   const values = await Promise.all(Object.values(requests));
   return Object.fromEntries(names.map((name, i) => [name, values[i]]));
@@ -617,9 +626,20 @@ async function render() {
     showMessage('error', 'The chart library did not load (vendor/chart.umd.min.js): run "make ui".');
     return;
   }
-  let view;
   try {
-    view = await fetchView(state);
+    const headline = await fetchAll(headlineRequests(state));
+    if (count !== renderCount) return;  // a newer render is under way
+    $('message').hidden = true;
+    drawCrumbs(state);
+    drawTotals(state, headline);
+    drawTimeChart(state, headline.time);
+    const details = await fetchAll(detailRequests(state));
+    if (count !== renderCount) return;
+    drawDetails(state, details);
+    if (!headline.total.results || !headline.total.results.length) {
+      showMessage('empty', `No rated usage from ${state.begin} to ${state.end} for this selection`
+                  + (state.project || state.types.length || state.filters.length ? ' (filters apply).' : '.'));
+    }
   } catch (error) {
     if (count !== renderCount) return;
     clearFigures();
@@ -627,21 +647,16 @@ async function render() {
     document.body.dataset.state = 'error';
     return;
   }
-  if (count !== renderCount) return;  // a newer render is under way
-  $('message').hidden = true;
-  drawCrumbs(state);
-  drawTotals(state, view);
-  drawTimeChart(state, view.time);
-  drawTypes(state, view.types);
-  drawFilterChoices(state, view.keys);
-  if (state.project) drawProject(state, view); else drawProjects(state, view.projects);
-  drawApiLinks(state);
-  if (!view.total.results || !view.total.results.length) {
-    showMessage('empty', `No rated usage from ${state.begin} to ${state.end} for this selection`
-                + (state.project || state.types.length || state.filters.length ? ' (filters apply).' : '.'));
-  }
   window.ratekeeperUi.rendered += 1;
+  if (window.ratekeeperUi.firstReadyMs === null) window.ratekeeperUi.firstReadyMs = performance.now();
   document.body.dataset.state = 'ready';
+}
+
+function drawDetails(state, details) {
+  drawTypes(state, details.types);
+  drawFilterChoices(state, details.keys);
+  if (state.project) drawProject(state, details); else drawProjects(state, details.projects);
+  drawApiLinks(state);
 }
 
 function wire() {
