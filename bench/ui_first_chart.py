@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import tempfile
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
@@ -35,7 +36,6 @@ VIEWS = [
 
 
 def first_project(url):
-    import urllib.request
     with urllib.request.urlopen(
             url + '/v2/summary?groupby=project_id&limit=1') as response:
         return json.load(response)['results'][0][-1]
@@ -48,8 +48,8 @@ def measure(driver, page_url, runs):
         driver.get(page_url)
         state = browser.wait_rendered(driver, timeout=120)
         if state != 'ready':
-            raise SystemExit('the page did not render: %s' % driver.find_element(
-                'id', 'message').text)
+            raise SystemExit('the page did not render: %s'
+                             % driver.find_element('id', 'message').text)
         figures = driver.execute_script('return window.ratekeeperUi')
         charts.append(figures['firstChartMs'])
         readies.append(figures['firstReadyMs'])

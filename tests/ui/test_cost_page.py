@@ -12,6 +12,7 @@ import urllib.parse
 
 import pytest
 import requests
+from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import ui as support_ui
 
@@ -168,6 +169,30 @@ def test_a_past_month_compares_with_the_month_before(page, server):
     costs = table_column(driver, 'project-table', 2)
     assert costs == ['30', '15']
     browser.screenshot(driver, SCREENSHOTS, 'january-2015')
+
+
+def test_hovering_a_bar_shows_its_figures(page, server):
+    driver = page(JANUARY)
+    canvas = driver.find_element(By.ID, 'time-chart')
+    x, y, width, height = driver.execute_script(
+        'const chart = Chart.getChart("time-chart");'
+        'const bar = chart.getDatasetMeta(0).data[3];'  # 2015-01-04
+        'return [bar.x, (chart.chartArea.top + chart.chartArea.bottom) / 2,'
+        ' chart.width, chart.height];')
+    webdriver.ActionChains(driver).move_to_element_with_offset(
+        canvas, int(x - width / 2), int(y - height / 2)).perform()
+    support_ui.WebDriverWait(driver, 10, poll_frequency=0.05).until(
+        lambda d: d.execute_script(
+            'return Chart.getChart("time-chart").tooltip.opacity') > 0)
+    title, lines, footer = driver.execute_script(
+        'const tip = Chart.getChart("time-chart").tooltip;'
+        'return [tip.title, tip.body.map((b) => b.lines.join()), tip.footer]')
+    assert title == ['2015-01-04']
+    day = {row['type']: row['rate'] for row in results(
+        server, groupby='type', begin='2015-01-04T00:00:00Z',
+        end='2015-01-05T00:00:00Z')}
+    assert sorted(lines) == sorted('%s: %g' % item for item in day.items())
+    assert footer == ['Total: 45']
 
 
 def test_the_resolutions_group_as_summary_does(page, server):
@@ -353,6 +378,7 @@ def test_a_busy_service_gets_a_503_message(page, server):
         kind, text = message(driver)
         assert kind == 'unavailable'
         assert '503' in text and 'Try again in 1 s' in text
+        assert table_column(driver, 'project-table', 0) == []  # no stale view
         browser.screenshot(driver, SCREENSHOTS, 'unavailable')
     finally:
         for sock in held:

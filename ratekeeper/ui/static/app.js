@@ -606,9 +606,12 @@ function syncControls(state) {
   document.body.dataset.state = 'loading';
 }
 
+// After an error nothing of an earlier view stays on the page.
 function clearFigures() {
   for (const id of ['total-cost', 'total-qty', 'total-change']) setFigure(id, null, '–');
   if (timeChart) { timeChart.destroy(); timeChart = null; }
+  for (const table of document.querySelectorAll('main table')) table.tBodies[0].replaceChildren();
+  for (const box of document.querySelectorAll('.api, .pager span, #type-filters, #active-filters')) box.replaceChildren();
 }
 
 async function render() {
