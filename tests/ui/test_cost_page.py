@@ -399,6 +399,8 @@ def test_keystone_mode_asks_for_credentials(driver):
         kind, text = message(driver)
         assert kind == 'auth' and 'Keystone' in text
         assert driver.find_element(By.ID, 'keystone-form').is_displayed()
+        assert 'not logged in (Keystone)' in driver.find_element(
+            By.ID, 'identity-summary').text
         assert driver.find_element(By.ID, 'ks-url').get_attribute(
             'value') == 'http://127.0.0.1:9/v3'
         assert requests.get(url + '/v2/summary', timeout=10) \

@@ -197,6 +197,7 @@ function askForKeystone(wwwAuthenticate) {
   $('keystone-form').hidden = false;
   $('noauth-form').hidden = true;
   $('identity').open = true;
+  if (!SESSION.getItem('ratekeeper.token')) $('identity-summary').textContent = 'Identity: not logged in (Keystone)';
   const uri = /uri=["']?([^"' ,]+)/.exec(wwwAuthenticate || '');
   if (!$('ks-url').value) $('ks-url').value = STORE.getItem('ratekeeper.keystone') || (uri ? uri[1] : '');
 }
@@ -612,6 +613,8 @@ function clearFigures() {
   if (timeChart) { timeChart.destroy(); timeChart = null; }
   for (const table of document.querySelectorAll('main table')) table.tBodies[0].replaceChildren();
   for (const box of document.querySelectorAll('.api, .pager span, #type-filters, #active-filters')) box.replaceChildren();
+  $('attribute-filter').hidden = true;
+  for (const button of document.querySelectorAll('.pager button')) button.disabled = true;
 }
 
 async function render() {
