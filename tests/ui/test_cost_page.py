@@ -51,6 +51,9 @@ def server():
         push(url, fixtures.known_frames(
             datetime.datetime(2014, 12, 10, tzinfo=UTC), 12))
         push(url, fixtures.known_frames(month_start, 3))
+        # 400 hours x 3 types: the per-period view takes two API pages
+        push(url, fixtures.known_frames(
+            datetime.datetime(2015, 3, 1, tzinfo=UTC), 400))
         yield url
 
 
@@ -207,6 +210,34 @@ def test_the_resolutions_group_as_summary_does(page, server):
     driver = page(dict(JANUARY, res='time-d'))
     assert len(driver.execute_script(
         'return Chart.getChart("time-chart").data.labels')) == 31
+
+
+def test_a_view_longer_than_an_api_page_reads_every_page(
+        page, server, downloads):
+    march = {'begin': '2015-03-01', 'end': '2015-03-31'}
+    api_march = {'begin': '2015-03-01T00:00:00Z',
+                 'end': '2015-04-01T00:00:00Z'}
+    driver = page(dict(march, res='time'))
+    rows = summary(server, groupby=['time', 'type'], limit=2000,
+                   response_format='object', **api_march).json()
+    assert rows['total'] == 1200
+    labels = driver.execute_script(
+        'return Chart.getChart("time-chart").data.labels')
+    assert len(labels) == 400
+    series = chart_series(driver)
+    for type_name in ('image', 'instance', 'volume'):
+        assert series[type_name] == pytest.approx(sum(
+            row['rate'] for row in rows['results']
+            if row['type'] == type_name))
+    driver.find_element(By.CSS_SELECTOR, '#time-api button.csv').click()
+    saved = downloads / 'ratekeeper-over-time-2015-03-01-2015-03-31.csv'
+    support_ui.WebDriverWait(driver, 20, poll_frequency=0.05).until(
+        lambda _d: saved.exists() and saved.stat().st_size)
+    whole = summary(server, {'OpenStack-API-Version': 'rating 2.2'},
+                    groupby=['time', 'type'],
+                    response_format='csv', limit=2000, **api_march)
+    assert saved.read_bytes().decode().count('\r\n') == 1201
+    assert saved.read_bytes().decode() == whole.text
 
 
 def test_a_click_on_a_project_drills_down_and_back_returns(page, server):
