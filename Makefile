@@ -24,12 +24,18 @@ RUN_ENV := $(if $(filter command line,$(origin HOST)),OS_API__HOST=$(HOST)) \
 RUN_ARGS := --config-file $(CONFIG)
 endif
 
-.PHONY: install system-packages run test unit functional docs samples bench clean
+.PHONY: install system-packages ui run test unit functional docs samples bench clean
 
 # Debian packages whose servers the tests start themselves (on free
 # 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := chromium chromium-driver
+
+# The cost page (/ui/) charts with Chart.js from npm (package-lock.json
+# pins it): `npm ci` into node_modules, then the one built file is copied
+# into the Python package, where the API process serves it (no CDN).
+UI_VENDOR := ratekeeper/ui/static/vendor
+UI_BUILT := $(UI_VENDOR)/chart.umd.min.js
 
 install: $(INSTALLED)
 
@@ -46,11 +52,20 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,doc,lint]'
 	touch $@
 
-run: $(INSTALLED)
+ui: $(UI_BUILT)
+
+$(UI_BUILT): package.json package-lock.json
+	@command -v npm >/dev/null || { echo 'npm (Node.js 20+) is needed to build the cost page'; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(UI_VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md $(UI_VENDOR)/
+	touch $@
+
+run: $(INSTALLED) $(UI_BUILT)
 	$(RUN_ENV) $(BIN)/ratekeeper-dbsync $(RUN_ARGS) upgrade
 	exec env $(RUN_ENV) $(BIN)/ratekeeper-api $(RUN_ARGS)
 
-test: $(INSTALLED) system-packages
+test: $(INSTALLED) $(UI_BUILT) system-packages
 	$(BIN)/pytest -q tests
 
 docs: $(INSTALLED)
@@ -61,4 +76,4 @@ samples: $(INSTALLED)
 	$(BIN)/oslopolicy-sample-generator --namespace ratekeeper --output-file etc/policy.yaml.sample
 
 clean:
-	rm -rf $(VENV) doc/api-ref/build
+	rm -rf $(VENV) doc/api-ref/build node_modules $(UI_VENDOR)

@@ -17,9 +17,13 @@ from ratekeeper.api import middleware
 from ratekeeper.api import root
 from ratekeeper.api import v1
 from ratekeeper.api import v2
+from ratekeeper import ui
 
 LOG = logging.getLogger(__name__)
 PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
+# static files of the cost page: every API call it makes carries the
+# caller's own credentials
+PUBLIC_PREFIXES = ['/ui/']
 CORS_DEFAULTS = {
     'allow_headers': ['X-Auth-Token', 'X-Openstack-Request-Id', 'X-Roles',
                       'X-Project-Id', 'X-Tenant-Id', 'X-User-Id',
@@ -52,13 +56,15 @@ def build_app(conf, storage=None):
     if conf.storage.version >= 2:
         mounts['/v2'] = middleware.VersionHeaders(
             v2.create_app(conf, storage), conf, 'v2')
+        mounts['/ui'] = ui.create_app()
     else:
         LOG.warning('[storage] version = 1: /v2 is not served; it needs a '
                     'v2 storage backend.')
     app = DispatcherMiddleware(root.create_app(conf), mounts)
     app = middleware.ContextMiddleware(app, conf)
     if conf.auth_strategy == 'keystone':
-        app = middleware.KeystoneAuth(app, conf, PUBLIC_ROUTES)
+        app = middleware.KeystoneAuth(app, conf, PUBLIC_ROUTES,
+                                      PUBLIC_PREFIXES)
     app = middleware.VersionNegotiation(app, conf)
     app = middleware.BodySizeLimit(app, conf.api.max_request_body_size)
     if conf.api.max_concurrent_requests:

@@ -92,12 +92,14 @@ class KeystoneAuth:
     """keystonemiddleware's auth_token on every path but the public ones.
 
     The version documents (``/``, ``/v1``, ``/v2``, with or without a
-    trailing slash) answer without a token, as CloudKitty's do.
+    trailing slash) answer without a token, as CloudKitty's do, and so do
+    the paths under ``public_prefixes`` (the cost page's static files).
     """
 
-    def __init__(self, app, conf, public_routes):
+    def __init__(self, app, conf, public_routes, public_prefixes=()):
         self.app = app
         self.public_routes = frozenset(public_routes)
+        self.public_prefixes = tuple(public_prefixes)
         rk_conf.register_keystone_opts(conf)
         from keystonemiddleware import auth_token  # see register_keystone_opts
         self.protected = auth_token.AuthProtocol(
@@ -106,7 +108,8 @@ class KeystoneAuth:
     def __call__(self, environ, start_response):
         path = (environ.get('SCRIPT_NAME', '')
                 + environ.get('PATH_INFO', '')).rstrip('/') or '/'
-        if path in self.public_routes:
+        if path in self.public_routes or (path + '/').startswith(
+                self.public_prefixes):
             return self.app(environ, start_response)
         return self.protected(environ, start_response)
 
@@ -194,7 +197,7 @@ class VersionNegotiation:
     An unversioned path (``/report/total``) goes to the version named by
     ``Accept: application/vnd.ratekeeper.vN+json``, or to the CURRENT
     version without one. A versioned path whose Accept names another
-    version gets 406.
+    version gets 406. ``/ui`` (the cost page) is no API: it passes as it is.
     """
 
     _MEDIA_TYPE = re.compile(r'application/vnd\.ratekeeper\.(v\d+)\+json')
@@ -221,6 +224,8 @@ class VersionNegotiation:
             return self.app(environ, start_response)
         asked = self._asked(environ)
         segment = path[1:].split('/', 1)[0]
+        if segment == 'ui':
+            return self.app(environ, start_response)
         if segment in ('v1', 'v2'):
             if asked and segment not in asked:
                 return self._refuse(environ, start_response, path, asked)

@@ -60,6 +60,11 @@ def describe(conf, version_id, url_root):
 
 
 def versions_document(conf, url_root):
-    """``GET /``: CloudKitty's shape, each entry extended."""
-    return {'versions': [describe(conf, version_id, url_root)
-                         for version_id in served(conf)]}
+    """``GET /``: CloudKitty's shape, each entry extended, and a link to
+    the cost page when v2 (which the page reads) is served."""
+    document = {'versions': [describe(conf, version_id, url_root)
+                             for version_id in served(conf)]}
+    if 'v2' in served(conf):
+        document['links'] = [{'href': url_root + 'ui/', 'rel': 'alternate',
+                              'type': 'text/html', 'title': 'Cost page'}]
+    return document
