@@ -16,6 +16,7 @@ is due is collected, rated, stored and recorded in the scope's state.
 - A v1 collector state (``/v1/collector/states``) set to disabled for
   the configured collector stops collection until it is enabled again.
 """
+import concurrent.futures
 import contextlib
 import datetime
 import hashlib
@@ -90,6 +91,10 @@ class Processor:
         self.errors = {}            # scope id -> last error, while it lasts
         self.fetch_error = None
         self._stop = threading.Event()
+        workers = conf.orchestrator.max_workers
+        self.workers = concurrent.futures.ThreadPoolExecutor(
+            workers, thread_name_prefix='ratekeeper-scope') \
+            if workers > 1 else None
 
     # -- one scope --------------------------------------------------------
 
@@ -157,6 +162,8 @@ class Processor:
                 lock.release()
 
     def _try_scope(self, scope_id):
+        if self._stop.is_set():
+            return 0
         try:
             with self.scope_lock(scope_id) as acquired:
                 if acquired:
@@ -186,12 +193,10 @@ class Processor:
             LOG.error('cannot list the scopes: %s', exc)
             return 0
         random.shuffle(scopes)
-        done = 0
-        for scope_id in scopes:
-            if self._stop.is_set():
-                break
-            done += self._try_scope(scope_id)
-        return done
+        if self.workers is None:
+            return sum(self._try_scope(scope_id) for scope_id in scopes
+                       if not self._stop.is_set())
+        return sum(self.workers.map(self._try_scope, scopes))
 
     def run(self, passes=None):
         """Pass over the scopes until stopped (or ``passes`` times),
@@ -221,6 +226,8 @@ class Processor:
 
     def close(self):
         self.stop()
+        if self.workers is not None:
+            self.workers.shutdown(wait=True, cancel_futures=True)
         self.periods.close()
         self.collector.close()
         self.fetcher.close()

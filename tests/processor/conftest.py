@@ -12,6 +12,9 @@ from tests import prometheus_server
 UTC = datetime.timezone.utc
 HOURS = 6
 SCOPES = ('p-one', 'p-two', 'we"ird\\scope')
+# scopes holding only instance_up and volume_bytes, for the multi-process
+# and crash tests
+MORE_SCOPES = tuple('p-%d' % n for n in range(3, 12))
 # samples every 10 minutes, one minute after the hour: never on a period
 # boundary, so Prometheus's range selectors (closed at both ends up to
 # 2.x, open at the start since 3.0) give the same windows
@@ -139,6 +142,11 @@ def history(begin):
             lambda h, i: '1234567890.123456')
         add('broken_metric', {'project_id': scope, 'id': 'b-1'},
             lambda h, i: 1)
+    for k, scope in enumerate(MORE_SCOPES):
+        add('instance_up', {'project_id': scope, 'id': 'vm-a'},
+            lambda h, i: 1)
+        add('volume_bytes', {'project_id': scope, 'id': 'vol-1'},
+            lambda h, i, k=k: (k + 1) * 1073741824 + (i - 2.5) * 1024)
     # another project's series, never collected for these scopes
     add('instance_up', {'project_id': 'someone-else', 'id': 'vm-x'},
         lambda h, i: 1)
