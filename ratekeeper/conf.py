@@ -167,6 +167,11 @@ fetcher_prometheus_opts = [
     cfg.DictOpt('filters', default={},
                 help='Label matchers (label:value,...) narrowing the '
                      'series looked at.'),
+    cfg.IntOpt('lookback', default=0, min=0,
+               help='Also list the scopes whose series had a sample in '
+                    'this many seconds before now. 0: only the series '
+                    'Prometheus sees now (its 5-minute staleness window), '
+                    'as CloudKitty.'),
 ] + _prometheus_opts(' (the scopes are read from it)')
 
 fetcher_keystone_opts = [

@@ -1,7 +1,10 @@
 """The ``prometheus`` fetcher: the distinct values of
 ``[fetcher_prometheus] scope_attribute`` among the series of ``metric``
 (narrowed by ``filters``), read with the instant query
-``max(METRIC{FILTERS}) by (SCOPE_ATTRIBUTE)`` as CloudKitty does."""
+``max(METRIC{FILTERS}) by (SCOPE_ATTRIBUTE)`` as CloudKitty does; with
+``lookback`` seconds, ``max(max_over_time(METRIC{FILTERS}[<lookback>s]))
+by (SCOPE_ATTRIBUTE)``, so a scope whose series ended a while ago is
+still collected up to its end."""
 from ratekeeper import fetcher
 from ratekeeper import prometheus
 from ratekeeper.collector import definitions
@@ -24,8 +27,11 @@ class PrometheusFetcher(fetcher.BaseFetcher):
                 '[fetcher_prometheus] metric, scope_attribute and filters '
                 'must be Prometheus names')
         self.attribute = options.scope_attribute
-        self.query = 'max(%s%s) by (%s)' % (
-            options.metric, self._matchers(options.filters), self.attribute)
+        selector = options.metric + self._matchers(options.filters)
+        if options.lookback:
+            selector = 'max_over_time(%s[%ds])' % (selector,
+                                                   options.lookback)
+        self.query = 'max(%s) by (%s)' % (selector, self.attribute)
         self.client = prometheus.Client(options)
 
     @staticmethod
