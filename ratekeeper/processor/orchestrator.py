@@ -90,6 +90,7 @@ class Processor:
         self.coordinator.start(start_heart=True)
         self.errors = {}            # scope id -> last error, while it lasts
         self.fetch_error = None
+        self.stopped_by_error = None
         self._stop = threading.Event()
         workers = conf.orchestrator.max_workers
         self.workers = concurrent.futures.ThreadPoolExecutor(
