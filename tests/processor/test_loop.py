@@ -101,6 +101,8 @@ def test_v1_collector_state_stops_and_starts_collection(prometheus_history,
         processor = helpers.processor(conf, storage,
                                       begin + helpers.hours(6.2))
         try:
+            state = client.get('/v1/collector/states/?name=prometheus')
+            assert state.get_json() == {'name': 'prometheus', 'enabled': True}
             set_enabled(False)
             assert processor.run_pass() == 0
             set_enabled(True)
