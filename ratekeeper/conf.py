@@ -203,6 +203,10 @@ orchestrator_opts = [
                     '"metadata"}; a true result drops the point. A '
                     'metric\'s own skip_datapoints_expression overrides '
                     'it.'),
+    cfg.IntOpt('max_periods_per_push', default=24, min=1,
+               help='Due periods of a scope collected at once and stored '
+                    'in one push (one storage write and one state commit '
+                    'for all of them).'),
     cfg.FloatOpt('poll_interval', default=60, min=0.05,
                  help='Longest wait between two passes over the scopes '
                       '(new scopes and re-enabled collection are seen '

@@ -146,9 +146,15 @@ def test_skip_expression_drops_points_without_eval(prometheus_history,
         assert _instances(client, begin) == 2 * 6
 
 
-def test_a_stop_between_push_and_state_commit_is_undone(prometheus_history,
-                                                        tmp_path):
-    conf = _conf(tmp_path, prometheus_history)
+@pytest.mark.parametrize('per_push, stored_before, marked, redone', [
+    (1, 6, 1, 5),     # period 0 done, 1 pushed, not recorded
+    (2, 12, 2, 4),    # periods 0-1 done, 2-3 pushed, not recorded
+])
+def test_a_stop_between_push_and_state_commit_is_undone(
+        prometheus_history, tmp_path, per_push, stored_before, marked,
+        redone):
+    conf = _conf(tmp_path, prometheus_history,
+                 orchestrator={'max_periods_per_push': per_push})
     begin = prometheus_history[1]
     now = begin + helpers.hours(6.2)
     with helpers.service(conf) as (storage, client):
@@ -156,25 +162,25 @@ def test_a_stop_between_push_and_state_commit_is_undone(prometheus_history,
         advance = processor.states.set_last_processed
         calls = []
 
-        def dies_on_the_third(state, period_begin):
+        def dies_on_the_second(state, period_begin):
             calls.append(period_begin)
-            if len(calls) == 3:
+            if len(calls) == 2:
                 raise KeyboardInterrupt('killed')
             advance(state, period_begin)
 
-        processor.states.set_last_processed = dies_on_the_third
+        processor.states.set_last_processed = dies_on_the_second
         try:
             with pytest.raises(KeyboardInterrupt):
                 processor.process_scope('p-one')
         finally:
             processor.close()
-        # the third period was pushed, its state never advanced
-        assert _instances(client, begin) == 9
-        marked = scope_state.ScopeStates(conf).get('p-one')
-        assert marked.processing_timestamp == begin + helpers.hours(2)
+        # the second push went through, its state never advanced
+        assert _instances(client, begin) == stored_before
+        state = scope_state.ScopeStates(conf).get('p-one')
+        assert state.processing_timestamp == begin + helpers.hours(marked)
         processor = helpers.processor(conf, storage, now)
         try:
-            assert processor.run_pass() == 4
+            assert processor.run_pass() == redone
         finally:
             processor.close()
         assert _instances(client, begin) == 18
