@@ -64,11 +64,9 @@ def main(argv=None):
     logging.basicConfig(
         level=logging.INFO,
         format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    behind = migration.pending(conf)
+    behind = migration.behind_message(conf)
     if behind:
-        LOG.error('the database schema is not up to date (%s): run '
-                  'ratekeeper-dbsync upgrade with the same configuration',
-                  ', '.join(behind))
+        LOG.error(behind)
         return 1
     if processor_service.embedded(conf):
         try:

@@ -120,6 +120,15 @@ def _check_exactly_once(storage, begin):
                 (k + 1) * conftest.HOURS * 3600 / PERIOD, abs=1e-9)
 
 
+def _check_store(conf, begin):
+    storage = rk_storage.get_storage(conf)
+    try:
+        _check_exactly_once(storage, begin)
+    finally:
+        storage.close()
+        db.dispose(conf)
+
+
 def _wait_until_done(states, last, processes, timeout=240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -184,12 +193,7 @@ def test_kill_9_mid_run_never_counts_twice_nor_skips(prometheus_history,
     finally:
         _stop([process])
         log.close()
-    storage = rk_storage.get_storage(conf)
-    try:
-        _check_exactly_once(storage, begin)
-    finally:
-        storage.close()
-        db.dispose(conf)
+    _check_store(conf, begin)
     # at least one kill fell between a push and its state commit, and the
     # next processor deleted what that push had stored
     assert RECOVERED in (tmp_path / 'processor.log').read_text()
@@ -217,12 +221,7 @@ def test_three_processors_store_every_scope_period_once(prometheus_history,
                 _wait_until_done(states, last, processes)
             finally:
                 _stop(processes)
-        storage = rk_storage.get_storage(conf)
-        try:
-            _check_exactly_once(storage, begin)
-        finally:
-            storage.close()
-            db.dispose(conf)
+        _check_store(conf, begin)
         logs = (tmp_path / 'processors.log').read_text()
         workers = {line.split()[2] for line in logs.splitlines()
                    if 'period(s) stored' in line
