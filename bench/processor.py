@@ -61,7 +61,7 @@ def write_config(directory, prometheus, begin, projects, storage, count):
         'fetcher': {'backend': 'source'},
         'fetcher_source': {'sources': ','.join(projects)},
         'collector_prometheus': {'prometheus_url': prometheus},
-        'orchestrator': {'poll_interval': 0.5, 'max_workers': 2,
+        'orchestrator': {'poll_interval': 0.5,
                          'coordination_url': (
                              'redis://127.0.0.1:6379?namespace=rk-bench-%s'
                              % secrets.token_hex(4)) if count > 1

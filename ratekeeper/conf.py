@@ -190,7 +190,7 @@ orchestrator_opts = [
                     'processes, hosts) sharing it never process one scope '
                     'at once (e.g. redis://127.0.0.1:6379, '
                     'postgresql://..., file://<dir> for one host).'),
-    cfg.IntOpt('max_workers', default=1, min=0,
+    cfg.IntOpt('max_workers', default=4, min=0,
                help='Scopes processed at once by one processor process '
                     '(threads). 0: the process collects nothing.'),
     cfg.IntOpt('max_threads', default=16, min=1,

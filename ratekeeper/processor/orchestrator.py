@@ -153,7 +153,7 @@ class Processor:
     def process_scope(self, scope_id):
         """Process every due period of a scope whose lock this processor
         holds; the number of periods stored. Raises PeriodFailed after
-        storing the periods before the one that failed."""
+        storing the batches of periods before the one that failed."""
         state = self._state(scope_id)
         if not state.active:
             return 0

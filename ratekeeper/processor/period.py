@@ -51,7 +51,7 @@ class RatedPeriods:
     failed_metrics: dict = dataclasses.field(default_factory=dict)
     skipped_samples: int = 0     # NaN/infinite samples not stored
     dropped_points: int = 0      # points the skip expressions removed
-    # why the periods after ``begins`` were not done (PeriodFailed)
+    # why the periods were not done (PeriodFailed)
     failure: Exception = None
 
 
@@ -99,31 +99,31 @@ class PeriodProcessor:
             d.key: SkipFilter(d.skip_expression) if d.skip_expression
             else default for d in collector.definitions}
 
-    def _submit(self, scope_id, begin):
-        end = begin + self.period
-        return {d.key: self.pool.submit(self.collector.retrieve, d,
-                                        scope_id, begin, end)
-                for d in self.collector.definitions}
-
-    @staticmethod
-    def _gather(scope_id, begin, futures):
-        """{definition key: MetricPoints} and {key: error} of the metrics
-        refused; raises PeriodFailed on a transient error."""
-        collected, failed, transient = {}, {}, []
+    def _collect(self, scope_id, begins):
+        """{period begin: {definition key: MetricPoints}} and {period
+        begin: {key: error}} of the metrics refused; raises PeriodFailed
+        on a transient error (nothing of these periods is usable)."""
+        futures = {d.key: self.pool.submit(
+            self.collector.retrieve_periods, d, scope_id, begins,
+            self.period) for d in self.collector.definitions}
+        collected = {begin: {} for begin in begins}
+        failed, transient = {}, []
         for key, future in futures.items():
             try:
-                collected[key] = future.result()
+                for begin, points in future.result().items():
+                    collected[begin][key] = points
             except rk_collector.CollectError as exc:
                 if exc.transient:
                     transient.append(exc)
                 failed[key] = str(exc)
+        where = 'scope %s, periods %s to %s' % (
+            scope_id, begins[0].isoformat(), begins[-1].isoformat())
         if transient:
-            raise PeriodFailed('scope %s, period %s: %s' % (
-                scope_id, begin.isoformat(), transient[0]))
+            raise PeriodFailed('%s: %s' % (where, transient[0]))
         for key, error in failed.items():
-            LOG.error('scope %s, period %s: metric %s left out: %s',
-                      scope_id, begin.isoformat(), key, error)
-        return collected, failed
+            LOG.error('%s: metric %s left out: %s', where, key, error)
+        return collected, {begin: failed for begin in begins} \
+            if failed else {}
 
     def _add_points(self, batch, collected, begin):
         end = begin + self.period
@@ -158,26 +158,21 @@ class PeriodProcessor:
 
     def collect_and_rate_periods(self, scope_id, begins):
         """The rated points of the scope for the consecutive periods
-        beginning at ``begins``, collected at once. A transient failure
-        stops at the failing period: ``begins`` of the result lists the
-        periods done before it, ``failure`` says why."""
-        pending = [(begin, self._submit(scope_id, begin)) for begin in begins]
+        beginning at ``begins``, collected at once (one query per metric
+        when the collector can). On a transient failure nothing is done:
+        ``begins`` of the result is empty and ``failure`` says why."""
         rated = RatedPeriods(scope_id)
-        for begin, futures in pending:
-            try:
-                collected, failed = self._gather(scope_id, begin, futures)
-            except PeriodFailed as exc:
-                rated.failure = exc
-                for _begin, later in pending:
-                    for future in later.values():
-                        future.cancel()
-                break
-            rated.begins.append(begin)
-            if failed:
-                rated.failed_metrics[begin] = failed
-            rated.skipped_samples += sum(p.skipped
-                                         for p in collected.values())
-            self._add_points(rated.batch, collected, begin)
+        try:
+            collected, rated.failed_metrics = self._collect(scope_id,
+                                                            begins)
+        except PeriodFailed as exc:
+            rated.failure = exc
+            return rated
+        rated.begins = list(begins)
+        for begin in begins:
+            points = collected[begin]
+            rated.skipped_samples += sum(p.skipped for p in points.values())
+            self._add_points(rated.batch, points, begin)
         batch = rated.batch
         before = len(batch)
         if before:
