@@ -14,7 +14,8 @@ processes collect the 24 hourly periods of the 100 scopes:
   postgresql x2  two processors sharing the scopes (Redis locks)
 
 Figures: points/s from the processes' start until every scope is caught
-up (start-up included), and each process's peak RSS (VmHWM).
+up (start-up included), the same from the first scope state written (the
+processes' start-up left out), and each process's peak RSS (VmHWM).
 
 usage: .venv/bin/python bench/processor.py [--projects 100] [--scale 4]
        [--setups duckdb:1,postgresql:1,postgresql:2]
@@ -125,9 +126,12 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
                                    '--config-file', config],
                                   stdout=log, stderr=subprocess.STDOUT)
                  for _ in range(count)]
+    first_state = None
     try:
         while True:
             listed = states.list(limit=None)
+            if listed and first_state is None:
+                first_state = time.monotonic()
             if len(listed) == len(projects) and all(
                     s.last_processed_timestamp >= last for s in listed):
                 break
@@ -136,6 +140,7 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
                                    % directory)
             time.sleep(0.1)
         elapsed = time.monotonic() - started
+        working = time.monotonic() - (first_state or started)
         rss = [peak_rss_mb(p.pid) for p in processes]
     finally:
         for process in processes:
@@ -152,7 +157,7 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
     finally:
         storage_backend.close()
         db.dispose(conf)
-    return points, elapsed, rss, total['rate']
+    return points, elapsed, working, rss, total['rate']
 
 
 def main():
@@ -176,8 +181,9 @@ def main():
                                       HOURS)) as prometheus:
         print('prometheus ready in %.1fs' % (time.monotonic() - t0),
               flush=True)
-        print('| setup | points | seconds | points/s | peak RSS (MB) | '
-              'rated total |\n|---|---:|---:|---:|---:|---:|', flush=True)
+        print('| setup | points | seconds | points/s | points/s after '
+              'start-up | peak RSS (MB) | rated total |\n'
+              '|---|---:|---:|---:|---:|---:|---:|', flush=True)
         for setup in args.setups.split(','):
             kind, count = setup.split(':')
             with tempfile.TemporaryDirectory(
@@ -192,10 +198,11 @@ def main():
                         result = run_setup(prometheus, begin,
                                            generator.projects, url,
                                            int(count), directory)
-            points, elapsed, rss, rate = result
-            print('| %s x%s | %d | %.1f | %.0f | %s | %s |' % (
+            points, elapsed, working, rss, rate = result
+            print('| %s x%s | %d | %.1f | %.0f | %.0f | %s | %s |' % (
                 kind, count, points, elapsed, points / elapsed,
-                ', '.join('%.0f' % r for r in rss), rate), flush=True)
+                points / working, ', '.join('%.0f' % r for r in rss), rate),
+                flush=True)
 
 
 if __name__ == '__main__':
