@@ -29,7 +29,7 @@ endif
 # Debian packages whose servers the tests start themselves (on free
 # 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver
+SYSTEM_PACKAGES := chromium chromium-driver prometheus
 
 # The cost page (/ui/) charts with Chart.js from npm (package-lock.json
 # pins it): `npm ci` into node_modules, then the one built file is copied

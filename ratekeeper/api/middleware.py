@@ -197,8 +197,11 @@ class VersionNegotiation:
     An unversioned path (``/report/total``) goes to the version named by
     ``Accept: application/vnd.ratekeeper.vN+json``, or to the CURRENT
     version without one. A versioned path whose Accept names another
-    version gets 406. ``/ui`` (the cost page) is no API: it passes as it is.
+    version gets 406. ``/healthcheck`` belongs to no version, and ``/ui``
+    (the cost page) is no API: both pass as they are.
     """
+
+    OWN_ROOTS = ('v1', 'v2', 'healthcheck', 'ui')
 
     _MEDIA_TYPE = re.compile(r'application/vnd\.ratekeeper\.(v\d+)\+json')
 
@@ -224,10 +227,8 @@ class VersionNegotiation:
             return self.app(environ, start_response)
         asked = self._asked(environ)
         segment = path[1:].split('/', 1)[0]
-        if segment == 'ui':
-            return self.app(environ, start_response)
-        if segment in ('v1', 'v2'):
-            if asked and segment not in asked:
+        if segment in self.OWN_ROOTS:
+            if asked and segment in ('v1', 'v2') and segment not in asked:
                 return self._refuse(environ, start_response, path, asked)
             return self.app(environ, start_response)
         wanted = self.current
