@@ -27,9 +27,10 @@ endif
 .PHONY: install system-packages run test unit functional docs samples bench clean
 
 # Debian packages whose servers the tests start themselves (on free
-# 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
+# 127.0.0.1 ports, with throwaway directories), and libraries they load
+# (libseccomp2: the pyscripts sandbox). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := libseccomp2
 
 install: $(INSTALLED)
 

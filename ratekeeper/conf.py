@@ -111,6 +111,24 @@ collect_opts = [
                     'in the package, ratekeeper/etc/metrics.yml.'),
 ]
 
+pyscripts_opts = [
+    cfg.FloatOpt('timeout', default=5.0, min=0.1,
+                 help='Seconds of CPU a pyscripts worker may spend pricing '
+                      'one batch (every script on every frame of it); past '
+                      'it the scripts are stopped and the push or quote is '
+                      'refused (400). The worker is killed one second '
+                      'later if it does not stop.'),
+    cfg.IntOpt('memory_limit', default=256, min=16,
+               help='MiB of address space a pyscripts worker may add to '
+                    'what the interpreter takes at start; past it a script '
+                    'fails with a 400 naming it.'),
+    cfg.IntOpt('max_script_size', default=65536, min=1,
+               help='Largest script text accepted, in bytes (UTF-8).'),
+    cfg.IntOpt('workers', default=2, min=1,
+               help='Confined worker processes running pyscripts, per '
+                    'service process (each prices one batch at a time).'),
+]
+
 OPTS = [
     (None, default_opts),
     ('api', api_opts),
@@ -119,6 +137,7 @@ OPTS = [
     ('storage_duckdb', storage_duckdb_opts),
     ('database', database_opts),
     ('collect', collect_opts),
+    ('pyscripts', pyscripts_opts),
 ]
 
 

@@ -55,6 +55,15 @@ class RatingModule:
         self.process(priced, tenant_scoped=False)
         return [decimal.Decimal(repr(price)) for price in priced.price]
 
+    def quote_into(self, batch, prices):
+        """The Decimal prices of ``batch`` after this module, given those
+        of the modules before it (a quote's pipeline). By default this
+        module's own prices are added."""
+        own = self.quote(batch)
+        if not own:
+            return prices
+        return [price + mine for price, mine in zip(prices, own)]
+
     def reload(self):
         """Forget anything cached from the database."""
 
@@ -171,12 +180,12 @@ class Registry:
             module.process(batch, tenant_scoped)
 
     def quote(self, batch):
-        """The exact total of ``batch`` priced by every enabled module."""
-        total = decimal.Decimal(0)
+        """The exact total of ``batch`` priced by every enabled module, each
+        given the prices of those before it."""
+        prices = [decimal.Decimal(0)] * len(batch)
         for module in self.enabled_in_order():
-            for price in module.quote(batch):
-                total += price
-        return total
+            prices = module.quote_into(batch, prices)
+        return sum(prices, decimal.Decimal(0))
 
     def rate_points(self, batch, indexes):
         """Price only the points at ``indexes``; the others keep theirs."""

@@ -6,7 +6,6 @@ errors.APIError (404 unknown id, 409 duplicate, 400 inconsistent rule)
 before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
-import datetime
 import itertools
 import uuid
 
@@ -14,14 +13,13 @@ import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper import errors
+from ratekeeper.rating import validity
 from ratekeeper.rating.hashmap import models
 
 MAP_TYPES = ('flat', 'rate')
 
 
-def now():
-    """Naive UTC, the form every hashmap date is stored and shown in."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+now = validity.now
 
 
 def _not_found(message):
@@ -336,14 +334,7 @@ def get_mapping(conf, mapping_id):
 
 def check_dates(start, end, force=False):
     """CloudKitty's date rules for a new or not yet started rule."""
-    moment = now()
-    if not force and start and start < moment:
-        raise invalid('Cannot create a rule with start in the past. '
-                      'start=[%s] current time=[%s].' % (start, moment))
-    start = start or moment  # a rule without a start starts now
-    if end and end < start:
-        raise invalid('Cannot create a rule with start after end. '
-                      'start=[%s] end=[%s].' % (start, end))
+    validity.check_dates(start, end, invalid, force)
 
 
 def create_mapping(conf, data, force=False, user='unknown'):
@@ -407,9 +398,8 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
     cost, dates and description (other attributes are ignored)."""
     with db.transaction(conf) as session:
         row = _mapping(session, mapping_id, include_deleted=False)
-        moment = now()
-        if row.start < moment:
-            _end_running_rule(row, data, moment)
+        if row.start < now():
+            _end_running_rule(row, data)
         else:
             start = data.get('start') or row.start
             check_dates(start, data.get('end'))
@@ -423,22 +413,9 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
         return row
 
 
-def _end_running_rule(row, data, moment):
-    if row.end is not None:
-        raise errors.BadRequest(
-            'Cannot update a rule that was already processed and has a '
-            'defined end date.', code=errors.HASHMAP_RULE_RUNNING)
-    for key, value in data.items():
-        if key != 'end' and value and value != _stored(row, key):
-            raise errors.BadRequest(
-                'You are allowed to update only the attribute [end] as this '
-                'rule is already running as it started on [%s]' % row.start,
-                code=errors.HASHMAP_RULE_RUNNING)
-    end = data.get('end')
-    if end and end < moment:
-        raise invalid('End date must be in the future. end=[%s] current '
-                      'time=[%s]' % (end, moment))
-    row.end = end
+def _end_running_rule(row, data):
+    validity.end_running_rule(row, data, _stored,
+                              errors.HASHMAP_RULE_RUNNING, invalid)
 
 
 def _stored(row, key):
