@@ -401,3 +401,55 @@ def test_a_dead_worker_is_replaced(client, service):
     assert response.status_code == 400
     assert 'quitter' in response.get_json()['message']
     still_serving(client, service)
+
+
+def test_changes_beyond_prices_are_kept(client, service):
+    """As CloudKitty stores what a script leaves: a unit, a quantity and
+    an attribute changed by the script are stored."""
+    rating.get_registry(service['conf']).update('hashmap', enabled=False)
+    enable(client, priority=1)
+    add_script(service, """
+for point in data['usage'].get('instance', []):
+    point['vol']['qty'] = point['vol']['qty'] * 2
+    point['vol']['unit'] = 'instance-half-hours'
+    point['metadata']['priced_by'] = 'script'
+    point['rating']['price'] = 1
+""")
+    frames = frames_of(50)
+    instances = sum(len(f['usage'].get('instance', [])) for f in frames)
+    assert post_frames(client, frames, '?rate=true').status_code == 204
+    response = client.get('/v2/dataframes?limit=1000&filters=type:instance'
+                          '&begin=2026-11-01T00:00:00&end=2027-01-01T00:00:00')
+    points = [p for frame in response.get_json()['dataframes']
+              for p in frame['usage']['instance']]
+    assert len(points) == instances
+    sent = [p for f in frames for p in f['usage'].get('instance', [])]
+    assert sorted(p['vol']['qty'] for p in points) == sorted(
+        p['vol']['qty'] * 2 for p in sent)
+    assert {p['vol']['unit'] for p in points} == {'instance-half-hours'}
+    assert {p['metadata']['priced_by'] for p in points} == {'script'}
+    assert total_rate(client) == pytest.approx(instances)
+
+
+def test_a_script_may_rebind_data_and_use_plain_numbers(client, service):
+    enable(client, priority=1)
+    add_script(service, """
+frame = {'period': data['period'], 'usage': {}}
+for service, points in data['usage'].items():
+    frame['usage'][service] = [dict(p, rating={'price': 0.5})
+                               for p in points]
+data = frame
+""")
+    assert quote(client, volume=3).get_json() == '0.5'
+
+
+def test_large_batches_go_to_the_worker_in_chunks(client, service,
+                                                  monkeypatch):
+    from ratekeeper.rating import pyscripts
+    monkeypatch.setattr(pyscripts, 'POINTS_PER_REQUEST', 7)
+    rating.get_registry(service['conf']).update('hashmap', enabled=False)
+    enable(client, priority=1)
+    add_script(service, MINIMUM_CHARGE)
+    assert post_frames(client, frames_of(200), '?rate=true').status_code \
+        == 204
+    assert total_rate(client) == pytest.approx(200 * 0.25)

@@ -25,6 +25,7 @@ from ratekeeper.rating.pyscripts import sandbox
 from ratekeeper.rating.pyscripts import scripts
 
 POLL_SECONDS = 1.0
+POINTS_PER_REQUEST = 10000
 
 
 class LoadedScript:
@@ -104,27 +105,26 @@ class PyScripts(rating.RatingModule):
         if not frames:
             return None
         names = {s.script_id: s.name for s in live if s.script_id in used}
-        answer = sandbox.get_pool(self.conf).call({
-            'op': 'run', 'frames': frames,
-            'scripts': [[s.script_id, s.name, s.data] for s in live
-                        if s.script_id in used]}, names)
-        if answer.get('error'):
-            raise _failure(answer, names)
-        return _results(answer, placements, names)
+        sources = [[s.script_id, s.name, s.data] for s in live
+                   if s.script_id in used]
+        pool = sandbox.get_pool(self.conf)
+        results = []
+        for start, stop in _chunks(frames):
+            answer = pool.call({'op': 'run', 'frames': frames[start:stop],
+                                'scripts': sources}, names)
+            if answer.get('error'):
+                raise _failure(answer, names)
+            results += _results(answer, placements[start:stop], names)
+        return results
 
     def _frames(self, batch, prices, live):
         """The batch cut as CloudKitty's processor cuts data: one frame per
         (period, scope); points of types in sorted order."""
-        scope_key = self.conf.collect.scope_key
-        grouped = {}
-        for index in range(len(batch)):
-            groupby, metadata = batch.groupby[index], batch.metadata[index]
-            scope = groupby.get(scope_key, metadata.get(scope_key))
-            key = (batch.begin[index], batch.end[index], _hashable(scope))
-            grouped.setdefault(key, {}).setdefault(
-                batch.type[index], []).append(index)
         frames, placements, used = [], [], set()
-        for (begin, end, _scope), by_type in grouped.items():
+        qtys, prices = _texts(batch.qty), _texts(prices)
+        units, groupbys, metadatas = batch.unit, batch.groupby, \
+            batch.metadata
+        for (begin, end, _scope), by_type in self._grouped(batch).items():
             moment = _naive(begin)
             active = [s.script_id for s in live
                       if validity.is_active(s, moment)]
@@ -134,20 +134,54 @@ class PyScripts(rating.RatingModule):
             frames.append({
                 'begin': begin.isoformat(), 'end': end.isoformat(),
                 'scripts': active,
-                'usage': {type_: [_point(batch, prices, i) for i in indexes]
+                'usage': {type_: [[units[i], qtys[i], prices[i],
+                                   groupbys[i], metadatas[i]]
+                                  for i in indexes]
                           for type_, indexes in by_type.items()}})
             placements.append(by_type)
         return frames, placements, used
 
+    def _grouped(self, batch):
+        """{(begin, end, scope): {type: [point indexes]}}."""
+        scope_key = self.conf.collect.scope_key
+        metadatas = batch.metadata
+        grouped = {}
+        for index, (begin, end, type_, groupby) in enumerate(zip(
+                batch.begin, batch.end, batch.type, batch.groupby)):
+            scope = groupby.get(scope_key)
+            if scope is None:
+                scope = metadatas[index].get(scope_key)
+            if type(scope) is not str:
+                scope = _hashable(scope)
+            by_type = grouped.get((begin, end, scope))
+            if by_type is None:
+                by_type = grouped[(begin, end, scope)] = {}
+            indexes = by_type.get(type_)
+            if indexes is None:
+                by_type[type_] = [index]
+            else:
+                indexes.append(index)
+        return grouped
 
-def _point(batch, prices, index):
-    return [batch.unit[index], _number_text(batch.qty[index]),
-            _number_text(prices[index]), batch.groupby[index],
-            batch.metadata[index]]
+
+def _chunks(frames):
+    """(start, stop) of runs of whole frames of about
+    POINTS_PER_REQUEST points: what a worker holds at once stays well
+    within its memory limit, whatever the batch."""
+    start, points = 0, 0
+    for index, frame in enumerate(frames):
+        points += sum(len(p) for p in frame['usage'].values())
+        if points >= POINTS_PER_REQUEST:
+            yield start, index + 1
+            start, points = index + 1, 0
+    if start < len(frames):
+        yield start, len(frames)
 
 
-def _number_text(value):
-    return repr(value) if isinstance(value, float) else str(value)
+def _texts(numbers):
+    """Quantities or prices as the text of the exact value CloudKitty's
+    Decimal(str(float)) reads."""
+    return [repr(n) if type(n) is float else str(n) for n in numbers]
 
 
 def _hashable(value):

@@ -30,6 +30,7 @@ JSON (orjson), so the service never unpickles anything this process says.
 import builtins
 import datetime
 import decimal
+from decimal import Decimal
 import os
 import resource
 import signal
@@ -37,6 +38,8 @@ import struct
 import sys
 
 import orjson
+
+from ratekeeper import runtime
 
 # Modules a script may import; loaded before the filter forbids open().
 ALLOWED_IMPORTS = ('__future__', 'bisect', 'calendar', 'collections',
@@ -137,6 +140,7 @@ class _Discard:
 
 def confine(memory_bytes):
     _preload()
+    runtime.tune_interpreter()
     syscalls = _syscall_filter()
     sys.stdout = sys.stderr = _Discard()
     signal.signal(signal.SIGPROF, _on_cpu_limit)
@@ -201,18 +205,6 @@ def _describe(exc):
 
 # -- dataframes ---------------------------------------------------------------
 
-def _decimal(value, what):
-    if isinstance(value, decimal.Decimal):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError('%s is not a number' % what)
-    try:
-        return decimal.Decimal(str(value) if isinstance(value, float)
-                               else value)
-    except decimal.InvalidOperation:
-        raise ValueError('%s is not a number' % what) from None
-
-
 def _point_dict(unit, qty, price, groupby, metadata):
     return {'vol': {'unit': unit, 'qty': qty}, 'rating': {'price': price},
             'groupby': groupby, 'metadata': metadata}
@@ -224,8 +216,8 @@ def _frame_dict(frame):
     usage = {}
     for type_ in sorted(frame['usage']):
         usage[type_] = [
-            _point_dict(unit or 'undefined', decimal.Decimal(qty),
-                        decimal.Decimal(price), dict(groupby), dict(metadata))
+            _point_dict(unit or 'undefined', Decimal(qty), Decimal(price),
+                        dict(groupby), dict(metadata))
             for unit, qty, price, groupby, metadata in frame['usage'][type_]]
     return {'period': {
         'begin': datetime.datetime.fromisoformat(frame['begin']),
@@ -233,41 +225,50 @@ def _frame_dict(frame):
         'usage': usage}
 
 
-def _reparsed(data, frame):
-    """The frame a script left, read back as CloudKitty's from_dict would,
-    into fresh dicts for the next script. The points must stay where they
+def _checked(data, frame):
+    """The frame a script left, checked as CloudKitty's from_dict checks
+    it (numbers become Decimal), in place. The points must stay where they
     were: prices go back to the points the service sent."""
-    if not isinstance(data, dict) or not isinstance(data.get('usage'), dict):
+    usage = data.get('usage') if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
         raise ValueError("'data' is no longer a dataframe (a dict with "
                          "'period' and 'usage')")
-    usage = data['usage']
-    if sorted(usage) != sorted(frame['usage']) or any(
-            not isinstance(usage[t], list)
-            or len(usage[t]) != len(frame['usage'][t]) for t in usage):
+    sent = frame['usage']
+    if usage.keys() != sent.keys() or any(
+            not isinstance(usage[t], list) or len(usage[t]) != len(sent[t])
+            for t in usage):
         raise ValueError('points were added or removed; a pyscript may only '
                          'change the points it is given')
-    fresh = {}
     for type_, points in usage.items():
-        fresh[type_] = [_reparsed_point(point, type_, i)
-                        for i, point in enumerate(points)]
-    return {'period': data.get('period'), 'usage': fresh}
+        for index, point in enumerate(points):
+            _checked_point(point, type_, index)
+    return data
 
 
-def _reparsed_point(point, type_, index):
-    where = 'usage[%r][%d]' % (type_, index)
+def _checked_point(point, type_, index):
     try:
-        vol, groupby, metadata = point['vol'], point['groupby'], \
-            point['metadata']
-        price = point['rating']['price']
-        unit, qty = vol['unit'], vol['qty']
-    except (KeyError, TypeError) as missing:
-        raise ValueError('%s is not a point (missing %s)' % (where, missing))
-    if not isinstance(groupby, dict) or not isinstance(metadata, dict):
-        raise ValueError('%s: groupby and metadata must be dicts' % where)
-    return _point_dict(str(unit) if unit else 'undefined',
-                       _decimal(qty, where + ' qty'),
-                       _decimal(price, where + ' price'),
-                       dict(groupby), dict(metadata))
+        vol, rating = point['vol'], point['rating']
+        if type(rating['price']) is not Decimal:
+            rating['price'] = _decimal(rating['price'])
+        if type(vol['qty']) is not Decimal:
+            vol['qty'] = _decimal(vol['qty'])
+        vol['unit']
+        if not isinstance(point['groupby'], dict) or \
+                not isinstance(point['metadata'], dict):
+            raise TypeError('groupby and metadata must be dicts')
+    except (KeyError, TypeError) as exc:
+        raise ValueError('usage[%r][%d] is not a point: %s'
+                         % (type_, index, exc)) from None
+
+
+def _decimal(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str,
+                                                         Decimal)):
+        raise TypeError('a quantity or price is not a number')
+    try:
+        return Decimal(str(value) if isinstance(value, float) else value)
+    except decimal.InvalidOperation:
+        raise TypeError('a quantity or price is not a number') from None
 
 
 def _run_script(key, name, source, data, frame):
@@ -275,20 +276,21 @@ def _run_script(key, name, source, data, frame):
     namespace = {'data': data, '__builtins__': SCRIPT_BUILTINS,
                  '__name__': '__pyscript__'}
     exec(code, namespace)
-    return _reparsed(namespace.get('data'), frame)
+    return _checked(namespace.get('data'), frame)
 
 
 def _point_result(point, sent):
+    """[price] or, when the script changed more, [price, the point's new
+    unit, quantity and attributes]."""
     unit, qty, _price, groupby, metadata = sent
-    result = [str(point['rating']['price'])]
     vol = point['vol']
-    if vol['unit'] != (unit or 'undefined') or \
-            vol['qty'] != decimal.Decimal(qty) or \
-            point['groupby'] != groupby or point['metadata'] != metadata:
-        result.append({'unit': vol['unit'], 'qty': str(vol['qty']),
-                       'groupby': point['groupby'],
-                       'metadata': point['metadata']})
-    return result
+    if vol['unit'] == (unit or 'undefined') and vol['qty'] == Decimal(qty) \
+            and point['groupby'] == groupby \
+            and point['metadata'] == metadata:
+        return [str(point['rating']['price'])]
+    return [str(point['rating']['price']),
+            {'unit': str(vol['unit']), 'qty': str(vol['qty']),
+             'groupby': point['groupby'], 'metadata': point['metadata']}]
 
 
 def run_frames(scripts, frames):
@@ -391,12 +393,11 @@ def serve():
     while True:
         try:
             size, = HEADER.unpack(_read_exactly(HEADER.size))
-            request = orjson.loads(_read_exactly(size))
+            answer = handle(orjson.loads(_read_exactly(size)))
         except EOFError:
             return
-        try:
-            answer = handle(request)
         except (MemoryError, TimeLimit) as exc:
+            # not a script's doing: the service discards this worker
             answer = {'error': _describe(exc), 'script': None}
         _send(answer)
 
