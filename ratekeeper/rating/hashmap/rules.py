@@ -6,13 +6,13 @@ errors.APIError (404 unknown id, 409 duplicate, 400 inconsistent rule)
 before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
-import itertools
 import uuid
 
 import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper import errors
+from ratekeeper.rating import revisions
 from ratekeeper.rating import validity
 from ratekeeper.rating.hashmap import models
 
@@ -34,26 +34,10 @@ def invalid(message):
     return errors.BadRequest(message, code=errors.HASHMAP_INVALID_RULE)
 
 
-# Rule writes made by this process: engines here see them at once, and
-# only poll the database for other processes' writes (see HashMap).
-LOCAL_WRITES = itertools.count()
-local_writes = 0
-
-
-def _bump_revision(session):
-    global local_writes
-    local_writes = next(LOCAL_WRITES) + 1
-    row = session.get(models.Revision, 1)
-    if row is None:
-        session.add(models.Revision(id=1, revision=1))
-    else:
-        row.revision += 1
-
-
-def revision(conf):
-    with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
-        return row.revision if row else 0
+# Every rule write moves the revision: engines rebuild from it.
+REVISIONS = revisions.Revisions(models.Revision)
+_bump_revision = REVISIONS.bump
+revision = REVISIONS.current
 
 
 # -- lookups that raise CloudKitty's messages ------------------------------
@@ -522,8 +506,7 @@ def delete_threshold(conf, threshold_id):
 def load_all(conf):
     """(revision, services, fields, groups, live mappings, thresholds)."""
     with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
-        return (row.revision if row else 0,
+        return (REVISIONS.read(session),
                 _all(session, models.Service),
                 _all(session, models.Field),
                 _all(session, models.Group),

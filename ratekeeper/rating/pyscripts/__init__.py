@@ -15,16 +15,14 @@ the cost per point is a few microseconds, not a process round trip.
 import datetime
 import decimal
 import math
-import threading
-import time
 
 from ratekeeper import dataframe
 from ratekeeper import rating
+from ratekeeper.rating import revisions
 from ratekeeper.rating import validity
 from ratekeeper.rating.pyscripts import sandbox
 from ratekeeper.rating.pyscripts import scripts
 
-POLL_SECONDS = 1.0
 POINTS_PER_REQUEST = 10000
 
 
@@ -38,6 +36,11 @@ class LoadedScript:
         self.deleted = None
 
 
+def _load_scripts(conf):
+    revision, rows = scripts.load_live(conf)
+    return revision, [LoadedScript(*row) for row in rows]
+
+
 class PyScripts(rating.RatingModule):
     name = 'pyscripts'
     description = 'PyScripts rating module.'
@@ -45,30 +48,15 @@ class PyScripts(rating.RatingModule):
 
     def __init__(self, conf):
         super().__init__(conf)
-        self._loaded = None          # (revision, [LoadedScript])
-        self._seen_writes = -1
-        self._checked_at = 0.0
-        self._lock = threading.Lock()
+        self._scripts = revisions.Cache(scripts.REVISIONS, conf,
+                                        _load_scripts)
 
     def current_scripts(self):
-        """The live scripts, reloaded when one changed: at once for a change
-        made by this process, within POLL_SECONDS for another's."""
-        loaded, moment = self._loaded, time.monotonic()
-        if loaded is not None and self._seen_writes == scripts.local_writes \
-                and moment - self._checked_at < POLL_SECONDS:
-            return loaded[1]
-        self._seen_writes = scripts.local_writes
-        revision = scripts.revision(self.conf)
-        self._checked_at = moment
-        if loaded is not None and loaded[0] == revision:
-            return loaded[1]
-        with self._lock:
-            revision, rows = scripts.load_live(self.conf)
-            self._loaded = (revision, [LoadedScript(*row) for row in rows])
-            return self._loaded[1]
+        """The live scripts (see rating.revisions)."""
+        return self._scripts.get()
 
     def reload(self):
-        self._loaded = None
+        self._scripts.clear()
 
     # -- pricing --------------------------------------------------------------
 

@@ -7,21 +7,23 @@ compiling it here. Every write moves the revision, which is how the module
 in every process learns its loaded scripts are stale.
 """
 import hashlib
-import itertools
 import uuid
 
 import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper import errors
+from ratekeeper.rating import revisions
 from ratekeeper.rating import validity
 from ratekeeper.rating.pyscripts import models
 from ratekeeper.rating.pyscripts import sandbox
 
 now = validity.now
 
-LOCAL_WRITES = itertools.count()
-local_writes = 0
+# Every write moves the revision: the module reloads its scripts from it.
+REVISIONS = revisions.Revisions(models.Revision)
+_bump_revision = REVISIONS.bump
+revision = REVISIONS.current
 
 
 def checksum(data):
@@ -36,22 +38,6 @@ def invalid(message):
 def _not_found(script_id):
     return errors.NotFound('No such script: None (UUID: %s)' % script_id,
                            code=errors.PYSCRIPTS_NOT_FOUND)
-
-
-def _bump_revision(session):
-    global local_writes
-    local_writes = next(LOCAL_WRITES) + 1
-    row = session.get(models.Revision, 1)
-    if row is None:
-        session.add(models.Revision(id=1, revision=1))
-    else:
-        row.revision += 1
-
-
-def revision(conf):
-    with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
-        return row.revision if row else 0
 
 
 def check_data(conf, name, data):
@@ -186,9 +172,8 @@ def load_live(conf):
     """(revision, scripts not deleted) as detached plain tuples, for the
     module: (script_id, name, checksum, data, start, end)."""
     with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
         S = models.Script
         live = session.execute(sa.select(
             S.script_id, S.name, S.checksum, S.data, S.start, S.end).where(
                 S.deleted.is_(None)).order_by(S.created_at, S.name)).all()
-        return (row.revision if row else 0), [tuple(r) for r in live]
+        return REVISIONS.read(session), [tuple(r) for r in live]
