@@ -453,3 +453,51 @@ def test_large_batches_go_to_the_worker_in_chunks(client, service,
     assert post_frames(client, frames_of(200), '?rate=true').status_code \
         == 204
     assert total_rate(client) == pytest.approx(200 * 0.25)
+
+
+@pytest.mark.parametrize('forged', [
+    b'{"frames": 7}',
+    b'{"frames": [{"volume": [[1.5]]}]}',
+    b'[]',
+    b'not json',
+])
+def test_a_forged_answer_is_refused_not_a_500(client, service, forged):
+    """A script that reaches fd 1 can write the worker's answer itself."""
+    enable(client, priority=1)
+    add_script(service, ESCAPE + """
+import_struct = sys.modules['struct']
+body = %r
+os.write(1, import_struct.pack('>I', len(body)) + body)
+os._exit(0)
+""" % forged, name='forger')
+    response = quote(client)
+    assert response.status_code == 400, response.get_data()
+    assert 'forger' in response.get_json()['message']
+    still_serving(client, service)
+
+
+def test_a_forged_huge_length_allocates_nothing(client, service):
+    enable(client, priority=1)
+    service['conf'].set_override('timeout', 0.5, 'pyscripts')
+    add_script(service, ESCAPE + """
+os.write(1, b'\\x7f\\xff\\xff\\xff')
+while True:
+    pass
+""", name='liar')
+    response = quote(client)
+    assert response.status_code == 400
+    assert 'liar' in response.get_json()['message']
+
+
+def test_a_price_that_is_no_number_is_refused_in_quotes(client, service):
+    enable(client, priority=1)
+    add_script(service, """
+import decimal
+for points in data['usage'].values():
+    for point in points:
+        point['rating']['price'] = decimal.Decimal('NaN')
+""")
+    response = quote(client)
+    assert response.status_code == 400
+    assert response.get_json()['code'] == \
+        'ratekeeper.rating.unpriceable_point'

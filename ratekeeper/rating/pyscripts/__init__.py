@@ -80,7 +80,7 @@ class PyScripts(rating.RatingModule):
             return prices
         prices = list(prices)
         for index, price, _changes in results:
-            prices[index] = decimal.Decimal(price)
+            prices[index] = _decimal_price(price, index)
         return prices
 
     def _run(self, batch, prices):
@@ -191,37 +191,74 @@ def _failure(answer, names):
 
 
 def _results(answer, placements, names):
-    frames = answer.get('frames')
-    if not isinstance(frames, list) or len(frames) != len(placements):
-        raise sandbox.ScriptFailed('PyScript %s: the worker answered '
-                                   'nonsense.' % ', '.join(names.values()))
-    results = []
-    for frame, by_type in zip(frames, placements):
-        for type_, indexes in by_type.items():
-            for index, point in zip(indexes, frame[type_]):
-                results.append((index, point[0],
-                                point[1] if len(point) > 1 else None))
-    return results
+    """[(index, price text, changes or None)] from the worker's answer,
+    which is read as untrusted input: a script that reached fd 1 could
+    have written it."""
+    try:
+        frames = answer['frames']
+        if len(frames) != len(placements):
+            raise ValueError('wrong number of frames')
+        results = []
+        for frame, by_type in zip(frames, placements):
+            for type_, indexes in by_type.items():
+                points = frame[type_]
+                if len(points) != len(indexes):
+                    raise ValueError('wrong number of points')
+                results.extend(_point_answer(index, point)
+                               for index, point in zip(indexes, points))
+        return results
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise sandbox.ScriptFailed(
+            'PyScript %s: the worker answered nonsense (%s).'
+            % (', '.join(sorted(names.values())), exc)) from None
+
+
+def _point_answer(index, point):
+    price = point[0]
+    if type(price) is not str:
+        raise ValueError('a price is not text')
+    if len(point) == 1:
+        return index, price, None
+    changes = point[1]
+    if type(changes['unit']) is not str or type(changes['qty']) is not str \
+            or type(changes['groupby']) is not dict \
+            or type(changes['metadata']) is not dict:
+        raise ValueError('a changed point is malformed')
+    return index, price, changes
+
+
+def _decimal_price(text, index):
+    try:
+        price = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        price = decimal.Decimal('NaN')
+    if not price.is_finite() or price.copy_abs() >= dataframe.MAX_MAGNITUDE:
+        raise rating.PriceOutOfRange('A pyscript priced point %d %s.'
+                                     % (index, text[:64]))
+    return price
 
 
 def _float_price(text, index):
-    price = float(text)
+    try:
+        price = float(text)
+    except ValueError:
+        price = math.nan
     if not math.isfinite(price):
         raise rating.PriceOutOfRange('A pyscript priced point %d %s.'
-                                     % (index, text))
+                                     % (index, text[:64]))
     return price
 
 
 def _apply_changes(batch, index, changes):
     """A script changed a point's unit, quantity or attributes: keep that,
     as CloudKitty stores what the script left."""
-    qty = float(changes['qty'])
     try:
+        qty = float(changes['qty'])
         dataframe.check_numbers([qty], 'qty')
-    except dataframe.InvalidDataframe as exc:
+    except ValueError as exc:
         raise sandbox.ScriptFailed('A pyscript set the quantity of point %d '
-                                   'to %s: %s.' % (index, changes['qty'],
-                                                   exc.reason)) from None
+                                   'to %s: %s.' % (index, changes['qty'][:64],
+                                                   exc)) from None
     batch.unit[index] = str(changes['unit'])
     batch.qty[index] = decimal.Decimal(changes['qty']) \
         if isinstance(batch.qty[index], decimal.Decimal) else qty

@@ -20,7 +20,7 @@ from ratekeeper import errors
 HEADER = struct.Struct('>I')
 GRACE_SECONDS = 1.0          # beyond the CPU limit, before SIGKILL
 RECYCLE_CPU_SECONDS = 1800   # half the worker's lifetime CPU limit
-MAX_ANSWER_BYTES = 1 << 31
+READ_CHUNK = 1 << 20
 
 
 class ScriptFailed(errors.BadRequest):
@@ -41,6 +41,8 @@ class Worker:
             start_new_session=True)
         self.timed_out = False
         self.cpu = 0.0
+        # an answer is never larger than what the worker may hold
+        self.max_answer = memory_mb * 1024 * 1024
 
     def call(self, request, timeout):
         """The worker's answer; SandboxBroken when it died, was killed for
@@ -52,7 +54,7 @@ class Worker:
             self.process.stdin.write(HEADER.pack(len(body)) + body)
             self.process.stdin.flush()
             size, = HEADER.unpack(self._read(HEADER.size))
-            if size > MAX_ANSWER_BYTES:
+            if size > self.max_answer:
                 raise SandboxBroken('answer too large')
             answer = orjson.loads(self._read(size))
         except (OSError, ValueError, struct.error) as exc:
@@ -65,10 +67,16 @@ class Worker:
         return answer
 
     def _read(self, size):
-        data = self.process.stdout.read(size)
-        if data is None or len(data) != size:
-            raise SandboxBroken('the worker stopped')
-        return data
+        """``size`` bytes, read as they come (a forged length allocates
+        nothing up front)."""
+        chunks, missing = [], size
+        while missing:
+            chunk = self.process.stdout.read(min(missing, READ_CHUNK))
+            if not chunk:
+                raise SandboxBroken('the worker stopped')
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b''.join(chunks)
 
     def _time_out(self):
         self.timed_out = True
