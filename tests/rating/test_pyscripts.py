@@ -501,3 +501,23 @@ for points in data['usage'].values():
     assert response.status_code == 400
     assert response.get_json()['code'] == \
         'ratekeeper.rating.unpriceable_point'
+
+
+def test_what_a_script_hoards_goes_with_its_worker(client, service):
+    """Memory a script kept in a module's attribute goes with the worker
+    that ran out of memory: the next request gets a fresh one."""
+    refused(client, service, """
+import math
+math.hoard = []
+while True:
+    math.hoard.append(' ' * (1024 * 1024))
+""", name='hoarder')
+    for row in scripts.list_scripts(service['conf']):
+        scripts.delete_script(service['conf'], row.script_id)
+    add_script(service, """
+import math
+for points in data['usage'].values():
+    for point in points:
+        point['rating']['price'] = 1 if hasattr(math, 'hoard') else 2
+""", name='inspector')
+    assert quote(client).get_json() == '2'

@@ -121,8 +121,7 @@ class Pool:
             except SandboxBroken as exc:
                 self._discard(worker)
                 raise self._broken(worker, exc, names) from None
-            if worker.cpu > RECYCLE_CPU_SECONDS or 'error' in answer \
-                    and answer.get('script') is None:
+            if worker.cpu > RECYCLE_CPU_SECONDS or _spent(answer):
                 self._discard(worker)
             else:
                 self._idle.put(worker)
@@ -160,6 +159,14 @@ class Pool:
             workers, self._all = list(self._all), set()
         for worker in workers:
             worker.kill()
+
+
+def _spent(answer):
+    """Whether the worker should serve no more: it ran out of memory or
+    time (what a script left in memory goes with it), or failed outside
+    any script."""
+    return 'error' in answer and (answer.get('spent')
+                                  or answer.get('script') is None)
 
 
 _POOLS = {}

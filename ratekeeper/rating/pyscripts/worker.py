@@ -71,10 +71,11 @@ class TimeLimit(BaseException):
 
 
 class ScriptError(Exception):
-    def __init__(self, key, message):
+    def __init__(self, key, message, spent=False):
         super().__init__(message)
         self.key = key
         self.message = message
+        self.spent = spent   # this process should not serve again
 
 
 # -- confinement --------------------------------------------------------------
@@ -303,7 +304,8 @@ def run_frames(scripts, frames):
             try:
                 data = _run_script(key, name, source, data, frame)
             except BaseException as exc:  # noqa: B902 - reported, not hidden
-                raise ScriptError(key, _describe(exc)) from None
+                raise ScriptError(key, _describe(exc), spent=isinstance(
+                    exc, (MemoryError, TimeLimit))) from None
         results.append({
             type_: [_point_result(point, sent) for point, sent in zip(
                 data['usage'][type_], frame['usage'][type_])]
@@ -386,7 +388,7 @@ def _run(request):
                 'cpu': _cpu_seconds()}
     except ScriptError as exc:
         return {'error': exc.message, 'script': exc.key,
-                'cpu': _cpu_seconds()}
+                'spent': exc.spent, 'cpu': _cpu_seconds()}
 
 
 def serve():
