@@ -113,11 +113,12 @@ collect_opts = [
 
 pyscripts_opts = [
     cfg.FloatOpt('timeout', default=5.0, min=0.1,
-                 help='Seconds of CPU a pyscripts worker may spend pricing '
-                      'one batch (every script on every frame of it); past '
-                      'it the scripts are stopped and the push or quote is '
-                      'refused (400). The worker is killed one second '
-                      'later if it does not stop.'),
+                 help='Seconds of CPU a pyscripts worker may spend on one '
+                      'request (every script on every frame of up to about '
+                      '10000 points of a push); past it the scripts are '
+                      'stopped and the push or quote is refused (400). The '
+                      'worker is killed one second later if it does not '
+                      'stop.'),
     cfg.IntOpt('memory_limit', default=256, min=16,
                help='MiB of address space a pyscripts worker may add to '
                     'what the interpreter takes at start; past it a script '
