@@ -4,9 +4,9 @@ import decimal
 
 from ratekeeper import rating
 from ratekeeper.rating import revisions
+from ratekeeper.rating.hashmap import database
 from ratekeeper.rating.hashmap import engine
 from ratekeeper.rating.hashmap import reference
-from ratekeeper.rating.hashmap import rules
 
 
 class HashMap(rating.RatingModule):
@@ -16,10 +16,10 @@ class HashMap(rating.RatingModule):
 
     def __init__(self, conf):
         super().__init__(conf)
-        self._engines = revisions.Cache(rules.REVISIONS, conf, self._build)
+        self._engines = revisions.Cache(database.REVISIONS, conf, self._build)
 
     def _build(self, conf):
-        snapshot = engine.Snapshot.from_rows(*rules.load_all(conf))
+        snapshot = engine.Snapshot.from_rows(*database.load_all(conf))
         return snapshot.revision, engine.Engine(snapshot,
                                                 conf.collect.scope_key)
 

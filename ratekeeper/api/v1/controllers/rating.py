@@ -10,6 +10,7 @@ from ratekeeper import rating
 from ratekeeper.api.v1 import json_controllers as jc
 from ratekeeper.api.v1 import module_config as config_apis
 from ratekeeper.policies import rating as policies
+from ratekeeper.rating import quote as rating_quote
 
 
 def registry():
@@ -111,7 +112,6 @@ class RatingController:
     def quote(self, *parts, **params):
         jc.require_method('POST')
         jc.authorize(policies.QUOTE)
-        from ratekeeper.rating import quote as rating_quote
         total = rating_quote.price_resources(
             registry(), jc.request_body().get('resources'))
         return 200, total
