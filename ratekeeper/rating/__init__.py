@@ -196,13 +196,19 @@ class Registry:
         return batch
 
 
-_REGISTRIES = {}
-_REGISTRIES_LOCK = threading.Lock()
+def one_per_conf(factory):
+    """A function giving the one ``factory(conf)`` of each configuration
+    object (built on first use; ``.made`` holds them)."""
+    made, lock = {}, threading.Lock()
+
+    def get(conf):
+        with lock:
+            thing = made.get(id(conf))
+            if thing is None or thing.conf is not conf:
+                thing = made[id(conf)] = factory(conf)
+            return thing
+    get.made = made
+    return get
 
 
-def get_registry(conf):
-    with _REGISTRIES_LOCK:
-        registry = _REGISTRIES.get(id(conf))
-        if registry is None or registry.conf is not conf:
-            registry = _REGISTRIES[id(conf)] = Registry(conf)
-        return registry
+get_registry = one_per_conf(Registry)

@@ -6,6 +6,8 @@ Dates are naive UTC, the form the rules are stored and shown in.
 """
 import datetime
 
+import sqlalchemy as sa
+
 from ratekeeper import errors
 
 
@@ -51,3 +53,28 @@ def is_active(row, moment):
     """Whether a rule applies at ``moment`` (naive UTC)."""
     return row.deleted is None and (row.start is None or row.start <= moment) \
         and (row.end is None or row.end > moment)
+
+
+def list_filters(model, deleted=False, start=None, end=None, is_active=None,
+                 created_by=None, updated_by=None, deleted_by=None,
+                 description=None):
+    """The WHERE clauses of the list filters every dated rule has
+    (``model``: its columns start, end, deleted, *_by, description)."""
+    where = [] if deleted else [model.deleted.is_(None)]
+    if start:
+        where.append(model.start >= start)
+    if end:
+        where.append(model.end < end)
+    if is_active:
+        moment = now()
+        where.extend([model.start <= moment, model.deleted.is_(None),
+                      sa.or_(model.end.is_(None), model.end > moment)])
+    for column, value in ((model.created_by, created_by),
+                          (model.updated_by, updated_by),
+                          (model.deleted_by, deleted_by)):
+        if value:
+            where.append(column == value)
+    if description:
+        where.append(sa.func.lower(model.description).contains(
+            description.lower(), autoescape=True))
+    return where

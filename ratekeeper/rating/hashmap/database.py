@@ -280,33 +280,11 @@ def list_mappings(conf, service_id=None, field_id=None, group_id=None,
                       'group_id.')
     where = _rule_filters(M, service_id, field_id, group_id, no_group,
                           tenant_id, filter_tenant)
-    if not deleted:
-        where.append(M.deleted.is_(None))
-    where.extend(_mapping_date_filters(start, end, is_active))
-    for column, value in ((M.created_by, created_by),
-                          (M.updated_by, updated_by),
-                          (M.deleted_by, deleted_by)):
-        if value:
-            where.append(column == value)
-    if description:
-        where.append(sa.func.lower(M.description).contains(
-            description.lower(), autoescape=True))
+    where += validity.list_filters(
+        M, deleted, start, end, is_active, created_by, updated_by,
+        deleted_by, description)
     with db.transaction(conf) as session:
         return _all(session, M, *where, order=M.created_at)
-
-
-def _mapping_date_filters(start, end, is_active):
-    M = models.Mapping
-    where = []
-    if start:
-        where.append(M.start >= start)
-    if end:
-        where.append(M.end < end)
-    if is_active:
-        moment = now()
-        where.extend([M.start <= moment, M.deleted.is_(None),
-                      sa.or_(M.end.is_(None), M.end > moment)])
-    return where
 
 
 def get_mapping(conf, mapping_id):

@@ -14,6 +14,7 @@ the cost per point is a few microseconds, not a process round trip.
 """
 import datetime
 import decimal
+import functools
 import math
 
 from ratekeeper import dataframe
@@ -98,11 +99,11 @@ class PyScripts(rating.RatingModule):
         pool = sandbox.get_pool(self.conf)
         results = []
         for start, stop in _chunks(frames):
-            answer = pool.call({'op': 'run', 'frames': frames[start:stop],
-                                'scripts': sources}, names)
-            if answer.get('error'):
-                raise _failure(answer, names)
-            results += _results(answer, placements[start:stop], names)
+            results += pool.call(
+                {'op': 'run', 'frames': frames[start:stop],
+                 'scripts': sources}, names,
+                functools.partial(_results, placements=placements[start:stop],
+                                  names=names))
         return results
 
     def _frames(self, batch, prices, live):
@@ -194,6 +195,8 @@ def _results(answer, placements, names):
     """[(index, price text, changes or None)] from the worker's answer,
     which is read as untrusted input: a script that reached fd 1 could
     have written it."""
+    if answer.get('error'):
+        raise _failure(answer, names)
     try:
         frames = answer['frames']
         if len(frames) != len(placements):

@@ -16,6 +16,7 @@ import threading
 import orjson
 
 from ratekeeper import errors
+from ratekeeper import rating
 
 HEADER = struct.Struct('>I')
 GRACE_SECONDS = 1.0          # beyond the CPU limit, before SIGKILL
@@ -108,24 +109,37 @@ class Pool:
     def limits(self):
         return self.conf.pyscripts
 
-    def call(self, request, names):
-        """Send ``request`` with the per-request CPU limit; ``names`` (key ->
-        script name) words the errors. Returns the answer, or raises
-        ScriptFailed."""
+    def call(self, request, names, read=lambda answer: answer):
+        """``read(answer)`` of the answer to ``request`` (sent with the
+        per-request CPU limit); ``names`` (key -> script name) words the
+        errors. Raises ScriptFailed.
+
+        A worker that stopped before answering is replaced and the
+        request sent once more to a fresh one: an idle worker may have
+        died since its last answer (a script can end its process after
+        writing one). A worker whose answer ``read`` refuses is not used
+        again."""
         request = dict(request, cpu_seconds=self.limits.timeout)
         with self._slots:
-            worker = self._take()
-            try:
-                answer = worker.call(
-                    request, self.limits.timeout + GRACE_SECONDS)
-            except SandboxBroken as exc:
-                self._discard(worker)
-                raise self._broken(worker, exc, names) from None
-            if worker.cpu > RECYCLE_CPU_SECONDS or _spent(answer):
-                self._discard(worker)
-            else:
-                self._idle.put(worker)
-        return answer
+            for attempt in (1, 2):
+                worker = self._take()
+                try:
+                    answer = worker.call(
+                        request, self.limits.timeout + GRACE_SECONDS)
+                    result = read(answer)
+                except SandboxBroken as exc:
+                    self._discard(worker)
+                    if worker.timed_out or attempt == 2:
+                        raise self._broken(worker, exc, names) from None
+                    continue
+                except BaseException:
+                    self._discard(worker)
+                    raise
+                if worker.cpu > RECYCLE_CPU_SECONDS or _spent(answer):
+                    self._discard(worker)
+                else:
+                    self._idle.put(worker)
+                return result
 
     def _take(self):
         while True:
@@ -169,22 +183,10 @@ def _spent(answer):
                                   or answer.get('script') is None)
 
 
-_POOLS = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def get_pool(conf):
-    with _POOLS_LOCK:
-        pool = _POOLS.get(id(conf))
-        if pool is None or pool.conf is not conf:
-            pool = _POOLS[id(conf)] = Pool(conf)
-        return pool
+get_pool = rating.one_per_conf(Pool)
 
 
 @atexit.register
 def _close_pools():
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
+    for pool in list(get_pool.made.values()):
         pool.close()

@@ -79,23 +79,9 @@ def list_scripts(conf, deleted=False, start=None, end=None, created_by=None,
                  updated_by=None, deleted_by=None, description=None,
                  is_active=None):
     S = models.Script
-    where = [] if deleted else [S.deleted.is_(None)]
-    if start:
-        where.append(S.start >= start)
-    if end:
-        where.append(S.end < end)
-    if is_active:
-        moment = now()
-        where.extend([S.start <= moment, S.deleted.is_(None),
-                      sa.or_(S.end.is_(None), S.end > moment)])
-    for column, value in ((S.created_by, created_by),
-                          (S.updated_by, updated_by),
-                          (S.deleted_by, deleted_by)):
-        if value:
-            where.append(column == value)
-    if description:
-        where.append(sa.func.lower(S.description).contains(
-            description.lower(), autoescape=True))
+    where = validity.list_filters(
+        S, deleted, start, end, is_active, created_by, updated_by,
+        deleted_by, description)
     with db.transaction(conf) as session:
         return list(session.scalars(sa.select(S).where(*where).order_by(
             S.created_at, S.name)))
