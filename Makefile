@@ -27,9 +27,10 @@ endif
 .PHONY: install system-packages ui run test unit functional docs samples bench clean
 
 # Debian packages whose servers the tests start themselves (on free
-# 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
+# 127.0.0.1 ports, with throwaway directories), and libraries they load
+# (libseccomp2: the pyscripts sandbox). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver prometheus
+SYSTEM_PACKAGES := chromium chromium-driver prometheus libseccomp2
 
 # The cost page (/ui/) charts with Chart.js from npm (package-lock.json
 # pins it): `npm ci` into node_modules, then the one built file is copied

@@ -214,6 +214,25 @@ orchestrator_opts = [
                       'becomes due.'),
 ]
 
+pyscripts_opts = [
+    cfg.FloatOpt('timeout', default=5.0, min=0.1,
+                 help='Seconds of CPU a pyscripts worker may spend on one '
+                      'request (every script on every frame of up to about '
+                      '10000 points of a push); past it the scripts are '
+                      'stopped and the push or quote is refused (400). The '
+                      'worker is killed one second later if it does not '
+                      'stop.'),
+    cfg.IntOpt('memory_limit', default=256, min=16,
+               help='MiB of address space a pyscripts worker may add to '
+                    'what the interpreter takes at start; past it a script '
+                    'fails with a 400 naming it.'),
+    cfg.IntOpt('max_script_size', default=65536, min=1,
+               help='Largest script text accepted, in bytes (UTF-8).'),
+    cfg.IntOpt('workers', default=2, min=1,
+               help='Confined worker processes running pyscripts, per '
+                    'service process (each prices one batch at a time).'),
+]
+
 OPTS = [
     (None, default_opts),
     ('api', api_opts),
@@ -228,6 +247,7 @@ OPTS = [
     ('fetcher_keystone', fetcher_keystone_opts),
     ('collector_prometheus', collector_prometheus_opts),
     ('orchestrator', orchestrator_opts),
+    ('pyscripts', pyscripts_opts),
 ]
 
 

@@ -31,6 +31,11 @@ HASHMAP_DUPLICATE = 'ratekeeper.hashmap.duplicate'
 HASHMAP_INVALID_RULE = 'ratekeeper.hashmap.invalid_rule'
 HASHMAP_RULE_RUNNING = 'ratekeeper.hashmap.rule_running'
 RATING_FAILED = 'ratekeeper.rating.unpriceable_point'
+PYSCRIPTS_NOT_FOUND = 'ratekeeper.pyscripts.not_found'
+PYSCRIPTS_DUPLICATE = 'ratekeeper.pyscripts.duplicate'
+PYSCRIPTS_INVALID_SCRIPT = 'ratekeeper.pyscripts.invalid_script'
+PYSCRIPTS_RULE_RUNNING = 'ratekeeper.pyscripts.rule_running'
+PYSCRIPTS_SCRIPT_FAILED = 'ratekeeper.pyscripts.script_failed'
 
 # API versions and protocol (microversions, negotiation, preconditions)
 INVALID_VERSION = 'ratekeeper.api_version.invalid'

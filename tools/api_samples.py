@@ -33,6 +33,7 @@ from ratekeeper import storage as rk_storage  # noqa: E402
 from ratekeeper.api import app as rk_app  # noqa: E402
 from ratekeeper.db import migration  # noqa: E402
 from ratekeeper.rating.hashmap import database as hashmap_db  # noqa: E402
+from ratekeeper.rating.pyscripts import scripts as pyscripts_scripts  # noqa
 from tests.functional import fixtures  # noqa: E402
 
 SOURCE = os.path.join(ROOT, 'doc', 'api-ref', 'source')
@@ -49,6 +50,13 @@ FIELD_ID = 'a1b2c3d4-0000-4000-8000-000000000002'
 GROUP_ID = 'a1b2c3d4-0000-4000-8000-000000000003'
 MAPPING_ID = 'a1b2c3d4-0000-4000-8000-000000000004'
 THRESHOLD_ID = 'a1b2c3d4-0000-4000-8000-000000000005'
+PYSCRIPTS = '/v1/rating/module_config/pyscripts/scripts'
+SCRIPT_ID = 'a1b2c3d4-0000-4000-8000-000000000006'
+SCRIPT = ("import decimal\n"
+          "for point in data['usage'].get('instance', []):\n"
+          "    if point['metadata'].get('flavor_name') == 'm1.large':\n"
+          "        point['rating']['price'] += decimal.Decimal('0.5') * "
+          "point['vol']['qty']\n")
 # The hashmap stamps rules with the time (created_at, start, deleted): its
 # samples are written on a clock that starts at NOW and moves one minute
 # per hashmap request, so that they do not drift. It is in the past, so
@@ -214,6 +222,27 @@ SAMPLES = [
            request='v1/samples/hashmap/threshold-put-request.json',
            body={'threshold_id': THRESHOLD_ID, 'service_id': SERVICE_ID,
                  'level': '2', 'cost': '0.8', 'type': 'rate'}),
+    # v1 pyscripts (source/v1/samples/pyscripts/), on the same clock
+    Sample('POST', PYSCRIPTS, 201, 'v1/samples/pyscripts/scripts-post.json',
+           request='v1/samples/pyscripts/scripts-post-request.json',
+           body={'name': 'large_flavor_surcharge', 'data': SCRIPT,
+                 'script_id': SCRIPT_ID,
+                 'description': 'm1.large costs 0.5 more per hour'}),
+    Sample('GET', PYSCRIPTS, 200, 'v1/samples/pyscripts/scripts-get.json'),
+    Sample('GET', PYSCRIPTS + '?no_data=True', 200,
+           'v1/samples/pyscripts/scripts-get-no-data.json'),
+    Sample('GET', PYSCRIPTS + '/' + SCRIPT_ID, 200,
+           'v1/samples/pyscripts/script-get.json'),
+    Sample('PUT', PYSCRIPTS + '/' + SCRIPT_ID, 400,
+           'v1/samples/pyscripts/script-put-running.json',
+           body={'name': 'large_flavor_surcharge', 'data': 'pass\n'}),
+    Sample('PUT', PYSCRIPTS + '/' + SCRIPT_ID, 201,
+           'v1/samples/pyscripts/script-put.json',
+           request='v1/samples/pyscripts/script-put-request.json',
+           body={'name': 'large_flavor_surcharge', 'end': '2099-12-31'}),
+    Sample('POST', PYSCRIPTS, 400,
+           'v1/samples/pyscripts/scripts-post-invalid.json',
+           body={'name': 'broken', 'data': 'for x in:\n    pass\n'}),
     # v1 rating (source/v1/samples/rating/), with the rules above
     Sample('GET', '/v1/rating/modules', 200,
            'v1/samples/rating/modules-get.json'),
@@ -242,6 +271,7 @@ SAMPLES = [
            204),
     Sample('DELETE', HASHMAP + '/fields/' + FIELD_ID, 204),
     Sample('DELETE', HASHMAP + '/services/' + SERVICE_ID, 204),
+    Sample('DELETE', PYSCRIPTS + '/' + SCRIPT_ID, 204),
 ]
 
 
@@ -261,7 +291,7 @@ class Service:
                                                       self.storage))
         self.moment = NOW
         self.real_clock = hashmap_db.now
-        hashmap_db.now = lambda: self.moment
+        hashmap_db.now = pyscripts_scripts.now = lambda: self.moment
         return self
 
     def push_rest_of_day(self):
@@ -271,7 +301,7 @@ class Service:
 
     def call(self, sample):
         """The response body: JSON re-indented, anything else as is."""
-        if sample.url.startswith(HASHMAP):
+        if sample.url.startswith((HASHMAP, PYSCRIPTS)):
             self.moment += datetime.timedelta(minutes=1)
         kwargs = {'base_url': BASE_URL, 'headers': sample.headers}
         if sample.body is not None:
@@ -288,7 +318,7 @@ class Service:
         return response.get_data(as_text=True)
 
     def __exit__(self, *exc):
-        hashmap_db.now = self.real_clock
+        hashmap_db.now = pyscripts_scripts.now = self.real_clock
         self.storage.close()
         db.dispose(self.conf)
         policy.reset()

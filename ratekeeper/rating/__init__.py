@@ -52,6 +52,15 @@ class RatingModule:
         self.process(priced, tenant_scoped=False)
         return [decimal.Decimal(repr(price)) for price in priced.price]
 
+    def quote_into(self, batch, prices):
+        """The Decimal prices of ``batch`` after this module, given those
+        of the modules before it (a quote's pipeline). By default this
+        module's own prices are added."""
+        own = self.quote(batch)
+        if not own:
+            return prices
+        return [price + mine for price, mine in zip(prices, own)]
+
     def reload(self):
         """Forget anything cached from the database."""
 
@@ -168,12 +177,12 @@ class Registry:
             module.process(batch, tenant_scoped)
 
     def quote(self, batch):
-        """The exact total of ``batch`` priced by every enabled module."""
-        total = decimal.Decimal(0)
+        """The exact total of ``batch`` priced by every enabled module, each
+        given the prices of those before it."""
+        prices = [decimal.Decimal(0)] * len(batch)
         for module in self.enabled_in_order():
-            for price in module.quote(batch):
-                total += price
-        return total
+            prices = module.quote_into(batch, prices)
+        return sum(prices, decimal.Decimal(0))
 
     def rate_points(self, batch, indexes):
         """Price only the points at ``indexes``; the others keep theirs."""
@@ -187,13 +196,19 @@ class Registry:
         return batch
 
 
-_REGISTRIES = {}
-_REGISTRIES_LOCK = threading.Lock()
+def one_per_conf(factory):
+    """A function giving the one ``factory(conf)`` of each configuration
+    object (built on first use; ``.made`` holds them)."""
+    made, lock = {}, threading.Lock()
+
+    def get(conf):
+        with lock:
+            thing = made.get(id(conf))
+            if thing is None or thing.conf is not conf:
+                thing = made[id(conf)] = factory(conf)
+            return thing
+    get.made = made
+    return get
 
 
-def get_registry(conf):
-    with _REGISTRIES_LOCK:
-        registry = _REGISTRIES.get(id(conf))
-        if registry is None or registry.conf is not conf:
-            registry = _REGISTRIES[id(conf)] = Registry(conf)
-        return registry
+get_registry = one_per_conf(Registry)

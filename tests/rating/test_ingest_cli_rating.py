@@ -98,3 +98,53 @@ def test_ingest_rate_refuses_a_point_priced_out_of_range(tmp_path):
     assert 'priced out of range' in result.stderr
     assert 'Traceback' not in result.stderr
     assert _stored_total(conf) == 0
+
+
+def _ingest_with_script(tmp_path, script):
+    """ratekeeper-ingest --rate of 200 volume points with the reference
+    rules and ``script`` as a pyscript after hashmap."""
+    from ratekeeper.rating.pyscripts import scripts
+    conf = fixtures.make_conf(str(tmp_path))
+    migration.upgrade(conf)
+    _reference_volume_rules(conf)
+    rating.get_registry(conf).update('hashmap', priority=2)
+    rating.get_registry(conf).update('pyscripts', enabled=True, priority=1)
+    scripts.create_script(conf, {'name': 'tenfold', 'data': script,
+                                 'start': datetime.datetime(2020, 1, 1)},
+                          force=True)
+    db.dispose(conf)
+    frames = frames_of(200)
+    for frame in frames:
+        frame['usage'] = {'volume': frame['usage']['volume']}
+    data = tmp_path / 'frames.jsonl'
+    data.write_bytes(orjson.dumps({'dataframes': frames}) + b'\n')
+    env = dict(os.environ, OS_DEFAULT__STATE_PATH=str(tmp_path),
+               OS_PYSCRIPTS__TIMEOUT='0.5')
+    result = subprocess.run([os.path.join(BIN, 'ratekeeper-ingest'),
+                             '--rate', str(data)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    return conf, frames, result
+
+
+def test_ingest_rate_runs_pyscripts_after_hashmap(tmp_path):
+    conf, frames, result = _ingest_with_script(tmp_path, """
+for points in data['usage'].values():
+    for point in points:
+        point['rating']['price'] *= 10
+""")
+    assert result.returncode == 0, result.stderr
+    expected = sum(
+        p['vol']['qty'] * 0.005 * (1.5 if p['metadata']['volume_type']
+                                   == 'ssd' else 1)
+        for p in frames[0]['usage']['volume'])
+    assert _stored_total(conf) == pytest.approx(expected, abs=1e-9)
+
+
+def test_ingest_rate_refuses_a_line_a_pyscript_fails(tmp_path):
+    conf, _frames, result = _ingest_with_script(tmp_path, 'while True:\n'
+                                                '    pass\n')
+    assert result.returncode == 1, result.stderr
+    assert 'PyScript tenfold' in result.stderr
+    assert 'time limit' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert _stored_total(conf) == 0

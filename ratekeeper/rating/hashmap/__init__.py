@@ -1,16 +1,12 @@
 """hashmap: CloudKitty's rule-based pricing (services, fields, mappings,
 thresholds, groups), priced by the vectorised engine."""
 import decimal
-import threading
-import time
 
 from ratekeeper import rating
+from ratekeeper.rating import revisions
+from ratekeeper.rating.hashmap import database
 from ratekeeper.rating.hashmap import engine
 from ratekeeper.rating.hashmap import reference
-from ratekeeper.rating.hashmap import database
-
-
-POLL_SECONDS = 1.0
 
 
 class HashMap(rating.RatingModule):
@@ -20,33 +16,16 @@ class HashMap(rating.RatingModule):
 
     def __init__(self, conf):
         super().__init__(conf)
-        self._engine = None
-        self._lock = threading.Lock()
-        self._seen_writes = -1
-        self._checked_at = 0.0
+        self._engines = revisions.Cache(database.REVISIONS, conf, self._build)
+
+    def _build(self, conf):
+        snapshot = engine.Snapshot.from_rows(*database.load_all(conf))
+        return snapshot.revision, engine.Engine(snapshot,
+                                                conf.collect.scope_key)
 
     def current_engine(self):
-        """The engine of the current rules, recompiled when a rule changed:
-        at once for a change made by this process, within
-        POLL_SECONDS for one made by another (the revision row is read at
-        most that often, not once per batch)."""
-        current = self._engine
-        now = time.monotonic()
-        if current is not None and self._seen_writes == database.local_writes \
-                and now - self._checked_at < POLL_SECONDS:
-            return current
-        self._seen_writes = database.local_writes
-        revision = database.revision(self.conf)
-        self._checked_at = now
-        if current is not None and current.revision == revision:
-            return current
-        with self._lock:
-            if self._engine is None or self._engine.revision != revision:
-                snapshot = engine.Snapshot.from_rows(*database.load_all(
-                    self.conf))
-                self._engine = engine.Engine(
-                    snapshot, self.conf.collect.scope_key)
-            return self._engine
+        """The engine of the current rules (see rating.revisions)."""
+        return self._engines.get()
 
     def process(self, batch, tenant_scoped=True):
         self.current_engine().price(batch, tenant_scoped)
@@ -65,5 +44,4 @@ class HashMap(rating.RatingModule):
                 'a value that is not a number.') from None
 
     def reload(self):
-        with self._lock:
-            self._engine = None
+        self._engines.clear()

@@ -6,22 +6,20 @@ errors.APIError (404 unknown id, 409 duplicate, 400 inconsistent rule)
 before anything is written. Every write moves the revision counter, which
 is how engines in every process learn that their compiled tables are stale.
 """
-import datetime
-import itertools
 import uuid
 
 import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper import errors
+from ratekeeper.rating import revisions
+from ratekeeper.rating import validity
 from ratekeeper.rating.hashmap import models
 
 MAP_TYPES = ('flat', 'rate')
 
 
-def now():
-    """Naive UTC, the form every hashmap date is stored and shown in."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+now = validity.now
 
 
 def _not_found(message):
@@ -36,26 +34,10 @@ def invalid(message):
     return errors.BadRequest(message, code=errors.HASHMAP_INVALID_RULE)
 
 
-# Rule writes made by this process: engines here see them at once, and
-# only poll the database for other processes' writes (see HashMap).
-LOCAL_WRITES = itertools.count()
-local_writes = 0
-
-
-def _bump_revision(session):
-    global local_writes
-    local_writes = next(LOCAL_WRITES) + 1
-    row = session.get(models.Revision, 1)
-    if row is None:
-        session.add(models.Revision(id=1, revision=1))
-    else:
-        row.revision += 1
-
-
-def revision(conf):
-    with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
-        return row.revision if row else 0
+# Every rule write moves the revision: engines rebuild from it.
+REVISIONS = revisions.Revisions(models.Revision)
+_bump_revision = REVISIONS.bump
+revision = REVISIONS.current
 
 
 # -- lookups that raise CloudKitty's messages ------------------------------
@@ -298,33 +280,11 @@ def list_mappings(conf, service_id=None, field_id=None, group_id=None,
                       'group_id.')
     where = _rule_filters(M, service_id, field_id, group_id, no_group,
                           tenant_id, filter_tenant)
-    if not deleted:
-        where.append(M.deleted.is_(None))
-    where.extend(_mapping_date_filters(start, end, is_active))
-    for column, value in ((M.created_by, created_by),
-                          (M.updated_by, updated_by),
-                          (M.deleted_by, deleted_by)):
-        if value:
-            where.append(column == value)
-    if description:
-        where.append(sa.func.lower(M.description).contains(
-            description.lower(), autoescape=True))
+    where += validity.list_filters(
+        M, deleted, start, end, is_active, created_by, updated_by,
+        deleted_by, description)
     with db.transaction(conf) as session:
         return _all(session, M, *where, order=M.created_at)
-
-
-def _mapping_date_filters(start, end, is_active):
-    M = models.Mapping
-    where = []
-    if start:
-        where.append(M.start >= start)
-    if end:
-        where.append(M.end < end)
-    if is_active:
-        moment = now()
-        where.extend([M.start <= moment, M.deleted.is_(None),
-                      sa.or_(M.end.is_(None), M.end > moment)])
-    return where
 
 
 def get_mapping(conf, mapping_id):
@@ -334,14 +294,7 @@ def get_mapping(conf, mapping_id):
 
 def check_dates(start, end, force=False):
     """CloudKitty's date rules for a new or not yet started rule."""
-    moment = now()
-    if not force and start and start < moment:
-        raise invalid('Cannot create a rule with start in the past. '
-                      'start=[%s] current time=[%s].' % (start, moment))
-    start = start or moment  # a rule without a start starts now
-    if end and end < start:
-        raise invalid('Cannot create a rule with start after end. '
-                      'start=[%s] end=[%s].' % (start, end))
+    validity.check_dates(start, end, invalid, force)
 
 
 def create_mapping(conf, data, force=False, user='unknown'):
@@ -405,9 +358,8 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
     cost, dates and description (other attributes are ignored)."""
     with db.transaction(conf) as session:
         row = _mapping(session, mapping_id, include_deleted=False)
-        moment = now()
-        if row.start < moment:
-            _end_running_rule(row, data, moment)
+        if row.start < now():
+            _end_running_rule(row, data)
         else:
             start = data.get('start') or row.start
             check_dates(start, data.get('end'))
@@ -421,22 +373,9 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
         return row
 
 
-def _end_running_rule(row, data, moment):
-    if row.end is not None:
-        raise errors.BadRequest(
-            'Cannot update a rule that was already processed and has a '
-            'defined end date.', code=errors.HASHMAP_RULE_RUNNING)
-    for key, value in data.items():
-        if key != 'end' and value and value != _stored(row, key):
-            raise errors.BadRequest(
-                'You are allowed to update only the attribute [end] as this '
-                'rule is already running as it started on [%s]' % row.start,
-                code=errors.HASHMAP_RULE_RUNNING)
-    end = data.get('end')
-    if end and end < moment:
-        raise invalid('End date must be in the future. end=[%s] current '
-                      'time=[%s]' % (end, moment))
-    row.end = end
+def _end_running_rule(row, data):
+    validity.end_running_rule(row, data, _stored,
+                              errors.HASHMAP_RULE_RUNNING, invalid)
 
 
 def _stored(row, key):
@@ -533,8 +472,7 @@ def delete_threshold(conf, threshold_id):
 def load_all(conf):
     """(revision, services, fields, groups, live mappings, thresholds)."""
     with db.transaction(conf) as session:
-        row = session.get(models.Revision, 1)
-        return (row.revision if row else 0,
+        return (REVISIONS.read(session),
                 _all(session, models.Service),
                 _all(session, models.Field),
                 _all(session, models.Group),

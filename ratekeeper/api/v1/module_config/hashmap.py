@@ -170,23 +170,12 @@ def conf():
     return jc.conf()
 
 
-def user():
-    return jc.context().user_id or 'unknown'
-
-
-def created(document, new_id):
-    location = pecan.request.path_url.rstrip('/') + '/' + new_id
-    return 201, document, {'Location': location}
+user, created = routes.user, routes.created
+_id = routes.object_id
 
 
 def redirect_to_request():
     return 302, None, {'Location': pecan.request.path_url}
-
-
-def _id(call, key, source):
-    """The object id from the path, else from ``source`` (the query or
-    the JSON body)."""
-    return inputs.text_value(call.path.get(key) or source.get(key), key)
 
 
 def list_types(call):

@@ -13,8 +13,11 @@ first declared that serves the method answers.
 """
 import dataclasses
 
+import pecan
+
 from ratekeeper import errors
 from ratekeeper.api.v1 import json_controllers as jc
+from ratekeeper.api.v1.module_config import inputs
 from ratekeeper.policies import rating as rating_policies
 
 
@@ -67,6 +70,23 @@ class Call:
         writes = method in ('POST', 'PUT', 'PATCH')
         self.body = jc.request_body() if writes else {}
         self.params = {} if writes else jc.request_params(query)
+
+
+def user():
+    """Who makes the request, as CloudKitty records it on a rule."""
+    return jc.context().user_id or 'unknown'
+
+
+def created(document, new_id, status=201):
+    """A 201 with the Location of ``new_id`` under the request path."""
+    location = pecan.request.path_url.rstrip('/') + '/' + new_id
+    return status, document, {'Location': location}
+
+
+def object_id(call, key, source):
+    """The object id from the path, else from ``source`` (the query or the
+    JSON body: clients PUT and DELETE on collections with the id there)."""
+    return inputs.text_value(call.path.get(key) or source.get(key), key)
 
 
 class RouteTable:
