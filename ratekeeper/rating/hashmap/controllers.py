@@ -114,12 +114,8 @@ def datetime_value(value, name, end_of_day=False):
 
 
 def boolean_value(value, name):
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ('true', '1', 'false',
-                                                    '0', ''):
-        return value.lower() in ('true', '1')
-    raise _invalid(name, value, "Wrong type. Expected 'bool'.")
+    """A flag of the query or body; False when absent."""
+    return False if value is None else v1.boolean_argument(value, name)
 
 
 def _parents(body):

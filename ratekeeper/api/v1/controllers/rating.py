@@ -16,6 +16,7 @@ from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper import policy
 from ratekeeper import rating
+from ratekeeper.api import booleans
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api import json as api_json
 from ratekeeper.policies import rating as policies
@@ -114,15 +115,13 @@ def module_document(module, state, hot_config_key='hot-config'):
             'priority': priority}
 
 
-def _boolean(value, name):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ('true', 'false'):
-        return value.lower() == 'true'
-    raise errors.InvalidInput(
-        "Invalid input for field/attribute %s. Value: '%s'. Wrong type. "
-        "Expected 'bool', got '%s'" % (name, str(value)[:64],
-                                       type(value).__name__))
+def boolean_argument(value, name):
+    """A boolean of a query or body (ratekeeper.api.booleans), or 400."""
+    try:
+        return booleans.parse(value)
+    except booleans.NotABoolean:
+        raise errors.InvalidInput(booleans.v1_message(name, value)) \
+            from None
 
 
 def _priority(value):
@@ -175,12 +174,14 @@ class ModulesController:
         with the same PUT, so this must be idempotent and cheap."""
         authorize(policies.UPDATE_MODULE)
         body = request_body()
+        for name in ('module_id', 'description'):
+            errors.text_field(body.get(name), name)
         if not body.get('module_id'):
             raise errors.InvalidInput(
                 "Invalid input for field/attribute module_id. Value: "
                 "'None'. Mandatory field missing.")
         registry().get(module_id)
-        enabled = _boolean(body['enabled'], 'enabled') \
+        enabled = boolean_argument(body['enabled'], 'enabled') \
             if body.get('enabled') is not None else None
         priority = _priority(body['priority']) \
             if body.get('priority') is not None else None

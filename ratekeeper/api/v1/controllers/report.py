@@ -84,7 +84,8 @@ class ReportController(rest.RestController):
             begin, end, base.request_conf().collect.scope_key)
 
     @base.wsexpose(decimal.Decimal, datetime.datetime,
-                   datetime.datetime, wtypes.text, wtypes.text, bool)
+                   datetime.datetime, wtypes.text, wtypes.text,
+                   base.STRICT_BOOLEAN)
     def total(self, begin=None, end=None, tenant_id=None, service=None,
               all_tenants=False):
         """The rated total of the period (deprecated: use summary)."""
@@ -100,7 +101,7 @@ class ReportController(rest.RestController):
 
     @base.wsexpose(models.SummaryCollectionModel, datetime.datetime,
                    datetime.datetime, wtypes.text, wtypes.text,
-                   wtypes.text, bool)
+                   wtypes.text, base.STRICT_BOOLEAN)
     def summary(self, begin=None, end=None, tenant_id=None, service=None,
                 groupby=None, all_tenants=False):
         """Rated totals of the period by tenant and/or resource type."""
