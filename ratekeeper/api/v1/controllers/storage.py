@@ -61,8 +61,9 @@ def _raw_arguments(request):
 
 
 def _converted(name, value):
-    if not isinstance(value, str):
-        raise wsme_exc.InvalidInput(name, value, 'expected a string.')
+    error = base.type_error(name, value, str)
+    if error is not None:
+        raise error
     if name not in DATETIME_ARGUMENTS or not value:
         return value or None
     try:
