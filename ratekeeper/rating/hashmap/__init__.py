@@ -25,10 +25,6 @@ class HashMap(rating.RatingModule):
         self._seen_writes = -1
         self._checked_at = 0.0
 
-    def config_controller(self):
-        from ratekeeper.rating.hashmap import controllers
-        return controllers.HashMapConfigController()
-
     def current_engine(self):
         """The engine of the current rules, recompiled when a rule changed:
         at once for a change made by this process, within
