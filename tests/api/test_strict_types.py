@@ -158,3 +158,115 @@ def test_the_valid_bodies_pass(service):
     for method, path, body, _key_path in HAND_PARSED_TEXT_FIELDS:
         response = client.open(path, method=method, headers=ADMIN, json=body)
         assert response.status_code < 400, (method, path, response.json)
+
+
+# -- the hashmap API ---------------------------------------------------------
+
+H = '/v1/rating/module_config/hashmap'
+# (method, route shape, text fields of its body) for every hashmap route
+# that reads a body or JSON parameters
+HASHMAP_TEXT_FIELDS = {
+    ('POST', 'services'): ['name'],
+    ('POST', 'fields'): ['name'],
+    ('POST', 'groups'): ['name'],
+    ('POST', 'mappings'): ['value', 'tenant_id', 'name', 'description'],
+    ('PUT', 'mappings'): ['mapping_id', 'value', 'tenant_id', 'name',
+                          'description', 'created_by', 'updated_by'],
+    ('PUT', 'mappings/{mapping_id}'): ['value', 'tenant_id', 'name',
+                                       'description'],
+    ('POST', 'thresholds'): ['tenant_id'],
+    ('PUT', 'thresholds'): ['threshold_id', 'tenant_id'],
+    ('PUT', 'thresholds/{threshold_id}'): ['tenant_id'],
+    ('DELETE', 'services'): ['service_id'],
+    ('DELETE', 'fields'): ['field_id'],
+    ('DELETE', 'groups'): ['group_id'],
+    ('DELETE', 'mappings'): ['mapping_id'],
+    ('DELETE', 'thresholds'): ['threshold_id'],
+    ('GET', 'fields'): ['service_id'],
+    ('GET', 'groups/mappings'): ['group_id'],
+    ('GET', 'groups/thresholds'): ['group_id'],
+    ('GET', 'mappings'): ['tenant_id', 'created_by', 'updated_by',
+                          'deleted_by', 'description'],
+    ('GET', 'mappings/group'): ['mapping_id'],
+    ('GET', 'thresholds'): ['tenant_id'],
+    ('GET', 'thresholds/group'): ['threshold_id'],
+}
+
+
+@pytest.fixture(scope='module')
+def hashmap(service):
+    client = service['client']
+
+    def post(kind, body):
+        response = client.post(H + '/' + kind, json=body, headers=ADMIN)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    service_id = post('services', {'name': 'instance'})['service_id']
+    ids = {'service_id': service_id,
+           'field_id': post('fields', {'service_id': service_id,
+                                       'name': 'flavor'})['field_id'],
+           'group_id': post('groups', {'name': 'g'})['group_id']}
+    mapping = post('mappings', {'service_id': service_id, 'cost': '1',
+                                'start': '2099-01-01T00:00:00'})
+    threshold = post('thresholds', {'service_id': service_id,
+                                    'level': '1', 'cost': '1'})
+    ids.update(mapping_id=mapping['mapping_id'],
+               threshold_id=threshold['threshold_id'])
+    bodies = {
+        ('POST', 'services'): {'name': 'volume'},
+        ('POST', 'fields'): {'service_id': service_id, 'name': 'size'},
+        ('POST', 'groups'): {'name': 'h'},
+        ('POST', 'mappings'): {'service_id': service_id, 'cost': '2',
+                               'start': '2098-01-01T00:00:00',
+                               'end': '2098-02-01T00:00:00'},
+        ('PUT', 'mappings'): mapping,
+        ('PUT', 'mappings/{mapping_id}'): mapping,
+        ('POST', 'thresholds'): {'service_id': service_id, 'level': '2',
+                                 'cost': '1'},
+        ('PUT', 'thresholds'): threshold,
+        ('PUT', 'thresholds/{threshold_id}'): threshold,
+    }
+    return ids, bodies
+
+
+def _hashmap_state(client):
+    return {kind: client.get(H + '/' + kind + query, headers=ADMIN).json
+            for kind, query in (('services', ''), ('groups', ''),
+                                ('mappings', '?deleted=true'),
+                                ('thresholds', '?all=true&service_id=' +
+                                 client.get(H + '/services', headers=ADMIN)
+                                 .json['services'][0]['service_id']))}
+
+
+def test_every_hashmap_body_route_is_listed(service):
+    from ratekeeper.api.v1 import module_config
+    table = module_config.config_apis()['hashmap'].routes
+    with_bodies = {(method, shape) for shape, method, _rule in table.walk()
+                   if method in ('POST', 'PUT')}
+    assert with_bodies <= set(HASHMAP_TEXT_FIELDS)
+
+
+def test_hashmap_text_fields_refuse_other_types(service, hashmap):
+    client = service['client']
+    ids, bodies = hashmap
+    before = _hashmap_state(client)
+    for (method, shape), fields in HASHMAP_TEXT_FIELDS.items():
+        path = H + '/' + shape.format(**ids)
+        for key in fields:
+            for value in NOT_TEXT:
+                body = dict(bodies.get((method, shape), {}), **{key: value})
+                response = client.open(path, method=method, json=body,
+                                       headers=ADMIN)
+                _wrong_type_400(response, (method, shape, key, value))
+    assert _hashmap_state(client) == before
+
+
+def test_the_valid_hashmap_bodies_pass(service, hashmap):
+    client = service['client']
+    ids, bodies = hashmap
+    for (method, shape), body in bodies.items():
+        response = client.open(H + '/' + shape.format(**ids), method=method,
+                               json=body, headers=ADMIN)
+        assert response.status_code in (201, 302), (method, shape,
+                                                    response.json)

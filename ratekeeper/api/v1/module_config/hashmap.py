@@ -62,8 +62,9 @@ def mapping_update_input(body):
         if body.get(key):
             data[key] = inputs.datetime_value(body[key], key)
     for key in ('created_by', 'updated_by', 'deleted_by'):
-        if body.get(key):
-            data[key] = inputs.text_value(body[key], key)
+        text = inputs.text_value(body.get(key), key)
+        if text:
+            data[key] = text
     return {key: value for key, value in data.items()
             if key in body or key == 'type'}
 

@@ -58,11 +58,11 @@ def decimal_value(value, name, minimum=None, kept=None):
 
 
 def text_value(value, name, max_length=255):
-    if value is None:
+    """Text as sent (a number is a 400, as WSME answers it, never turned
+    into text); None when absent."""
+    text = errors.text_field(value, name)
+    if text is None:
         return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise invalid(name, value, "Wrong type. Expected 'str'.")
-    text = str(value)
     if len(text) > max_length:
         raise invalid(name, text[:64], 'Value too long (at most %d '
                       'characters).' % max_length)
