@@ -79,6 +79,11 @@ class Fault:
     headers: dict = dataclasses.field(default_factory=dict)
 
 
+def status_fault(status, message):
+    """A Fault with the status's default code."""
+    return Fault(status, message, errors.default_code(status))
+
+
 def describe(exc):
     """The Fault an exception raised while serving a request becomes (v1
     and v2 alike). A storage failure is a 503 to retry; what nothing

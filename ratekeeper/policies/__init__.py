@@ -5,14 +5,12 @@ Each module (``list_rules()``) is registered under the entry point group
 family brings its rules the same way. ``base`` (the shared check strings)
 comes first, the others by entry point name.
 """
-import functools
 import importlib.metadata
 import itertools
 
 NAMESPACE = 'ratekeeper.policies'
 
 
-@functools.cache
 def families():
     entry_points = sorted(importlib.metadata.entry_points(group=NAMESPACE),
                           key=lambda ep: (ep.name != 'base', ep.name))

@@ -140,6 +140,8 @@ def _summary(begin, end, groupby, filters, response_format, offset, limit):
 
 
 class Summary(base.BaseResource):
+    relation = 'summary'
+
     @microversion.version_handler('2.0', '2.1')
     @base.enforce(policies.GET)
     @v.query_schema(summary_get_query, paginated=True)

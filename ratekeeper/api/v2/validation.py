@@ -20,7 +20,6 @@ from ratekeeper.api import booleans
 from ratekeeper.api import json as api_json
 
 LOG = logging.getLogger(__name__)
-NUL_MESSAGE = 'NUL characters (\\u0000) are not accepted.'
 
 
 def _describe(exc):
@@ -249,7 +248,7 @@ def read_json_body():
         raise errors.APIError('Malformed JSON in request body: %s' % exc,
                               code=errors.MALFORMED_JSON) from None
     if api_json.contains_nul(data):
-        raise errors.InvalidInput(NUL_MESSAGE)
+        raise errors.InvalidInput(api_json.NUL_MESSAGE)
     return document
 
 

@@ -26,10 +26,10 @@ plus its tests (a gabbi file ``gabbits/v1-<module>*.yaml``), its API
 reference page and ``make samples`` (etc/policy.yaml.sample).
 """
 import functools
+import importlib.metadata
 import re
 
 import pecan
-from stevedore import extension
 
 from ratekeeper import errors
 from ratekeeper import rating
@@ -64,9 +64,10 @@ class ConfigController:
 
 @functools.cache
 def config_apis():
-    """{module name: ConfigAPI} of every installed configuration API."""
-    manager = extension.ExtensionManager(NAMESPACE)
-    return {ext.name: ext.plugin for ext in manager}
+    """{module name: ConfigAPI} of every installed configuration API (read
+    once: it is looked up on every request)."""
+    return {ep.name: ep.load()
+            for ep in importlib.metadata.entry_points(group=NAMESPACE)}
 
 
 def conditional_patterns():
