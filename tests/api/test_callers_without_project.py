@@ -3,8 +3,9 @@ endpoint of either version.
 
 Such a caller is a reader without X-Project-Id in noauth mode, and in
 keystone mode a domain- or system-scoped token, or a token with roles and
-no scope. The walk reads every GET route (v2's URL map, v1's documented
-routes and its WSME controllers), plain and with the parameters that
+no scope. The walk reads every GET route (v2's URL map; v1's documented
+routes, its WSME controllers and its module configuration route tables),
+plain and with the parameters that
 widen a query (all_tenants, tenant_id=None, a project filter), as each
 such caller; then every project's rated data grows and the walk runs
 again. A caller that sees nothing gets the same answers both times
@@ -22,6 +23,7 @@ from ratekeeper import conf as rk_conf
 from ratekeeper import dataframe
 from ratekeeper.api import app as rk_app
 from ratekeeper.api import v2
+from ratekeeper.api.v1 import module_config
 from tests.api import test_strict_booleans as declared
 from tests.docs import test_api_ref_routes as api_ref
 from tests.functional import fixtures
@@ -113,10 +115,15 @@ def _rules(client):
 # -- the routes -----------------------------------------------------------
 
 def v1_read_routes():
-    """v1's GET paths: those the API reference documents and those of the
-    WSME controllers (a route in either is walked)."""
+    """v1's GET paths: those the API reference documents, those of the
+    WSME controllers and those of the module configuration route tables
+    (a route in any is walked)."""
     documented = {path for method, path in api_ref._documented('v1')
                   if method == 'GET'}
+    tables = {'/v1/rating/module_config/%s/%s' % (name, shape)
+              for name, api in module_config.config_apis().items()
+              for shape, method, _rule in api.routes.walk()
+              if method == 'GET'}
     walked = set()
     for controller, path in declared._v1_controllers(
             declared.v1_root.V1Controller(), '/v1'):
@@ -127,7 +134,7 @@ def v1_read_routes():
             walked.add({'get_all': path, 'get': path,
                         'get_one': path + '/{id}'}.get(name,
                                                        path + '/' + name))
-    return documented | walked
+    return documented | walked | tables
 
 
 def v2_read_routes(service):
