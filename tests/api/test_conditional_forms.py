@@ -50,7 +50,7 @@ def test_every_write_route_names_its_object():
         for route in api.routes.routes:
             if set(route.actions) & WRITES:
                 assert route.named_key, (name, route.shape)
-                assert 'GET' in api.routes._member(
+                assert 'GET' in api.routes.member_of(
                     route.named_key).actions
 
 

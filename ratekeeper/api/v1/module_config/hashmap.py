@@ -184,10 +184,10 @@ def redirect_to_request():
     return 302, None, {'Location': pecan.request.path_url}
 
 
-def _id(call, key, source):
-    """The object id from the path, else from ``source`` (the query or
-    the JSON body)."""
-    return inputs.text_value(call.path.get(key) or source.get(key), key)
+def _id(call, key):
+    """The id of the object the call names (path, body or query: the
+    object the route table checked If-Match against)."""
+    return inputs.text_value(call.named(key), key)
 
 
 def list_types(call):
@@ -212,12 +212,12 @@ def create_service(call):
 
 
 def delete_service(call):
-    rules.delete_service(conf(), _id(call, 'service_id', call.params))
+    rules.delete_service(conf(), _id(call, 'service_id'))
     return 204, None
 
 
 def list_fields(call):
-    service_id = _id(call, 'service_id', call.params)
+    service_id = _id(call, 'service_id')
     if not service_id:
         raise errors.InvalidInput('Missing argument: "service_id"')
     return 200, {'fields': [field_document(f) for f in
@@ -241,7 +241,7 @@ def create_field(call):
 
 
 def delete_field(call):
-    rules.delete_field(conf(), _id(call, 'field_id', call.params))
+    rules.delete_field(conf(), _id(call, 'field_id'))
     return 204, None
 
 
@@ -264,14 +264,14 @@ def create_group(call):
 
 def delete_group(call):
     params = call.params
-    rules.delete_group(conf(), _id(call, 'group_id', params),
+    rules.delete_group(conf(), _id(call, 'group_id'),
                        inputs.boolean_value(params.get('recursive'),
                                             'recursive'))
     return 204, None
 
 
 def _group_rules(call, model):
-    group_id = _id(call, 'group_id', call.params)
+    group_id = _id(call, 'group_id')
     if not group_id:
         raise errors.InvalidInput('Missing argument: "group_id"')
     return rules.group_rules(conf(), model, group_id)
@@ -309,7 +309,7 @@ def create_mapping(call):
 
 
 def update_mapping(call):
-    mapping_id = _id(call, 'mapping_id', call.body)
+    mapping_id = _id(call, 'mapping_id')
     rules.get_mapping(conf(), mapping_id)
     rules.update_mapping(conf(), mapping_id, mapping_update_input(call.body),
                          user=user())
@@ -317,14 +317,14 @@ def update_mapping(call):
 
 
 def delete_mapping(call):
-    rules.delete_mapping(conf(), _id(call, 'mapping_id', call.params),
+    rules.delete_mapping(conf(), _id(call, 'mapping_id'),
                          user=user())
     return 204, None
 
 
 def get_mapping_group(call):
     return 200, group_document(rules.group_of(
-        conf(), models.Mapping, _id(call, 'mapping_id', call.params)))
+        conf(), models.Mapping, _id(call, 'mapping_id')))
 
 
 def list_thresholds(call):
@@ -343,20 +343,20 @@ def create_threshold(call):
 
 
 def update_threshold(call):
-    threshold_id = _id(call, 'threshold_id', call.body)
+    threshold_id = _id(call, 'threshold_id')
     rules.get_threshold(conf(), threshold_id)
     rules.update_threshold(conf(), threshold_id, threshold_input(call.body))
     return redirect_to_request()
 
 
 def delete_threshold(call):
-    rules.delete_threshold(conf(), _id(call, 'threshold_id', call.params))
+    rules.delete_threshold(conf(), _id(call, 'threshold_id'))
     return 204, None
 
 
 def get_threshold_group(call):
     return 200, group_document(rules.group_of(
-        conf(), models.Threshold, _id(call, 'threshold_id', call.params)))
+        conf(), models.Threshold, _id(call, 'threshold_id')))
 
 
 READ, CREATE = policies.GET, policies.CREATE

@@ -96,8 +96,10 @@ class Call:
     def named(self, key):
         """The id ``key`` as the handlers read it: the path's, else the
         JSON body's (PUT) or the parameters' (DELETE: query over body)."""
-        return self.path.get(key) or self.body.get(key) \
-            or self.params.get(key)
+        for source in (self.path, self.body, self.params):
+            if source.get(key) is not None:
+                return source[key]
+        return None
 
 
 class RouteTable:
@@ -135,7 +137,7 @@ class RouteTable:
             self._check_if_match(found.named_key, call)
         return action.handler(call)
 
-    def _member(self, key):
+    def member_of(self, key):
         """The conditional route of the objects named by ``key``."""
         for candidate in self.routes:
             if candidate.conditional and candidate.named_key == key:
@@ -153,7 +155,7 @@ class RouteTable:
         if header is None or not isinstance(object_id, str) \
                 or not object_id:
             return
-        read = self._member(key).actions['GET']
+        read = self.member_of(key).actions['GET']
         jc.authorize(read.rule)
         try:
             document = read.handler(Call.of_path({key: object_id}))[1]
