@@ -6,20 +6,17 @@ PROJECT_READER = 'role:reader and project_id:%(project_id)s'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_api or rule:context_is_admin'
 UNPROTECTED = ''
 
-rules = [
-    policy.RuleDefault(
-        name='context_is_admin', check_str=ADMIN,
-        description='Decides who is an administrator: sees every project.'),
-    policy.RuleDefault(
-        name='project_reader_api', check_str=PROJECT_READER,
-        description='A reader of the project the target belongs to.'),
-    policy.RuleDefault(
-        name='project_reader_or_admin', check_str=PROJECT_READER_OR_ADMIN,
-        description='A reader of the target project, or an administrator.'),
-    policy.RuleDefault(
-        name='default', check_str=UNPROTECTED,
-        description='Applies to a rule that is not defined.'),
-]
+rules = [policy.RuleDefault(name=name, check_str=check_str,
+                            description=description)
+         for name, check_str, description in (
+             ('context_is_admin', ADMIN,
+              'Decides who is an administrator: sees every project.'),
+             ('project_reader_api', PROJECT_READER,
+              'A reader of the project the target belongs to.'),
+             ('project_reader_or_admin', PROJECT_READER_OR_ADMIN,
+              'A reader of the target project, or an administrator.'),
+             ('default', UNPROTECTED,
+              'Applies to a rule that is not defined.'))]
 
 
 def list_rules():

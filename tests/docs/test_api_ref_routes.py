@@ -7,6 +7,7 @@ import re
 import pytest
 
 from ratekeeper.api import microversion
+from ratekeeper.api.v1 import module_config
 from tests.docs import test_samples
 
 SOURCE = test_samples.SOURCE
@@ -97,3 +98,24 @@ def test_every_v2_schema_has_a_sample(v2_app):
         'add a Sample to tools/api_samples.py (v2/samples/<family>/'
         '<name>-<method>[-request].json) for: %s' % ', '.join(
             '%s %s (%s)' % item for item in missing))
+
+
+def _module_config_routes():
+    """(method, path) of every route of every v1 module configuration
+    API, from its route table."""
+    for name, api in module_config.config_apis().items():
+        for shape, method, _rule in api.routes.walk():
+            yield method, '/v1/rating/module_config/%s/%s' % (name, shape)
+
+
+def test_documented_v1_module_config_endpoints_exist():
+    """The hashmap reference documents paths of its route table (the
+    nested forms, such as services/{service_id}/fields, may go
+    undocumented)."""
+    documented = {(method, path) for method, path in _documented('v1')
+                  if path.startswith('/v1/rating/module_config/')
+                  and '{module_id}' not in path}
+    assert len(documented) >= 20
+    stale = sorted(documented - set(_module_config_routes()))
+    assert not stale, 'documented but not routed: %s' % ', '.join(
+        '%s %s' % item for item in stale)

@@ -2,7 +2,9 @@
 
 Costs and levels are kept as exact decimal text (not REAL, not Numeric:
 SQLite would turn "0.01" into a binary float), so what a client sends is
-what it reads back and what the engine prices with.
+what it reads back and what the engine prices with. The models own the
+rule of what is kept: a cost or level set on a row is rounded to
+CloudKitty's places there and then, so no caller rounds before storing.
 """
 import datetime
 import decimal
@@ -28,7 +30,8 @@ def _rounded(value, places):
 
 def stored_cost(value):
     """A cost as kept: with CloudKitty's 28 decimals, what the API shows
-    and what pricing uses."""
+    and what pricing uses (rows round what is set on them; a cost read
+    back is its shortest text, which this pads)."""
     return _rounded(value, COST_PLACES)
 
 
@@ -105,6 +108,10 @@ class Mapping(db.Base):
     updated_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     deleted_by: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
 
+    @orm.validates('cost')
+    def _keep_cost(self, _key, value):
+        return None if value is None else stored_cost(value)
+
 
 class Threshold(db.Base):
     __tablename__ = 'rk_hashmap_thresholds'
@@ -120,6 +127,11 @@ class Threshold(db.Base):
     group_id: orm.Mapped[str | None] = _uuid_column(
         sa.ForeignKey('rk_hashmap_groups.group_id', ondelete='SET NULL'))
     tenant_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+
+    @orm.validates('cost', 'level')
+    def _keep_decimal(self, key, value):
+        kept = stored_cost if key == 'cost' else stored_level
+        return None if value is None else kept(value)
 
 
 class Revision(db.Base):

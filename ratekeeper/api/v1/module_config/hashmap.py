@@ -15,7 +15,7 @@ from ratekeeper.api.v1.module_config import inputs
 from ratekeeper.api.v1.module_config import routes
 from ratekeeper.policies import hashmap as policies
 from ratekeeper.rating.hashmap import models
-from ratekeeper.rating.hashmap import rules
+from ratekeeper.rating.hashmap import database
 
 MAX_NAME_LENGTH = 32
 
@@ -32,7 +32,7 @@ def _parents(body):
 
 
 def _map_type(body):
-    return inputs.choice_value(body.get('type'), 'type', rules.MAP_TYPES,
+    return inputs.choice_value(body.get('type'), 'type', database.MAP_TYPES,
                                'flat')
 
 
@@ -191,28 +191,28 @@ def _id(call, key):
 
 
 def list_types(call):
-    return 200, list(rules.MAP_TYPES)
+    return 200, list(database.MAP_TYPES)
 
 
 def list_services(call):
     return 200, {'services': [service_document(s)
-                              for s in rules.list_services(conf())]}
+                              for s in database.list_services(conf())]}
 
 
 def get_service(call):
-    return 200, service_document(rules.get_service(
+    return 200, service_document(database.get_service(
         conf(), call.path['service_id']))
 
 
 def create_service(call):
-    row = rules.create_service(
+    row = database.create_service(
         conf(), name_input(call.body),
         inputs.uuid_value(call.body.get('service_id'), 'service_id'))
     return created(service_document(row), row.service_id)
 
 
 def delete_service(call):
-    rules.delete_service(conf(), _id(call, 'service_id'))
+    database.delete_service(conf(), _id(call, 'service_id'))
     return 204, None
 
 
@@ -221,12 +221,12 @@ def list_fields(call):
     if not service_id:
         raise errors.InvalidInput('Missing argument: "service_id"')
     return 200, {'fields': [field_document(f) for f in
-                            rules.list_fields(conf(), service_id)]}
+                            database.list_fields(conf(), service_id)]}
 
 
 def get_field(call):
-    return 200, field_document(rules.get_field(conf(),
-                                               call.path['field_id']))
+    return 200, field_document(database.get_field(conf(),
+                                                  call.path['field_id']))
 
 
 def create_field(call):
@@ -234,39 +234,39 @@ def create_field(call):
                                    'service_id')
     if not service_id:
         raise inputs.missing('service_id')
-    row = rules.create_field(conf(), service_id, name_input(call.body),
-                             inputs.uuid_value(call.body.get('field_id'),
-                                               'field_id'))
+    row = database.create_field(conf(), service_id, name_input(call.body),
+                                inputs.uuid_value(call.body.get('field_id'),
+                                                  'field_id'))
     return created(field_document(row), row.field_id)
 
 
 def delete_field(call):
-    rules.delete_field(conf(), _id(call, 'field_id'))
+    database.delete_field(conf(), _id(call, 'field_id'))
     return 204, None
 
 
 def list_groups(call):
     return 200, {'groups': [group_document(g)
-                            for g in rules.list_groups(conf())]}
+                            for g in database.list_groups(conf())]}
 
 
 def get_group(call):
-    return 200, group_document(rules.get_group(conf(),
-                                               call.path['group_id']))
+    return 200, group_document(database.get_group(conf(),
+                                                  call.path['group_id']))
 
 
 def create_group(call):
-    row = rules.create_group(conf(), name_input(call.body),
-                             inputs.uuid_value(call.body.get('group_id'),
-                                               'group_id'))
+    row = database.create_group(conf(), name_input(call.body),
+                                inputs.uuid_value(call.body.get('group_id'),
+                                                  'group_id'))
     return created(group_document(row), row.group_id)
 
 
 def delete_group(call):
     params = call.params
-    rules.delete_group(conf(), _id(call, 'group_id'),
-                       inputs.boolean_value(params.get('recursive'),
-                                            'recursive'))
+    database.delete_group(conf(), _id(call, 'group_id'),
+                          inputs.boolean_value(params.get('recursive'),
+                                               'recursive'))
     return 204, None
 
 
@@ -274,7 +274,7 @@ def _group_rules(call, model):
     group_id = _id(call, 'group_id')
     if not group_id:
         raise errors.InvalidInput('Missing argument: "group_id"')
-    return rules.group_rules(conf(), model, group_id)
+    return database.group_rules(conf(), model, group_id)
 
 
 def list_group_mappings(call):
@@ -292,70 +292,70 @@ def _with_parent(call):
 
 
 def list_mappings(call):
-    return _mappings(rules.list_mappings(
+    return _mappings(database.list_mappings(
         conf(), **_mapping_filters(_with_parent(call))))
 
 
 def get_mapping(call):
-    return 200, mapping_document(rules.get_mapping(conf(),
-                                                   call.path['mapping_id']))
+    return 200, mapping_document(database.get_mapping(conf(),
+                                                      call.path['mapping_id']))
 
 
 def create_mapping(call):
     force = inputs.boolean_value(pecan.request.GET.get('force'), 'force')
-    row = rules.create_mapping(conf(), mapping_input(call.body),
-                               force=force, user=user())
+    row = database.create_mapping(conf(), mapping_input(call.body),
+                                  force=force, user=user())
     return created(mapping_document(row), row.mapping_id)
 
 
 def update_mapping(call):
     mapping_id = _id(call, 'mapping_id')
-    rules.get_mapping(conf(), mapping_id)
-    rules.update_mapping(conf(), mapping_id, mapping_update_input(call.body),
-                         user=user())
+    database.get_mapping(conf(), mapping_id)
+    database.update_mapping(conf(), mapping_id,
+                            mapping_update_input(call.body), user=user())
     return redirect_to_request()
 
 
 def delete_mapping(call):
-    rules.delete_mapping(conf(), _id(call, 'mapping_id'),
-                         user=user())
+    database.delete_mapping(conf(), _id(call, 'mapping_id'),
+                            user=user())
     return 204, None
 
 
 def get_mapping_group(call):
-    return 200, group_document(rules.group_of(
+    return 200, group_document(database.group_of(
         conf(), models.Mapping, _id(call, 'mapping_id')))
 
 
 def list_thresholds(call):
-    return _thresholds(rules.list_thresholds(
+    return _thresholds(database.list_thresholds(
         conf(), **_rule_filters(_with_parent(call))))
 
 
 def get_threshold(call):
-    return 200, threshold_document(rules.get_threshold(
+    return 200, threshold_document(database.get_threshold(
         conf(), call.path['threshold_id']))
 
 
 def create_threshold(call):
-    row = rules.create_threshold(conf(), threshold_input(call.body))
+    row = database.create_threshold(conf(), threshold_input(call.body))
     return created(threshold_document(row), row.threshold_id)
 
 
 def update_threshold(call):
     threshold_id = _id(call, 'threshold_id')
-    rules.get_threshold(conf(), threshold_id)
-    rules.update_threshold(conf(), threshold_id, threshold_input(call.body))
+    database.get_threshold(conf(), threshold_id)
+    database.update_threshold(conf(), threshold_id, threshold_input(call.body))
     return redirect_to_request()
 
 
 def delete_threshold(call):
-    rules.delete_threshold(conf(), _id(call, 'threshold_id'))
+    database.delete_threshold(conf(), _id(call, 'threshold_id'))
     return 204, None
 
 
 def get_threshold_group(call):
-    return 200, group_document(rules.group_of(
+    return 200, group_document(database.group_of(
         conf(), models.Threshold, _id(call, 'threshold_id')))
 
 
@@ -363,47 +363,58 @@ READ, CREATE = policies.GET, policies.CREATE
 UPDATE, DELETE = policies.UPDATE, policies.DELETE
 route = routes.route
 
+
+def _objects(kind, id_key, handlers, nested=()):
+    """A collection and its members: list, create and delete (by an id in
+    the body or query: ``names``) on the collection; get and delete on a
+    member, and ``nested`` (child, handler) lists below it."""
+    list_, create, get, delete = handlers
+    member = '%s/{%s}' % (kind, id_key)
+    return [route(kind, names=id_key, GET=(list_, READ),
+                  POST=(create, CREATE), DELETE=(delete, DELETE)),
+            route(member, conditional=True, GET=(get, READ),
+                  DELETE=(delete, DELETE))] + [
+        route('%s/%s' % (member, child), GET=(handler, READ))
+        for child, handler in nested]
+
+
+def _rules(kind, id_key, handlers):
+    """Mappings and thresholds: the routes of any object, plus updates
+    (by the path or a body id) and the rule's group."""
+    list_, create, get, update, delete, group = handlers
+    member = '%s/{%s}' % (kind, id_key)
+    return [route(kind, names=id_key, GET=(list_, READ),
+                  POST=(create, CREATE), PUT=(update, UPDATE),
+                  DELETE=(delete, DELETE)),
+            route(kind + '/group', GET=(group, READ)),
+            route(member, conditional=True, GET=(get, READ),
+                  PUT=(update, UPDATE), DELETE=(delete, DELETE)),
+            route(member + '/group', GET=(group, READ))]
+
+
+# literal paths before the member paths they resemble (groups/mappings
+# before groups/{group_id}): the first route that serves a method answers
 ROUTES = [
     route('types', GET=(list_types, READ)),
-    route('services', names='service_id', GET=(list_services, READ),
-          POST=(create_service, CREATE), DELETE=(delete_service, DELETE)),
-    route('services/{service_id}', conditional=True,
-          GET=(get_service, READ), DELETE=(delete_service, DELETE)),
-    route('services/{service_id}/fields', GET=(list_fields, READ)),
-    route('services/{service_id}/mappings', GET=(list_mappings, READ)),
-    route('services/{service_id}/thresholds', GET=(list_thresholds, READ)),
-    route('fields', names='field_id', GET=(list_fields, READ),
-          POST=(create_field, CREATE), DELETE=(delete_field, DELETE)),
-    route('fields/{field_id}', conditional=True,
-          GET=(get_field, READ), DELETE=(delete_field, DELETE)),
-    route('fields/{field_id}/mappings', GET=(list_mappings, READ)),
-    route('fields/{field_id}/thresholds', GET=(list_thresholds, READ)),
-    route('groups', names='group_id', GET=(list_groups, READ),
-          POST=(create_group, CREATE), DELETE=(delete_group, DELETE)),
+    *_objects('services', 'service_id', (
+        list_services, create_service, get_service, delete_service), (
+        ('fields', list_fields), ('mappings', list_mappings),
+        ('thresholds', list_thresholds))),
+    *_objects('fields', 'field_id', (
+        list_fields, create_field, get_field, delete_field), (
+        ('mappings', list_mappings), ('thresholds', list_thresholds))),
     route('groups/mappings', GET=(list_group_mappings, READ)),
     route('groups/thresholds', GET=(list_group_thresholds, READ)),
-    route('groups/{group_id}', conditional=True,
-          GET=(get_group, READ), DELETE=(delete_group, DELETE)),
-    route('groups/{group_id}/mappings', GET=(list_group_mappings, READ)),
-    route('groups/{group_id}/thresholds',
-          GET=(list_group_thresholds, READ)),
-    route('mappings', names='mapping_id', GET=(list_mappings, READ),
-          POST=(create_mapping, CREATE), PUT=(update_mapping, UPDATE),
-          DELETE=(delete_mapping, DELETE)),
-    route('mappings/group', GET=(get_mapping_group, READ)),
-    route('mappings/{mapping_id}', conditional=True,
-          GET=(get_mapping, READ), PUT=(update_mapping, UPDATE),
-          DELETE=(delete_mapping, DELETE)),
-    route('mappings/{mapping_id}/group', GET=(get_mapping_group, READ)),
-    route('thresholds', names='threshold_id', GET=(list_thresholds, READ),
-          POST=(create_threshold, CREATE), PUT=(update_threshold, UPDATE),
-          DELETE=(delete_threshold, DELETE)),
-    route('thresholds/group', GET=(get_threshold_group, READ)),
-    route('thresholds/{threshold_id}', conditional=True,
-          GET=(get_threshold, READ), PUT=(update_threshold, UPDATE),
-          DELETE=(delete_threshold, DELETE)),
-    route('thresholds/{threshold_id}/group',
-          GET=(get_threshold_group, READ)),
+    *_objects('groups', 'group_id', (
+        list_groups, create_group, get_group, delete_group), (
+        ('mappings', list_group_mappings),
+        ('thresholds', list_group_thresholds))),
+    *_rules('mappings', 'mapping_id', (
+        list_mappings, create_mapping, get_mapping, update_mapping,
+        delete_mapping, get_mapping_group)),
+    *_rules('thresholds', 'threshold_id', (
+        list_thresholds, create_threshold, get_threshold, update_threshold,
+        delete_threshold, get_threshold_group)),
 ]
 
 API = module_config.ConfigAPI('hashmap', ROUTES)

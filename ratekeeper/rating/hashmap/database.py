@@ -124,19 +124,26 @@ def get_service(conf, service_id):
         return _service(session, service_id)
 
 
+def _create_named(session, model, name, new_id, *scope, **columns):
+    """A service, field or group: its name unique (within ``scope``), its
+    id the client's or a new one."""
+    id_key = sa.inspect(model).primary_key[0].key
+    existing = session.scalar(sa.select(model).where(model.name == name,
+                                                     *scope))
+    if existing is not None:
+        raise _duplicate('%s %s already exists (UUID: %s)' % (
+            model.__name__, name, getattr(existing, id_key)))
+    _check_new_id(session, model, new_id)
+    row = model(name=name, **{id_key: new_id or str(uuid.uuid4())},
+                **columns)
+    session.add(row)
+    _bump_revision(session)
+    return row
+
+
 def create_service(conf, name, service_id=None):
     with db.transaction(conf) as session:
-        existing = session.scalar(sa.select(models.Service).where(
-            models.Service.name == name))
-        if existing is not None:
-            raise _duplicate('Service %s already exists (UUID: %s)'
-                             % (name, existing.service_id))
-        _check_new_id(session, models.Service, service_id)
-        row = models.Service(service_id=service_id or str(uuid.uuid4()),
-                             name=name)
-        session.add(row)
-        _bump_revision(session)
-        return row
+        return _create_named(session, models.Service, name, service_id)
 
 
 def delete_service(conf, service_id):
@@ -175,18 +182,9 @@ def get_field(conf, field_id):
 def create_field(conf, service_id, name, field_id=None):
     with db.transaction(conf) as session:
         _service(session, service_id, status=400)
-        existing = session.scalar(sa.select(models.Field).where(
-            models.Field.service_id == service_id,
-            models.Field.name == name))
-        if existing is not None:
-            raise _duplicate('Field %s already exists (UUID: %s)'
-                             % (name, existing.field_id))
-        _check_new_id(session, models.Field, field_id)
-        row = models.Field(field_id=field_id or str(uuid.uuid4()),
-                           service_id=service_id, name=name)
-        session.add(row)
-        _bump_revision(session)
-        return row
+        return _create_named(session, models.Field, name, field_id,
+                             models.Field.service_id == service_id,
+                             service_id=service_id)
 
 
 def delete_field(conf, field_id):
@@ -209,16 +207,7 @@ def get_group(conf, group_id):
 
 def create_group(conf, name, group_id=None):
     with db.transaction(conf) as session:
-        existing = session.scalar(sa.select(models.Group).where(
-            models.Group.name == name))
-        if existing is not None:
-            raise _duplicate('Group %s already exists (UUID: %s)'
-                             % (name, existing.group_id))
-        _check_new_id(session, models.Group, group_id)
-        row = models.Group(group_id=group_id or str(uuid.uuid4()), name=name)
-        session.add(row)
-        _bump_revision(session)
-        return row
+        return _create_named(session, models.Group, name, group_id)
 
 
 def delete_group(conf, group_id, recursive=False):
@@ -279,27 +268,36 @@ def _parent_of(data):
 
 # -- mappings ---------------------------------------------------------------
 
+def _rule_filters(model, service_id, field_id, group_id, no_group,
+                  tenant_id, filter_tenant):
+    """Conditions on a mapping's or threshold's parent (the service over
+    the field), group and tenant (only with ``filter_tenant``)."""
+    where = []
+    if service_id:
+        where.append(model.service_id == service_id)
+    elif field_id:
+        where.append(model.field_id == field_id)
+    if group_id:
+        where.append(model.group_id == group_id)
+    if no_group:
+        where.append(model.group_id.is_(None))
+    if filter_tenant:
+        where.append(model.tenant_id == tenant_id if tenant_id
+                     else model.tenant_id.is_(None))
+    return where
+
+
 def list_mappings(conf, service_id=None, field_id=None, group_id=None,
                   no_group=False, tenant_id=None, filter_tenant=False,
                   deleted=False, start=None, end=None, created_by=None,
                   updated_by=None, deleted_by=None, description=None,
                   is_active=None, all=True):
     M = models.Mapping
-    where = []
-    if service_id:
-        where.append(M.service_id == service_id)
-    elif field_id:
-        where.append(M.field_id == field_id)
-    elif not group_id and not all:
+    if not (service_id or field_id or group_id or all):
         raise invalid('You must specify either service_id, field_id or '
                       'group_id.')
-    if group_id:
-        where.append(M.group_id == group_id)
-    if no_group:
-        where.append(M.group_id.is_(None))
-    if filter_tenant:
-        where.append(M.tenant_id == tenant_id if tenant_id
-                     else M.tenant_id.is_(None))
+    where = _rule_filters(M, service_id, field_id, group_id, no_group,
+                          tenant_id, filter_tenant)
     if not deleted:
         where.append(M.deleted.is_(None))
     where.extend(_mapping_date_filters(start, end, is_active))
@@ -356,7 +354,7 @@ def create_mapping(conf, data, force=False, user='unknown'):
         row = models.Mapping(
             mapping_id=data.get('mapping_id') or str(uuid.uuid4()),
             value=data.get('value'), map_type=data.get('type') or 'flat',
-            cost=models.stored_cost(data['cost']),
+            cost=data['cost'],
             service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'), created_at=now(), start=start,
@@ -413,7 +411,7 @@ def update_mapping(conf, mapping_id, data, user='unknown'):
         else:
             start = data.get('start') or row.start
             check_dates(start, data.get('end'))
-            row.cost = models.stored_cost(data['cost'])
+            row.cost = data['cost']
             row.start = start
             row.end = data.get('end')
             row.description = data.get('description')
@@ -459,21 +457,11 @@ def delete_mapping(conf, mapping_id, user='unknown'):
 def list_thresholds(conf, service_id=None, field_id=None, group_id=None,
                     no_group=False, tenant_id=None, filter_tenant=False):
     T = models.Threshold
-    where = []
-    if service_id:
-        where.append(T.service_id == service_id)
-    elif field_id:
-        where.append(T.field_id == field_id)
-    elif not group_id:
+    if not (service_id or field_id or group_id):
         raise invalid('You must specify either service_uuid, field_uuid or '
                       'group_uuid.')
-    if group_id:
-        where.append(T.group_id == group_id)
-    if no_group:
-        where.append(T.group_id.is_(None))
-    if filter_tenant:
-        where.append(T.tenant_id == tenant_id if tenant_id
-                     else T.tenant_id.is_(None))
+    where = _rule_filters(T, service_id, field_id, group_id, no_group,
+                          tenant_id, filter_tenant)
     with db.transaction(conf) as session:
         # levels are stored as decimal text: order them as numbers here
         return sorted(_all(session, T, *where), key=lambda t: t.level)
@@ -490,9 +478,9 @@ def create_threshold(conf, data):
         _check_new_id(session, models.Threshold, data.get('threshold_id'))
         row = models.Threshold(
             threshold_id=data.get('threshold_id') or str(uuid.uuid4()),
-            level=models.stored_level(data['level']),
+            level=data['level'],
             map_type=data.get('type') or 'flat',
-            cost=models.stored_cost(data['cost']),
+            cost=data['cost'],
             service_id=data.get('service_id'),
             field_id=data.get('field_id'), group_id=data.get('group_id'),
             tenant_id=data.get('tenant_id'))
@@ -525,8 +513,8 @@ def update_threshold(conf, threshold_id, data):
         if data.get('group_id'):
             _group(session, data['group_id'], status=400)
             row.group_id = data['group_id']
-        row.level = models.stored_level(data['level'])
-        row.cost = models.stored_cost(data['cost'])
+        row.level = data['level']
+        row.cost = data['cost']
         row.map_type = data.get('type') or 'flat'
         row.tenant_id = data.get('tenant_id')
         _check_threshold_unique(session, row, data['level'])
