@@ -11,6 +11,7 @@ from ratekeeper.api.v1 import json_controllers as jc
 from ratekeeper.api.v1 import module_config as config_apis
 from ratekeeper.api.v1.module_config import inputs
 from ratekeeper.policies import rating as policies
+from ratekeeper.rating import quote as rating_quote
 
 
 def registry():
@@ -103,7 +104,6 @@ class RatingController:
     def quote(self, *parts, **params):
         jc.require_method('POST')
         jc.authorize(policies.QUOTE)
-        from ratekeeper.rating import quote as rating_quote
         total = rating_quote.price_resources(
             registry(), jc.request_body().get('resources'))
         return 200, total
