@@ -14,6 +14,25 @@ class RequestContext(oslo_context.RequestContext):
         self.is_admin = policy.check_is_admin(conf, self)
 
 
+def readable_projects(context, asked):
+    """The projects whose rated data ``context`` may read, given those it
+    asked for (None: every project).
+
+    An administrator reads what it asks. Any other caller reads its own
+    project only, and a caller scoped to no project (a reader token
+    without a project, a domain- or system-scoped token) reads nothing:
+    ``[]``. Policy alone cannot say so: its ``project_id:%(project_id)s``
+    matches a caller without a project on a target without one (None is
+    None), which is how CloudKitty's /v1/report shows such a caller every
+    project's total.
+    """
+    if context.is_admin:
+        return asked
+    if not context.project_id:
+        return []
+    return [context.project_id]
+
+
 def _split_roles(value):
     return [r.strip() for r in (value or '').split(',') if r.strip()]
 

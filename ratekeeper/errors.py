@@ -100,6 +100,27 @@ class InvalidInput(APIError):
     code = INVALID_INPUT
 
 
+class WrongType(InvalidInput):
+    """A JSON value of another type than its field declares, refused in
+    WSME's words (CloudKitty's v1): "Invalid input for field/attribute
+    name. Value: '42'. Wrong type. Expected '<class 'str'>', got '<class
+    'int'>'"."""
+
+    def __init__(self, name, value, expected=str):
+        super().__init__(
+            "Invalid input for field/attribute %s. Value: '%s'. Wrong type. "
+            "Expected '%s', got '%s'" % (name, str(value)[:64], expected,
+                                         type(value)))
+
+
+def text_field(value, name):
+    """``value`` when it is text (or absent); WrongType for a number, a
+    boolean, a list or an object, which are never turned into text."""
+    if value is None or isinstance(value, str):
+        return value
+    raise WrongType(name, value)
+
+
 class Forbidden(APIError):
     status = 403
 

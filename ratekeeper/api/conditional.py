@@ -76,23 +76,27 @@ class ConditionalPaths:
     A 200 GET gets an ``ETag`` (or a 304 for a matching If-None-Match). A
     PUT, PATCH or DELETE with ``If-Match`` first reads the resource with
     the caller's own credentials (so policy applies as to any read) and
-    gets 412 with the current document when the tag is stale. ``fault``
-    turns (status, message, code, details) into the app's error document.
+    gets 412 with the current document when the tag is stale; ``writes``
+    (a pattern, by default ``pattern``) narrows the paths so checked, for
+    an app that checks some itself. ``fault`` turns (status, message,
+    code, details) into the app's error document.
     """
 
-    def __init__(self, app, pattern, fault):
+    def __init__(self, app, pattern, fault, writes=None):
         self.app = app
         self.pattern = pattern
         self.fault = fault
+        self.writes = pattern if writes is None else writes
 
     def __call__(self, environ, start_response):
         method = environ['REQUEST_METHOD']
-        if not self.pattern.match(environ.get('PATH_INFO', '')):
+        path = environ.get('PATH_INFO', '')
+        if not self.pattern.match(path):
             return self.app(environ, start_response)
         if method == 'GET':
             return self._get(environ, start_response)
         if method in ('PUT', 'PATCH', 'DELETE') \
-                and 'HTTP_IF_MATCH' in environ:
+                and 'HTTP_IF_MATCH' in environ and self.writes.match(path):
             refusal = self._stale(environ, start_response)
             if refusal is not None:
                 return refusal

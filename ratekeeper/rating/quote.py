@@ -29,9 +29,9 @@ def _resource_point(resource, index):
     where = 'resources[%d]' % index
     if not isinstance(resource, dict):
         raise errors.InvalidInput('%s must be an object.' % where)
-    service = resource.get('service')
-    if not isinstance(service, str) or not service:
-        raise errors.InvalidInput('%s.service must be a string.' % where)
+    service = errors.text_field(resource.get('service'), 'service')
+    if not service:
+        raise errors.InvalidInput('%s.service is mandatory.' % where)
     qty = _volume(resource.get('volume', 0))
     if qty is None or not qty.is_finite() \
             or qty.copy_abs() >= dataframe.MAX_MAGNITUDE:

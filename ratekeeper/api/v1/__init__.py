@@ -78,10 +78,21 @@ class RequestGuard:
                           errors.MALFORMED_JSON)
 
 
+def _rating_paths(members):
+    return re.compile(r'^/(?:rating|billing)/(?:%s)/?$' % '|'.join(members))
+
+
 def conditional_paths():
     """The paths (relative to /v1) of the resources with ETags."""
-    members = RATING_CONDITIONAL_PATHS + module_config.conditional_patterns()
-    return re.compile(r'^/(?:rating|billing)/(?:%s)/?$' % '|'.join(members))
+    return _rating_paths(RATING_CONDITIONAL_PATHS
+                         + module_config.conditional_patterns())
+
+
+def if_match_paths():
+    """The paths whose writes ConditionalPaths checks; the module
+    configuration APIs check their own (their writes may name the object
+    in the body or the query as well as in the path)."""
+    return _rating_paths(RATING_CONDITIONAL_PATHS)
 
 
 def _v1_fault(exc):
@@ -97,4 +108,5 @@ def create_app(conf, storage):
         guess_content_type_from_ext=False,
         logging={},
     ))
-    return conditional.ConditionalPaths(app, conditional_paths(), _v1_fault)
+    return conditional.ConditionalPaths(app, conditional_paths(), _v1_fault,
+                                        writes=if_match_paths())

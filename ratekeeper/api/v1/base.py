@@ -15,9 +15,11 @@ import webob
 from webob import exc as webob_exc
 from wsme import exc as wsme_exc
 from wsme.rest import args as wsme_rest_args
+from wsme import types as wtypes
 import wsmeext.pecan as wsme_pecan
 
 from ratekeeper import errors
+from ratekeeper.api import booleans
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api import periods
 from ratekeeper.storage import v2 as storage_v2
@@ -74,6 +76,31 @@ def _check_json(body):
             from None
 
 
+def type_error(name, value, datatype):
+    """None when ``value`` is a ``datatype`` to WSME's validation, else
+    WSME's InvalidInput ("Invalid input for field/attribute <name>. Value:
+    '42'. Wrong type. Expected '<class 'str'>', got '<class 'int'>'"): a
+    JSON number where text is declared is refused, never turned into
+    text."""
+    if value is None or wtypes.iscomplex(datatype):
+        return None  # WSME checks a complex type's attributes itself
+    try:
+        wtypes.validate_value(datatype, value)
+    except (ValueError, TypeError) as exc:
+        return wsme_exc.InvalidInput(name, value, str(exc))
+    return None
+
+
+def _check_types(funcdef, kwargs):
+    """WSME converts query arguments to their types but passes those of a
+    JSON body on as they are (GET /v1/report/total {"tenant_id": 42})."""
+    for argument in funcdef.arguments:
+        error = type_error(argument.name, kwargs.get(argument.name),
+                           argument.datatype)
+        if error is not None:
+            raise error
+
+
 def _client_errors_as_400(get_args):
     """WSME's argument parsing lets through what it meets in a malformed
     request (a list where an object belongs, a number for a date, JSON
@@ -84,8 +111,10 @@ def _client_errors_as_400(get_args):
         if body and 'json' in (mimetype or ''):
             _check_json(body)
         try:
-            return get_args(funcdef, args, kwargs, params, form, body,
-                            mimetype)
+            args, kwargs = get_args(funcdef, args, kwargs, params, form,
+                                    body, mimetype)
+            _check_types(funcdef, kwargs)
+            return args, kwargs
         except wsme_exc.ClientSideError:
             raise
         except RecursionError:
@@ -117,6 +146,22 @@ def wsexpose(*args, **kwargs):
         exposed.__dict__.pop('__signature__', None)
         return exposed
     return decorate
+
+
+class StrictBoolean(wtypes.UserType):
+    """A boolean argument read by ratekeeper.api.booleans (WSME's own
+    ``bool`` reads any non-empty query text as true). WSME words the 400:
+    "Invalid input for field/attribute <name>. Value: '<v>'. unable to
+    convert to boolean. Error: Expected a boolean (...)"."""
+
+    basetype = wtypes.text
+    name = 'boolean'
+
+    def frombasetype(self, value):
+        return None if value is None else booleans.parse(value)
+
+
+STRICT_BOOLEAN = StrictBoolean()
 
 
 def abort(status, message):

@@ -63,12 +63,14 @@ def restrict_to_caller_project(filters):
 
     Returns None for a non-admin without a project, who sees nothing.
     """
-    ctx = request_context()
-    if ctx.is_admin:
-        return filters
-    if not ctx.project_id:
+    scope_key = conf().collect.scope_key
+    projects = rk_context.readable_projects(request_context(),
+                                            filters.get(scope_key))
+    if projects == []:
         return None
-    return dict(filters, **{conf().collect.scope_key: [ctx.project_id]})
+    if projects is None:
+        return filters
+    return dict(filters, **{scope_key: projects})
 
 
 def json_response(document, status=200, headers=None):

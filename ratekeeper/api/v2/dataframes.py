@@ -23,7 +23,7 @@ dataframes_post_body = {vo.Required('dataframes'): point_batch}
 dataframes_post_query = {
     # rate=true: the enabled rating modules price every point (a sent
     # price is replaced) before it is stored
-    vo.Optional('rate'): v.SingleQueryParam(vo.Boolean()),
+    vo.Optional('rate'): v.SingleQueryParam(v.query_boolean),
 }
 
 dataframes_get_query = {

@@ -16,6 +16,7 @@ import voluptuous
 
 from ratekeeper import dataframe
 from ratekeeper import errors
+from ratekeeper.api import booleans
 from ratekeeper.api import json as api_json
 
 LOG = logging.getLogger(__name__)
@@ -53,6 +54,17 @@ def boolean_value(value):
 
 
 describe(boolean_value, {'type': 'boolean'})
+
+
+def query_boolean(value):
+    """A boolean of the query string, read by ratekeeper.api.booleans."""
+    try:
+        return booleans.parse(value)
+    except booleans.NotABoolean as exc:
+        raise voluptuous.Invalid(str(exc)) from None
+
+
+describe(query_boolean, {'type': 'boolean'})
 
 
 def strict_int(value):

@@ -9,6 +9,7 @@ from ratekeeper import errors
 from ratekeeper import rating
 from ratekeeper.api.v1 import json_controllers as jc
 from ratekeeper.api.v1 import module_config as config_apis
+from ratekeeper.api.v1.module_config import inputs
 from ratekeeper.policies import rating as policies
 from ratekeeper.rating import quote as rating_quote
 
@@ -24,17 +25,6 @@ def module_document(module, state, hot_config_key='hot-config'):
     return {'module_id': module.name, 'description': module.description,
             'enabled': enabled, hot_config_key: module.hot_config,
             'priority': priority}
-
-
-def _boolean(value, name):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ('true', 'false'):
-        return value.lower() == 'true'
-    raise errors.InvalidInput(
-        "Invalid input for field/attribute %s. Value: '%s'. Wrong type. "
-        "Expected 'bool', got '%s'" % (name, str(value)[:64],
-                                       type(value).__name__))
 
 
 def _priority(value):
@@ -87,12 +77,14 @@ class ModulesController:
         with the same PUT, so this must be idempotent and cheap."""
         jc.authorize(policies.UPDATE_MODULE)
         body = jc.request_body()
+        for name in ('module_id', 'description'):
+            errors.text_field(body.get(name), name)
         if not body.get('module_id'):
             raise errors.InvalidInput(
                 "Invalid input for field/attribute module_id. Value: "
                 "'None'. Mandatory field missing.")
         registry().get(module_id)
-        enabled = _boolean(body['enabled'], 'enabled') \
+        enabled = inputs.boolean_value(body['enabled'], 'enabled') \
             if body.get('enabled') is not None else None
         priority = _priority(body['priority']) \
             if body.get('priority') is not None else None

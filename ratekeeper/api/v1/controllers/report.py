@@ -2,7 +2,9 @@
 
 Tenant rules (total and summary): ``all_tenants`` drops the project
 filter; otherwise the filter is ``tenant_id``, else the caller's project,
-for administrators too. A reversed or empty period answers nothing ("0"
+for administrators too. A caller that is no administrator reads its own
+project only, and one without a project nothing (CloudKitty showed it
+every project). A reversed or empty period answers nothing ("0"
 or an empty summary), as CloudKitty does.
 """
 import datetime
@@ -11,6 +13,7 @@ import decimal
 from pecan import rest
 from wsme import types as wtypes
 
+from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper import policy
 from ratekeeper.api.v1 import base
@@ -47,11 +50,15 @@ def _groupby_keys(groupby):
 
 
 def _totals(begin, end, tenant_id, service, groupby=()):
+    """Totals of the effective tenant (None: every tenant), of what the
+    caller may read: nothing for a caller without a project."""
     begin, end = base.period(begin, end)
-    if end <= begin:
+    projects = rk_context.readable_projects(
+        base.request_context(), [tenant_id] if tenant_id else None)
+    if end <= begin or projects == []:
         return EMPTY
     scope_key = base.request_conf().collect.scope_key
-    filters = {scope_key: [tenant_id]} if tenant_id else None
+    filters = {scope_key: projects} if projects else None
     return base.request_storage().total(
         begin, end, groupby=list(groupby), filters=filters,
         metric_types=[service] if service else None)
@@ -84,7 +91,8 @@ class ReportController(rest.RestController):
             begin, end, base.request_conf().collect.scope_key)
 
     @base.wsexpose(decimal.Decimal, datetime.datetime,
-                   datetime.datetime, wtypes.text, wtypes.text, bool)
+                   datetime.datetime, wtypes.text, wtypes.text,
+                   base.STRICT_BOOLEAN)
     def total(self, begin=None, end=None, tenant_id=None, service=None,
               all_tenants=False):
         """The rated total of the period (deprecated: use summary)."""
@@ -100,7 +108,7 @@ class ReportController(rest.RestController):
 
     @base.wsexpose(models.SummaryCollectionModel, datetime.datetime,
                    datetime.datetime, wtypes.text, wtypes.text,
-                   wtypes.text, bool)
+                   wtypes.text, base.STRICT_BOOLEAN)
     def summary(self, begin=None, end=None, tenant_id=None, service=None,
                 groupby=None, all_tenants=False):
         """Rated totals of the period by tenant and/or resource type."""

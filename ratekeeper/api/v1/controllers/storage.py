@@ -20,6 +20,7 @@ import webob
 from wsme import exc as wsme_exc
 from wsme import utils as wsme_utils
 
+from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper import policy
 from ratekeeper.api import errors as api_errors
@@ -62,8 +63,9 @@ def _raw_arguments(request):
 
 
 def _converted(name, value):
-    if not isinstance(value, str):
-        raise wsme_exc.InvalidInput(name, value, 'expected a string.')
+    error = base.type_error(name, value, str)
+    if error is not None:
+        raise error
     if name not in DATETIME_ARGUMENTS or not value:
         return value or None
     try:
@@ -139,10 +141,11 @@ def json_chunks(serialized_frames):
 
 
 def _filters(context, scope_key, tenant_id):
-    """The scope filter the caller is held to; None for everything."""
-    if context.is_admin:
-        return {scope_key: [tenant_id]} if tenant_id else None
-    return {scope_key: [tenant_id or context.project_id]}
+    """The scope filter the caller is held to: None for everything, []
+    for nothing."""
+    projects = rk_context.readable_projects(
+        context, [tenant_id] if tenant_id else None)
+    return projects if projects in (None, []) else {scope_key: projects}
 
 
 def _batches(storage, begin, end, filters, resource_type):
@@ -198,15 +201,15 @@ class DataFramesController(rest.RestController):
         tenant_id = arguments.get('tenant_id')
         policy.authorize(context, policies.LIST_DATAFRAMES,
                          {'project_id': tenant_id or context.project_id})
-        if not context.is_admin and not context.project_id:
-            return _stream_response([], None)
         scope_key = base.request_conf().collect.scope_key
+        filters = _filters(context, scope_key, tenant_id)
+        if filters == []:
+            return _stream_response([], None)
         begin, end = base.period(arguments.get('begin'),
                                  arguments.get('end'))
         if end <= begin:
             return _stream_response([], scope_key)
-        batches = _batches(base.request_storage(), begin, end,
-                           _filters(context, scope_key, tenant_id),
+        batches = _batches(base.request_storage(), begin, end, filters,
                            arguments.get('resource_type'))
         return _stream_response(batches, scope_key)
 

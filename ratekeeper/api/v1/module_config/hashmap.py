@@ -62,8 +62,9 @@ def mapping_update_input(body):
         if body.get(key):
             data[key] = inputs.datetime_value(body[key], key)
     for key in ('created_by', 'updated_by', 'deleted_by'):
-        if body.get(key):
-            data[key] = inputs.text_value(body[key], key)
+        text = inputs.text_value(body.get(key), key)
+        if text:
+            data[key] = text
     return {key: value for key, value in data.items()
             if key in body or key == 'type'}
 
@@ -200,12 +201,12 @@ def create_service(call):
 
 
 def delete_service(call):
-    database.delete_service(conf(), _id(call, 'service_id', call.params))
+    database.delete_service(conf(), _id(call, 'service_id'))
     return 204, None
 
 
 def list_fields(call):
-    service_id = _id(call, 'service_id', call.params)
+    service_id = _id(call, 'service_id')
     if not service_id:
         raise errors.InvalidInput('Missing argument: "service_id"')
     return 200, {'fields': [field_document(f) for f in
@@ -229,7 +230,7 @@ def create_field(call):
 
 
 def delete_field(call):
-    database.delete_field(conf(), _id(call, 'field_id', call.params))
+    database.delete_field(conf(), _id(call, 'field_id'))
     return 204, None
 
 
@@ -252,14 +253,14 @@ def create_group(call):
 
 def delete_group(call):
     params = call.params
-    database.delete_group(conf(), _id(call, 'group_id', params),
+    database.delete_group(conf(), _id(call, 'group_id'),
                           inputs.boolean_value(params.get('recursive'),
                                                'recursive'))
     return 204, None
 
 
 def _group_rules(call, model):
-    group_id = _id(call, 'group_id', call.params)
+    group_id = _id(call, 'group_id')
     if not group_id:
         raise errors.InvalidInput('Missing argument: "group_id"')
     return database.group_rules(conf(), model, group_id)
@@ -297,7 +298,7 @@ def create_mapping(call):
 
 
 def update_mapping(call):
-    mapping_id = _id(call, 'mapping_id', call.body)
+    mapping_id = _id(call, 'mapping_id')
     database.get_mapping(conf(), mapping_id)
     database.update_mapping(conf(), mapping_id,
                             mapping_update_input(call.body), user=user())
@@ -305,14 +306,14 @@ def update_mapping(call):
 
 
 def delete_mapping(call):
-    database.delete_mapping(conf(), _id(call, 'mapping_id', call.params),
+    database.delete_mapping(conf(), _id(call, 'mapping_id'),
                             user=user())
     return 204, None
 
 
 def get_mapping_group(call):
     return 200, group_document(database.group_of(
-        conf(), models.Mapping, _id(call, 'mapping_id', call.params)))
+        conf(), models.Mapping, _id(call, 'mapping_id')))
 
 
 def list_thresholds(call):
@@ -331,20 +332,20 @@ def create_threshold(call):
 
 
 def update_threshold(call):
-    threshold_id = _id(call, 'threshold_id', call.body)
+    threshold_id = _id(call, 'threshold_id')
     database.get_threshold(conf(), threshold_id)
     database.update_threshold(conf(), threshold_id, threshold_input(call.body))
     return redirect_to_request()
 
 
 def delete_threshold(call):
-    database.delete_threshold(conf(), _id(call, 'threshold_id', call.params))
+    database.delete_threshold(conf(), _id(call, 'threshold_id'))
     return 204, None
 
 
 def get_threshold_group(call):
     return 200, group_document(database.group_of(
-        conf(), models.Threshold, _id(call, 'threshold_id', call.params)))
+        conf(), models.Threshold, _id(call, 'threshold_id')))
 
 
 READ, CREATE = policies.GET, policies.CREATE
@@ -353,13 +354,13 @@ route = routes.route
 
 
 def _objects(kind, id_key, handlers, nested=()):
-    """A collection and its members: list, create and delete (by a body
-    id) on the collection; get and delete on a member, and ``nested``
-    (child, handler) lists below it."""
+    """A collection and its members: list, create and delete (by an id in
+    the body or query: ``names``) on the collection; get and delete on a
+    member, and ``nested`` (child, handler) lists below it."""
     list_, create, get, delete = handlers
     member = '%s/{%s}' % (kind, id_key)
-    return [route(kind, GET=(list_, READ), POST=(create, CREATE),
-                  DELETE=(delete, DELETE)),
+    return [route(kind, names=id_key, GET=(list_, READ),
+                  POST=(create, CREATE), DELETE=(delete, DELETE)),
             route(member, conditional=True, GET=(get, READ),
                   DELETE=(delete, DELETE))] + [
         route('%s/%s' % (member, child), GET=(handler, READ))
@@ -371,8 +372,9 @@ def _rules(kind, id_key, handlers):
     (by the path or a body id) and the rule's group."""
     list_, create, get, update, delete, group = handlers
     member = '%s/{%s}' % (kind, id_key)
-    return [route(kind, GET=(list_, READ), POST=(create, CREATE),
-                  PUT=(update, UPDATE), DELETE=(delete, DELETE)),
+    return [route(kind, names=id_key, GET=(list_, READ),
+                  POST=(create, CREATE), PUT=(update, UPDATE),
+                  DELETE=(delete, DELETE)),
             route(kind + '/group', GET=(group, READ)),
             route(member, conditional=True, GET=(get, READ),
                   PUT=(update, UPDATE), DELETE=(delete, DELETE)),

@@ -8,6 +8,7 @@ import uuid
 
 from ratekeeper import dataframe
 from ratekeeper import errors
+from ratekeeper.api import booleans
 
 MAX_DIGITS_BEFORE_POINT = 12   # Numeric(40,28) / Numeric(20,8)
 # what Decimal() reads, less its extras (other scripts' digits, "1_000",
@@ -57,11 +58,11 @@ def decimal_value(value, name, minimum=None, kept=None):
 
 
 def text_value(value, name, max_length=255):
-    if value is None:
+    """Text as sent (a number is a 400, as WSME answers it, never turned
+    into text); None when absent."""
+    text = errors.text_field(value, name)
+    if text is None:
         return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise invalid(name, value, "Wrong type. Expected 'str'.")
-    text = str(value)
     if len(text) > max_length:
         raise invalid(name, text[:64], 'Value too long (at most %d '
                       'characters).' % max_length)
@@ -99,12 +100,15 @@ def datetime_value(value, name, end_of_day=False):
 
 
 def boolean_value(value, name):
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ('true', '1', 'false',
-                                                    '0', ''):
-        return value.lower() in ('true', '1')
-    raise invalid(name, value, "Wrong type. Expected 'bool'.")
+    """A flag of the query or body, read by ratekeeper.api.booleans;
+    False when absent."""
+    if value is None:
+        return False
+    try:
+        return booleans.parse(value)
+    except booleans.NotABoolean:
+        raise errors.InvalidInput(booleans.v1_message(name, value)) \
+            from None
 
 
 def moment_text(value):

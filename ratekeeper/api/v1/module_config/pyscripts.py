@@ -108,7 +108,7 @@ def create_script(call):
 def update_script(call):
     """201 with the script; its Location is the request URL and the id,
     as CloudKitty's (the id twice for PUT .../scripts/<id>)."""
-    script_id = routes.object_id(call, 'script_id', call.body)
+    script_id = routes.object_id(call, 'script_id')
     scripts.get_script(jc.conf(), script_id)
     row = scripts.update_script(jc.conf(), script_id,
                                 script_update_input(call.body),
@@ -120,7 +120,7 @@ def update_script(call):
 
 def delete_script(call):
     scripts.delete_script(jc.conf(),
-                          routes.object_id(call, 'script_id', call.params),
+                          routes.object_id(call, 'script_id'),
                           user=routes.user())
     return 204, None
 
