@@ -130,7 +130,8 @@ UPDATE, DELETE = policies.UPDATE, policies.DELETE
 route = routes.route
 
 ROUTES = [
-    route('scripts', GET=(list_scripts, READ), POST=(create_script, CREATE),
+    route('scripts', names='script_id', GET=(list_scripts, READ),
+          POST=(create_script, CREATE),
           PUT=(update_script, UPDATE), DELETE=(delete_script, DELETE)),
     route('scripts/{script_id}', conditional=True,
           GET=(get_script, READ), PUT=(update_script, UPDATE),
