@@ -68,7 +68,8 @@ storage_opts = [
                help='Storage version: 1 (SQL, v1 API only) or 2 (analytic '
                     'backends, v1 and v2 APIs).'),
     cfg.StrOpt('backend', default='duckdb',
-               help='Storage backend name: duckdb, influxdb or clickhouse '
+               help='Storage backend name: duckdb (embedded, one process) '
+                    'or clickhouse (shared by many processes and hosts) '
                     'for version 2; sqlalchemy for version 1.'),
 ]
 
@@ -90,6 +91,26 @@ storage_duckdb_opts = [
                     'start). DuckDB spends ~2 ms per insert whatever its '
                     'size, so small pushes cost much less together. 0 '
                     'writes each push at once.'),
+]
+
+storage_clickhouse_opts = [
+    cfg.StrOpt('url', secret=True,
+               default='clickhouse://127.0.0.1:9000/ratekeeper',
+               help='ClickHouse server (native protocol) and database: '
+                    'clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE. '
+                    'The database and its tables are created when '
+                    'missing.'),
+    cfg.StrOpt('cluster',
+               help='Name of a cluster of the server\'s remote_servers '
+                    'configuration. When set, every shard gets a local '
+                    'table and the server named by url a Distributed '
+                    'table over them; writes and reads go through it.'),
+    cfg.FloatOpt('connect_timeout', default=3, min=0.1,
+                 help='Seconds to wait for a connection to ClickHouse; '
+                      'beyond, the request gets a 503.'),
+    cfg.FloatOpt('query_timeout', default=60, min=1,
+                 help='Seconds a query or insert may wait for ClickHouse '
+                      'to answer; beyond, the request gets a 503.'),
 ]
 
 database_opts = [
@@ -117,6 +138,7 @@ OPTS = [
     ('api_versions', api_versions_opts),
     ('storage', storage_opts),
     ('storage_duckdb', storage_duckdb_opts),
+    ('storage_clickhouse', storage_clickhouse_opts),
     ('database', database_opts),
     ('collect', collect_opts),
 ]

@@ -32,6 +32,7 @@ from pyarrow import compute as pc
 from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
+from ratekeeper.storage.v2 import query
 from ratekeeper.storage.v2 import staging
 
 LOG = logging.getLogger(__name__)
@@ -449,21 +450,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 f' * {period_us})')
 
     def _where(self, begin, end, filters, metric_types):
-        clauses, params = ['TRUE'], []
-        if begin is not None:
-            clauses.append('begin >= ?')
-            params.append(naive_utc(begin))
-        if end is not None:
-            clauses.append('begin < ?')
-            params.append(naive_utc(end))
-        if metric_types:
-            clauses.append('type IN (%s)' % ', '.join('?' * len(metric_types)))
-            params.extend(metric_types)
-        for key, values in (filters or {}).items():
-            clauses.append('%s IN (%s)' % (self._attribute(key),
-                                           ', '.join('?' * len(values))))
-            params.extend(str(v) for v in values)
-        return ' AND '.join(clauses), params
+        params = query.QmarkParams()
+        clause = query.where(
+            begin, end, filters, metric_types, self._attribute, params,
+            moment=lambda dt, p: p.add(naive_utc(dt)))
+        return clause, params
 
     # -- reads ------------------------------------------------------------
     def total(self, begin, end, groupby=None, filters=None,
