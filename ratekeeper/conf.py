@@ -26,7 +26,12 @@ api_opts = [
                        help='Address the API server listens on.'),
     cfg.PortOpt('port', default=8889, help='Port the API server listens on.'),
     cfg.IntOpt('threads', default=8, min=1,
-               help='Worker threads of the API server process.'),
+               help='Worker threads of each API server process.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='API server processes (ratekeeper-api). More than one '
+                    'needs a storage several processes share (ClickHouse, '
+                    'or v1 SQL on a server database); the start refuses '
+                    'them on the embedded DuckDB file.'),
     cfg.IntOpt('max_limit', default=10000, min=1,
                help='Largest page size a client may ask for with "limit".'),
     cfg.IntOpt('max_request_body_size', default=64 * 1024 * 1024, min=1024,

@@ -129,6 +129,8 @@ CALENDAR_EXPRESSIONS = {
 
 
 class ClickHouseStorage(storage_v2.BaseStorage):
+    shared_by_processes = True
+
     def __init__(self, conf):
         super().__init__(conf)
         options = conf.storage_clickhouse
