@@ -84,5 +84,30 @@ def test_four_workers_on_clickhouse_store_every_point_once():
             ids = [p['groupby']['id'] for f in points['dataframes']
                    for p in f['usage']['instance']]
             assert len(ids) == len(set(ids)) == 3000
+            assert_keyed_retries_store_once(url)
     finally:
         clickhouse.drop_database(server.tcp_port, name)
+
+
+def assert_keyed_retries_store_once(url):
+    """The same keyed push sent by 4 clients at once (to any workers):
+    stored once; the others get 204 (done) or 409 (still being stored)."""
+    statuses = []
+
+    def push():
+        statuses.append(requests.post(
+            url + '/v2/dataframes', json=frames(9, 5),
+            headers={'Idempotency-Key': 'retry-me'}).status_code)
+
+    threads = [threading.Thread(target=push) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 204 in statuses and set(statuses) <= {204, 409}, statuses
+    push()
+    assert statuses[-1] == 204
+    summary = requests.get(
+        url + '/v2/summary?filters=project_id:w9&begin=2015-01-04T00:00:00Z'
+        '&end=2015-01-05T00:00:00Z').json()
+    assert summary['results'][0][2] == 50.0
