@@ -104,13 +104,26 @@ def seconds(moment):
 
 
 def attribute_arrays(dicts):
-    """Keys and text values of each dict, absent (None) values left out."""
+    """Keys and text values of each dict, absent (None) values left out;
+    dicts of text values (the usual case) are taken as they are."""
     keys, values = [], []
     for attributes in dicts:
+        texts = list(attributes.values())
+        if all(type(v) is str for v in texts):
+            keys.append(list(attributes))
+            values.append(texts)
+            continue
         present = [(k, v) for k, v in attributes.items() if v is not None]
         keys.append([k for k, _ in present])
         values.append([dataframe.text(v) for _, v in present])
     return keys, values
+
+
+def epoch_seconds(moments):
+    """seconds() of each moment; a batch repeats each period's datetime,
+    so each distinct one is converted once."""
+    converted = {moment: seconds(moment) for moment in set(moments)}
+    return [converted[moment] for moment in moments]
 
 
 def week_of_the_year(column):
@@ -245,8 +258,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         metadata_keys, metadata_values = attribute_arrays(batch.metadata)
         push_id = self._next_push_id()
         columns = [
-            [seconds(m) for m in batch.begin],
-            [seconds(m) for m in batch.end],
+            epoch_seconds(batch.begin), epoch_seconds(batch.end),
             batch.type, batch.unit,
             [float(q) for q in batch.qty], [float(p) for p in batch.price],
             self._scopes(batch),
@@ -306,15 +318,26 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 'metadata_values[indexOf(metadata_keys, {0})], {1})'
                 .format(name, CALENDAR_EXPRESSIONS.get(key, 'NULL')))
 
+    def _is_scope(self, key):
+        """Whether the ``scope`` column holds ``key``'s value (written
+        from the groupby, else the metadata, '' when missing)."""
+        return key == self.scope_key and key not in CALENDAR_EXPRESSIONS
+
     def _where(self, begin, end, filters, metric_types, params):
+        filters = dict(filters or {})
+        scopes = [str(v) for v in filters.get(self.scope_key, ())]
+        if self._is_scope(self.scope_key) and scopes and all(scopes):
+            # the same condition on the sort key ('' would also match
+            # points without the key)
+            del filters[self.scope_key]
+        else:
+            scopes = None
         clause = query.where(
             begin, end, filters, metric_types,
             lambda key: self._attribute(key, params), params,
             moment=lambda dt, p: 'toDateTime(%s)' % p.add(seconds(dt)))
-        scopes = (filters or {}).get(self.scope_key)
-        if scopes:  # the same condition, on the sort key
-            clause += ' AND ' + query.in_list(
-                'scope', [str(v) for v in scopes], params)
+        if scopes:
+            clause += ' AND ' + query.in_list('scope', scopes, params)
         return clause
 
     def _time_bucket(self):
@@ -334,6 +357,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 exprs.append(self._time_bucket())
             elif key == 'type':
                 exprs.append('type')
+            elif self._is_scope(key):
+                exprs.append('scope')  # the same value, '' when missing
             else:
                 exprs.append("ifNull(%s, '')" % self._attribute(key, params))
         if not exprs:
