@@ -378,31 +378,14 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 f'WHERE {where} GROUP BY {group})', params)[0][0]
         else:
             count = len(rows)
-        keys = [k for k in groupby if k != 'time']
-        time_index = groupby.index('time') if 'time' in groupby else None
-        return {'total': count,
-                'results': [self._total_row(row, keys, time_index, begin, end)
-                            for row in rows]}
+        return query.grouped_total(rows, groupby, count, begin, end,
+                                   self.period)
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._execute(
             f'SELECT {SUMS}, count() FROM {self.table} WHERE {where}',
             params)[0]
-        if not count:
-            return {'total': 0, 'results': []}
-        results = [] if offset else [
-            {'begin': begin, 'end': end, 'qty': qty, 'rate': rate}]
-        return {'total': 1, 'results': results}
-
-    def _total_row(self, row, keys, time_index, begin, end):
-        values = list(row[:-2])
-        if time_index is not None:
-            begin = aware(values.pop(time_index))
-            end = begin + datetime.timedelta(seconds=self.period)
-        result = {'begin': begin, 'end': end, 'qty': row[-2],
-                  'rate': row[-1]}
-        result.update(zip(keys, values))
-        return result
+        return query.grand_total(begin, end, qty, rate, count, offset)
 
     def _points_query(self, where):
         return ('SELECT toUInt32(begin), toUInt32(end), type, unit, qty, '
@@ -464,12 +447,6 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             f'WHERE {where} AND isNotNull(scope_id) ORDER BY scope_id',
             params)
         return [row[0] for row in rows]
-
-
-def aware(moment):
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _points(rows, moments):

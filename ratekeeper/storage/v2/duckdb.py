@@ -107,10 +107,6 @@ def attribute_columns(prefix, keys, dicts):
     return {prefix + key: column for key, column in zip(keys, children)}
 
 
-def aware(moment):
-    return moment.replace(tzinfo=UTC)
-
-
 class DuckDBStorage(storage_v2.BaseStorage):
     def __init__(self, conf):
         super().__init__(conf)
@@ -462,7 +458,6 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._flush()
         groupby = list(groupby or [])
         where, params = self._where(begin, end, filters, metric_types)
-        keys = [k for k in groupby if k != 'time']
         exprs = []
         for key in groupby:
             if key == 'time':
@@ -489,29 +484,14 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 f'GROUP BY {", ".join(exprs)})', params)[0][0]
         else:
             count = 0
-        time_index = groupby.index('time') if 'time' in groupby else None
-        return {'total': count,
-                'results': [self._total_row(row, keys, time_index, begin, end)
-                            for row in rows]}
+        return query.grouped_total([row[:-1] for row in rows], groupby,
+                                   count, begin, end, self.period)
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
             f'SELECT {SUMS}, COUNT(*) FROM {TABLE} '
             f'WHERE {where}', params)[0]
-        if not count:
-            return {'total': 0, 'results': []}
-        results = [] if offset else [
-            {'begin': begin, 'end': end, 'qty': qty, 'rate': rate}]
-        return {'total': 1, 'results': results}
-
-    def _total_row(self, row, keys, time_index, begin, end):
-        values = list(row[:-3])
-        if time_index is not None:
-            begin = aware(values.pop(time_index))
-            end = begin + datetime.timedelta(seconds=self.period)
-        result = {'begin': begin, 'end': end, 'qty': row[-3], 'rate': row[-2]}
-        result.update(zip(keys, values))
-        return result
+        return query.grand_total(begin, end, qty, rate, count, offset)
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
                  offset=0, limit=100):

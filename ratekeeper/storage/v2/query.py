@@ -7,6 +7,7 @@ A backend passes a parameter collector of its driver's style and a
 function that gives the SQL of an attribute key, so attribute keys and
 values never reach the query text unquoted.
 """
+import datetime
 
 
 class QmarkParams(list):
@@ -50,3 +51,40 @@ def where(begin, end, filters, metric_types, attribute, params,
         clauses.append(in_list(attribute(key), [str(v) for v in values],
                                params))
     return ' AND '.join(clauses)
+
+
+def aware(moment):
+    """A datetime read from a backend as aware UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def grand_total(begin, end, qty, rate, count, offset):
+    """total()'s answer without groupby, from the sums of ``count``
+    points."""
+    if not count:
+        return {'total': 0, 'results': []}
+    results = [] if offset else [
+        {'begin': begin, 'end': end, 'qty': qty, 'rate': rate}]
+    return {'total': 1, 'results': results}
+
+
+def grouped_total(rows, groupby, count, begin, end, period):
+    """total()'s answer from rows of (group values in ``groupby`` order,
+    qty, rate): a ``time`` value (a period start) becomes the row's
+    begin and end."""
+    keys = [k for k in groupby if k != 'time']
+    time_index = groupby.index('time') if 'time' in groupby else None
+    results = []
+    for row in rows:
+        values = list(row[:-2])
+        row_begin, row_end = begin, end
+        if time_index is not None:
+            row_begin = aware(values.pop(time_index))
+            row_end = row_begin + datetime.timedelta(seconds=period)
+        result = {'begin': row_begin, 'end': row_end, 'qty': row[-2],
+                  'rate': row[-1]}
+        result.update(zip(keys, values))
+        results.append(result)
+    return {'total': count, 'results': results}
