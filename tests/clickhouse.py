@@ -6,6 +6,7 @@ free 127.0.0.1 ports with a temporary directory, and stopped by its PID
 at exit. Tests isolate themselves by database: each gets a new one.
 """
 import atexit
+import logging
 import os
 import secrets
 import shutil
@@ -88,6 +89,9 @@ class Server:
 
     def wait_until_up(self):
         from clickhouse_driver import Client
+        # the driver logs each refused connection with its traceback
+        logging.getLogger('clickhouse_driver.connection').setLevel(
+            logging.CRITICAL)
         deadline = time.monotonic() + START_TIMEOUT
         client = Client('127.0.0.1', port=self.tcp_port, connect_timeout=1)
         while True:
