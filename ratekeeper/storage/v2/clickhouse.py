@@ -318,6 +318,20 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 'metadata_values[indexOf(metadata_keys, {0})], {1})'
                 .format(name, CALENDAR_EXPRESSIONS.get(key, 'NULL')))
 
+    def _attribute_text(self, key, params):
+        """Like _attribute, '' when a point lacks the attribute: no
+        Nullable and one array scan per source (an array's element 0 is
+        ''), ~2x faster to group or filter on."""
+        name = params.add(key)
+        in_groupby = 'indexOf(groupby_keys, %s)' % name
+        in_metadata = 'indexOf(metadata_keys, %s)' % name
+        metadata = 'metadata_values[%s]' % in_metadata
+        if key in CALENDAR_EXPRESSIONS:
+            metadata = 'if(%s > 0, %s, %s)' % (in_metadata, metadata,
+                                               CALENDAR_EXPRESSIONS[key])
+        return 'if({0} > 0, groupby_values[{0}], {1})'.format(
+            in_groupby, metadata)
+
     def _is_scope(self, key):
         """Whether the ``scope`` column holds ``key``'s value (written
         from the groupby, else the metadata, '' when missing)."""
@@ -332,9 +346,13 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             del filters[self.scope_key]
         else:
             scopes = None
+        # '' matches no point that lacks the key: it needs the NULL
+        text_keys = {key for key, values in filters.items()
+                     if all(str(v) for v in values)}
         clause = query.where(
             begin, end, filters, metric_types,
-            lambda key: self._attribute(key, params), params,
+            lambda key: (self._attribute_text if key in text_keys
+                         else self._attribute)(key, params), params,
             moment=lambda dt, p: 'toDateTime(%s)' % p.add(seconds(dt)))
         if scopes:
             clause += ' AND ' + query.in_list('scope', scopes, params)
@@ -360,7 +378,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             elif self._is_scope(key):
                 exprs.append('scope')  # the same value, '' when missing
             else:
-                exprs.append("ifNull(%s, '')" % self._attribute(key, params))
+                exprs.append(self._attribute_text(key, params))
         if not exprs:
             return self._grand_total(begin, end, where, params, offset)
         names = ['k%d' % i for i in range(len(exprs))]
