@@ -73,9 +73,10 @@ storage_opts = [
                help='Storage version: 1 (SQL, v1 API only) or 2 (analytic '
                     'backends, v1 and v2 APIs).'),
     cfg.StrOpt('backend', default='duckdb',
-               help='Storage backend name: duckdb (embedded, one process) '
-                    'or clickhouse (shared by many processes and hosts) '
-                    'for version 2; sqlalchemy for version 1.'),
+               help='Storage backend name: duckdb (embedded, one process), '
+                    'clickhouse or influxdb (CloudKitty\'s layout), both '
+                    'shared by many processes and hosts, for version 2; '
+                    'sqlalchemy for version 1.'),
 ]
 
 storage_duckdb_opts = [
@@ -118,6 +119,27 @@ storage_clickhouse_opts = [
                       'to answer; beyond, the request gets a 503.'),
 ]
 
+# CloudKitty's [storage_influxdb] options, so its section carries over
+storage_influxdb_opts = [
+    cfg.StrOpt('username', help='InfluxDB username.'),
+    cfg.StrOpt('password', secret=True, help='InfluxDB password.'),
+    cfg.StrOpt('database', default='cloudkitty',
+               help='InfluxDB database (created when missing).'),
+    cfg.StrOpt('retention_policy', default='autogen',
+               help='Retention policy points are written with.'),
+    cfg.StrOpt('host', default='localhost', help='InfluxDB host.'),
+    cfg.PortOpt('port', default=8086, help='InfluxDB HTTP port.'),
+    cfg.BoolOpt('use_ssl', default=False,
+                help='Talk to InfluxDB over HTTPS.'),
+    cfg.BoolOpt('insecure', default=False,
+                help='Accept any certificate over HTTPS.'),
+    cfg.StrOpt('cafile',
+               help='CA certificate to trust over HTTPS.'),
+    cfg.FloatOpt('timeout', default=30, min=0.1,
+                 help='Seconds a request to InfluxDB may take; beyond, the '
+                      'API request gets a 503 (not in CloudKitty).'),
+]
+
 database_opts = [
     cfg.StrOpt('connection', secret=True,
                default='sqlite:///$state_path/ratekeeper.sqlite',
@@ -144,6 +166,7 @@ OPTS = [
     ('storage', storage_opts),
     ('storage_duckdb', storage_duckdb_opts),
     ('storage_clickhouse', storage_clickhouse_opts),
+    ('storage_influxdb', storage_influxdb_opts),
     ('database', database_opts),
     ('collect', collect_opts),
 ]

@@ -21,7 +21,7 @@ GABBITS = os.path.join(os.path.dirname(__file__), '..', 'gabbits')
 FILES = sorted(glob.glob(os.path.join(GABBITS, '*.yaml')))
 # The API cannot tell the v2 backends apart: every file runs on each,
 # but NAME.BACKEND.yaml, about one backend's own limits, runs on it alone.
-BACKENDS = ['duckdb', 'clickhouse']
+BACKENDS = ['duckdb', 'clickhouse', 'influxdb']
 
 
 def runs_on(path, backend):

@@ -54,6 +54,13 @@ def backend_overrides(backend):
     removes what it stored afterwards."""
     if backend == 'duckdb':
         return {}, lambda: None
+    if backend == 'influxdb':
+        from tests import influx
+        name = influx.database_name('gabbi')
+        options = {('storage_influxdb', key): value for key, value
+                   in influx.server().options(name).items()}
+        options[('storage', 'backend')] = 'influxdb'
+        return options, lambda: influx.drop_database(name)
     from tests import clickhouse
     server = clickhouse.server()
     name = clickhouse.database_name('gabbi')

@@ -12,6 +12,7 @@ from ratekeeper.storage.v1 import sqlalchemy as v1_sqlalchemy
 from ratekeeper.storage.v1.sqlalchemy import models
 from tests import clickhouse
 from tests import databases
+from tests import influx
 
 
 class DuckDBStorageTest(testing.StorageTest, unittest.TestCase):
@@ -168,3 +169,18 @@ class ClickHouseClusterStorageTest(ClickHouseStorageTest):
             client.disconnect()
         self.assertEqual(50, sum(counts))
         self.assertNotIn(0, counts)
+
+
+class InfluxDBStorageTest(testing.StorageTest, unittest.TestCase):
+    """A new database per test on the session's InfluxDB server."""
+
+    def make_storage(self):
+        name = influx.database_name('contract')
+        conf = testing.make_conf(
+            self.enterContext(tempfile.TemporaryDirectory()),
+            storage={'version': 2, 'backend': 'influxdb'},
+            storage_influxdb=influx.server().options(name))
+        storage = rk_storage.get_storage(conf)
+        self.addCleanup(influx.drop_database, name)
+        self.addCleanup(storage.close)
+        return storage
