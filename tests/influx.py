@@ -61,6 +61,12 @@ class Server:
                     raise
                 time.sleep(0.1)
 
+    def kill(self):
+        """Stop the server at once (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def remove(self):
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -23,8 +23,9 @@ def body(hour):
                    'end': '2015-01-04T%02d:00:00Z' % (hour + 1)},
         'usage': {'instance': [{'vol': {'unit': 'u', 'qty': 1},
                                 'rating': {'price': 0.5},
-                                'groupby': {'project_id': 'p', 'id': 'i'},
-                                'metadata': {}}] * 10}}]})
+                                'groupby': {'project_id': 'p',
+                                            'id': 'i%d' % i},
+                                'metadata': {}} for i in range(10)]}}]})
 
 
 @pytest.fixture(scope='module')
@@ -55,10 +56,12 @@ def post(client, hour):
                        content_type='application/json')
 
 
-def test_a_dead_server_is_a_quick_503_and_the_service_recovers(
-        own_server, client):
+def check_outage_and_recovery(client, kill, start):
+    """A push, the server killed, a push and a read (quick 503s), the
+    server started again: pushes and reads work, every acknowledged point
+    is there."""
     assert post(client, 0).status_code == 204
-    own_server.kill()
+    kill()
     for request in (lambda: post(client, 1), lambda: client.get(SUMMARY)):
         started = time.monotonic()
         response = request()
@@ -67,7 +70,12 @@ def test_a_dead_server_is_a_quick_503_and_the_service_recovers(
         assert response.headers['Retry-After']
         assert response.headers['Content-Type'] == 'application/json'
         assert response.get_json()['message']
-    own_server.start()
+    start()
     assert post(client, 2).status_code == 204
     [row] = client.get(SUMMARY).get_json()['results']
     assert (row['qty'], row['rate']) == (20.0, 10.0)
+
+
+def test_a_dead_server_is_a_quick_503_and_the_service_recovers(
+        own_server, client):
+    check_outage_and_recovery(client, own_server.kill, own_server.start)
