@@ -33,6 +33,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 from tests import clickhouse  # noqa: E402 (the servers the tests start)
+from tests import influx  # noqa: E402
 
 USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
 BIN = os.path.dirname(sys.executable)
@@ -48,6 +49,12 @@ def storage_env(backend):
     """The storage options of ``backend`` and its servers (started)."""
     if backend == 'duckdb':
         return {}, []
+    if backend == 'influxdb':
+        server = influx.Server()
+        server.start()
+        return {'OS_STORAGE__BACKEND': 'influxdb',
+                'OS_STORAGE_INFLUXDB__PORT': str(server.port),
+                'OS_STORAGE_INFLUXDB__HOST': '127.0.0.1'}, [server]
     if backend == 'clickhouse':
         servers = [clickhouse.Server()]
         servers[0].start()
@@ -97,7 +104,7 @@ def main():
     parser.add_argument('--usagegen', default=USAGEGEN)
     parser.add_argument('--backend', default='duckdb',
                         choices=['duckdb', 'clickhouse',
-                                 'clickhouse-cluster'])
+                                 'clickhouse-cluster', 'influxdb'])
     parser.add_argument('--workers', type=int, default=1,
                         help='[api] workers')
     parser.add_argument('--client-threads', default='2',
