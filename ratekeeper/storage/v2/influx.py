@@ -14,11 +14,12 @@ points come back in the order they were pushed (CloudKitty's own points,
 without it, in series order). As in CloudKitty, a point with the same
 tags (groupby and type) and period as a stored one replaces it.
 
-InfluxQL groups on tags only and its sums are float sums, so time and
-type are selected by the server and the rest (filters on metadata,
-calendar keys, groupby on any attribute, exact decimal sums) is done on
-the points read back; values reach queries as bind parameters and keys
-as quoted identifiers.
+total() is summed by InfluxDB (float sums, as CloudKitty's) when every
+key it filters or groups on is a tag and never a field; otherwise, and
+for the other reads, InfluxDB selects time and type and the rest
+(filters on metadata, calendar keys, groupby on any attribute, exact
+decimal sums) is done on the points read back. Values reach queries as
+bind parameters and keys as quoted identifiers.
 """
 import datetime
 import decimal
@@ -232,6 +233,9 @@ class InfluxStorage(storage_v2.BaseStorage):
     def total(self, begin, end, groupby=None, filters=None,
               metric_types=None, offset=0, limit=None):
         groupby = list(groupby or [])
+        if self._sums_on_server(begin, end, groupby, filters):
+            return self._server_total(begin, end, groupby, filters,
+                                      metric_types, offset, limit)
         points = self._points(begin, end, filters, metric_types)
         if not groupby:
             if not points:
@@ -251,6 +255,61 @@ class InfluxStorage(storage_v2.BaseStorage):
                 for group in groups[offset:stop]]
         return query.grouped_total(rows, groupby, len(groups), begin, end,
                                    self.period)
+
+    def _sums_on_server(self, begin, end, groupby, filters):
+        """Whether InfluxDB can sum and group: every attribute asked for
+        is a tag, never a field (a field holding it would win over a
+        missing tag) and no calendar key; begin and end are known."""
+        keys = [k for k in groupby if k not in ('time', 'type')]
+        keys += list(filters or {})
+        if begin is None or end is None or any(
+                k in storage_v2.TIME_GROUPBYS for k in keys):
+            return False
+        if not keys:
+            return True
+        fields = {row['fieldKey'] for row in self._query(
+            'SHOW FIELD KEYS FROM %s' % MEASUREMENT, {}).get_points()}
+        return not fields.intersection(keys)
+
+    def _server_total(self, begin, end, groupby, filters, metric_types,
+                      offset, limit):
+        """total() summed by InfluxDB (float sums, as CloudKitty's)."""
+        params = query.NamedParams()
+        clauses = self._time_clauses(begin, end, params)
+        if metric_types:
+            clauses.append('(%s)' % ' OR '.join(
+                '"type"::tag = $' + _bind(params, t) for t in metric_types))
+        for key, values in (filters or {}).items():
+            clauses.append('(%s)' % ' OR '.join(
+                '%s::tag = $%s' % (quote_identifier(key),
+                                   _bind(params, str(v))) for v in values))
+        dimensions = [quote_identifier(k) for k in groupby if k != 'time']
+        if 'time' in groupby:
+            dimensions.append('time(%ds)' % int(self.period))
+        text = ('SELECT SUM(qty) AS qty, SUM(price) AS price, COUNT(qty) '
+                'AS points FROM %s WHERE %s' % (MEASUREMENT,
+                                                ' AND '.join(clauses)))
+        if dimensions:
+            text += ' GROUP BY ' + ', '.join(dimensions)
+        result = self._query(text, params)
+        rows = []
+        for (_, tags), series in result.items():
+            tags = tags or {}
+            for row in series:
+                if not row.get('points'):
+                    continue  # an empty time bucket
+                group = tuple(parse_time(row['time']) if key == 'time'
+                              else tags.get(key) or '' for key in groupby)
+                rows.append(group + (row['qty'], row['price']))
+        if not groupby:
+            if not rows:
+                return query.grand_total(begin, end, 0, 0, 0, offset)
+            return query.grand_total(begin, end, rows[0][0], rows[0][1], 1,
+                                     offset)
+        rows.sort(key=lambda row: row[:-2])
+        stop = None if limit is None else offset + limit
+        return query.grouped_total(rows[offset:stop], groupby, len(rows),
+                                   begin, end, self.period)
 
     def _group_value(self, point, key):
         if key == 'time':
