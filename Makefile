@@ -30,7 +30,8 @@ endif
 # 127.0.0.1 ports, with throwaway directories), and libraries they load
 # (libseccomp2: the pyscripts sandbox). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES := chromium chromium-driver prometheus libseccomp2
+SYSTEM_PACKAGES := chromium chromium-driver prometheus libseccomp2 \
+	clickhouse-server influxdb
 
 # The cost page (/ui/) charts with Chart.js from npm (package-lock.json
 # pins it): `npm ci` into node_modules, then the one built file is copied

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Ingest and query figures of the v2 API on the embedded DuckDB storage.
+"""Ingest and query figures of the v2 API on a v2 storage backend.
 
-Starts a fresh `ratekeeper-api` (noauth, DuckDB under a temporary state
-path, a free port), then runs the shared generator against it exactly as
-the CloudKitty figures were taken:
+Starts a fresh `ratekeeper-api` (noauth, a free port) on the embedded
+DuckDB storage (under a temporary state path), or with --backend
+clickhouse on a fresh Debian clickhouse-server (--backend
+clickhouse-cluster: two of them as two shards), then runs the shared
+generator against it exactly as the CloudKitty figures were taken:
 
     usagegen.py load -n N --scale S --batch B --threads 2
     usagegen.py querybench -n N --scale S --only v2
@@ -13,6 +15,8 @@ root with the project's venv:
 
     .venv/bin/python bench/v2_api.py                 # 100k points
     .venv/bin/python bench/v2_api.py --scale 10      # 1M points
+    .venv/bin/python bench/v2_api.py --scale 10 --backend clickhouse \
+        --workers 4 --client-threads 4
 
 The generator is ../shared/bench/usagegen.py (the same file the CloudKitty
 25 figures came from); --usagegen points elsewhere.
@@ -27,6 +31,10 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..'))
+from tests import clickhouse  # noqa: E402 (the servers the tests start)
+from tests import influx  # noqa: E402
+
 USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
 BIN = os.path.dirname(sys.executable)
 
@@ -37,9 +45,36 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_server(state_path, port):
+def storage_env(backend):
+    """The storage options of ``backend`` and its servers (started)."""
+    if backend == 'duckdb':
+        return {}, []
+    if backend == 'influxdb':
+        server = influx.Server()
+        server.start()
+        return {'OS_STORAGE__BACKEND': 'influxdb',
+                'OS_STORAGE_INFLUXDB__PORT': str(server.port),
+                'OS_STORAGE_INFLUXDB__HOST': '127.0.0.1'}, [server]
+    if backend == 'clickhouse':
+        servers = [clickhouse.Server()]
+        servers[0].start()
+        options = {}
+    else:
+        servers = [clickhouse.Server(), clickhouse.Server()]
+        clusters = clickhouse.cluster_xml(
+            clickhouse.CLUSTER, [s.tcp_port for s in servers])
+        for server in servers:
+            server.start(clusters)
+        options = {'OS_STORAGE_CLICKHOUSE__CLUSTER': clickhouse.CLUSTER}
+    options.update(OS_STORAGE__BACKEND='clickhouse',
+                   OS_STORAGE_CLICKHOUSE__URL=servers[0].url('bench'))
+    return options, servers
+
+
+def start_server(state_path, port, workers=1, **options):
     env = dict(os.environ, OS_DEFAULT__AUTH_STRATEGY='noauth',
-               OS_DEFAULT__STATE_PATH=state_path, OS_API__PORT=str(port))
+               OS_DEFAULT__STATE_PATH=state_path, OS_API__PORT=str(port),
+               OS_API__WORKERS=str(workers), **options)
     subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],
                    env=env, check=True)
     server = subprocess.Popen([os.path.join(BIN, 'ratekeeper-api')], env=env,
@@ -67,20 +102,34 @@ def main():
     parser.add_argument('--batch', type=int, default=None,
                         help='points per request (1000; 2000 at scale > 1)')
     parser.add_argument('--usagegen', default=USAGEGEN)
+    parser.add_argument('--backend', default='duckdb',
+                        choices=['duckdb', 'clickhouse',
+                                 'clickhouse-cluster', 'influxdb'])
+    parser.add_argument('--workers', type=int, default=1,
+                        help='[api] workers')
+    parser.add_argument('--client-threads', default='2',
+                        help='usagegen load --threads')
     args = parser.parse_args()
     points = str(100000 * args.scale)
     batch = str(args.batch or (1000 if args.scale == 1 else 2000))
     common = ['-n', points, '--scale', str(args.scale)]
     with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
-        server, url = start_server(state, free_port())
+        options, servers = storage_env(args.backend)
         try:
-            print(usagegen(args.usagegen, 'load', '--url', url, '--batch',
-                           batch, '--threads', '2', *common))
-            print(usagegen(args.usagegen, 'querybench', '--url', url,
-                           '--only', 'v2', *common))
+            server, url = start_server(state, free_port(), args.workers,
+                                       **options)
+            try:
+                print(usagegen(args.usagegen, 'load', '--url', url,
+                               '--batch', batch, '--threads',
+                               args.client_threads, *common))
+                print(usagegen(args.usagegen, 'querybench', '--url', url,
+                               '--only', 'v2', *common))
+            finally:
+                server.terminate()
+                server.wait()
         finally:
-            server.terminate()
-            server.wait()
+            for storage_server in servers:
+                storage_server.remove()
 
 
 if __name__ == '__main__':

@@ -26,7 +26,12 @@ api_opts = [
                        help='Address the API server listens on.'),
     cfg.PortOpt('port', default=8889, help='Port the API server listens on.'),
     cfg.IntOpt('threads', default=8, min=1,
-               help='Worker threads of the API server process.'),
+               help='Worker threads of each API server process.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='API server processes (ratekeeper-api). More than one '
+                    'needs a storage several processes share (ClickHouse, '
+                    'or v1 SQL on a server database); the start refuses '
+                    'them on the embedded DuckDB file.'),
     cfg.IntOpt('max_limit', default=10000, min=1,
                help='Largest page size a client may ask for with "limit".'),
     cfg.IntOpt('max_request_body_size', default=64 * 1024 * 1024, min=1024,
@@ -68,8 +73,10 @@ storage_opts = [
                help='Storage version: 1 (SQL, v1 API only) or 2 (analytic '
                     'backends, v1 and v2 APIs).'),
     cfg.StrOpt('backend', default='duckdb',
-               help='Storage backend name: duckdb, influxdb or clickhouse '
-                    'for version 2; sqlalchemy for version 1.'),
+               help='Storage backend name: duckdb (embedded, one process), '
+                    'clickhouse or influxdb (CloudKitty\'s layout), both '
+                    'shared by many processes and hosts, for version 2; '
+                    'sqlalchemy for version 1.'),
 ]
 
 storage_duckdb_opts = [
@@ -90,6 +97,47 @@ storage_duckdb_opts = [
                     'start). DuckDB spends ~2 ms per insert whatever its '
                     'size, so small pushes cost much less together. 0 '
                     'writes each push at once.'),
+]
+
+storage_clickhouse_opts = [
+    cfg.StrOpt('url', secret=True,
+               default='clickhouse://127.0.0.1:9000/ratekeeper',
+               help='ClickHouse server (native protocol) and database: '
+                    'clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE. '
+                    'The database and its tables are created when '
+                    'missing.'),
+    cfg.StrOpt('cluster',
+               help='Name of a cluster of the server\'s remote_servers '
+                    'configuration. When set, every shard gets a local '
+                    'table and the server named by url a Distributed '
+                    'table over them; writes and reads go through it.'),
+    cfg.FloatOpt('connect_timeout', default=3, min=0.1,
+                 help='Seconds to wait for a connection to ClickHouse; '
+                      'beyond, the request gets a 503.'),
+    cfg.FloatOpt('query_timeout', default=60, min=1,
+                 help='Seconds a query or insert may wait for ClickHouse '
+                      'to answer; beyond, the request gets a 503.'),
+]
+
+# CloudKitty's [storage_influxdb] options, so its section carries over
+storage_influxdb_opts = [
+    cfg.StrOpt('username', help='InfluxDB username.'),
+    cfg.StrOpt('password', secret=True, help='InfluxDB password.'),
+    cfg.StrOpt('database', default='cloudkitty',
+               help='InfluxDB database (created when missing).'),
+    cfg.StrOpt('retention_policy', default='autogen',
+               help='Retention policy points are written with.'),
+    cfg.StrOpt('host', default='localhost', help='InfluxDB host.'),
+    cfg.PortOpt('port', default=8086, help='InfluxDB HTTP port.'),
+    cfg.BoolOpt('use_ssl', default=False,
+                help='Talk to InfluxDB over HTTPS.'),
+    cfg.BoolOpt('insecure', default=False,
+                help='Accept any certificate over HTTPS.'),
+    cfg.StrOpt('cafile',
+               help='CA certificate to trust over HTTPS.'),
+    cfg.FloatOpt('timeout', default=30, min=0.1,
+                 help='Seconds a request to InfluxDB may take; beyond, the '
+                      'API request gets a 503 (not in CloudKitty).'),
 ]
 
 database_opts = [
@@ -239,6 +287,8 @@ OPTS = [
     ('api_versions', api_versions_opts),
     ('storage', storage_opts),
     ('storage_duckdb', storage_duckdb_opts),
+    ('storage_clickhouse', storage_clickhouse_opts),
+    ('storage_influxdb', storage_influxdb_opts),
     ('database', database_opts),
     ('collect', collect_opts),
     ('fetcher', fetcher_opts),

@@ -30,7 +30,7 @@ CORS_DEFAULTS = {
     'allow_headers': ['X-Auth-Token', 'X-Openstack-Request-Id', 'X-Roles',
                       'X-Project-Id', 'X-Tenant-Id', 'X-User-Id',
                       'X-Domain-Id', 'OpenStack-API-Version', 'If-Match',
-                      'If-None-Match'],
+                      'If-None-Match', 'Idempotency-Key'],
     'expose_headers': ['X-Auth-Token', 'X-Openstack-Request-Id',
                        'OpenStack-API-Version', 'Ratekeeper-API-Version',
                        'ETag', 'Link', 'Deprecation', 'Sunset',

@@ -1,9 +1,11 @@
-"""ratekeeper-api: serve the API with gunicorn, one process, many threads.
+"""ratekeeper-api: serve the API with gunicorn, ``[api] workers``
+processes of ``[api] threads`` threads each.
 
-One process because the embedded DuckDB file can be opened read-write by one
-process only; threads give the concurrency (DuckDB and the JSON parsing
-release the GIL for the heavy parts). Scale out with InfluxDB or ClickHouse,
-which several processes may share.
+The embedded DuckDB file can be opened read-write by one process only, so
+on DuckDB the start refuses more than one worker; threads give the
+concurrency there (DuckDB and the JSON parsing release the GIL for the
+heavy parts). ClickHouse (or v1 SQL on a server database), which several
+processes share, takes many workers.
 """
 import logging
 import sys
@@ -14,6 +16,7 @@ import orjson
 
 from ratekeeper import conf as rk_conf
 from ratekeeper import runtime
+from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
 from ratekeeper.api import errors as api_errors
 from ratekeeper.db import migration
@@ -65,6 +68,11 @@ def main(argv=None):
     if behind:
         LOG.error(behind)
         return 1
+    try:
+        rk_storage.check_workers(conf)
+    except ValueError as exc:
+        LOG.error('%s', exc)
+        return 1
     if processor_service.embedded(conf):
         try:
             processor_service.check(conf)
@@ -73,12 +81,12 @@ def main(argv=None):
             return 1
         LOG.info('collecting with %s in this process (embedded storage)',
                  conf.collect.collector)
-    LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
-             conf.api.host, conf.api.port, conf.auth_strategy,
-             conf.storage.version)
+    LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d, '
+             '%d workers)', conf.api.host, conf.api.port,
+             conf.auth_strategy, conf.storage.version, conf.api.workers)
     Server(conf, {
         'bind': '%s:%d' % (conf.api.host, conf.api.port),
-        'workers': 1,
+        'workers': conf.api.workers,
         'worker_class': 'gthread',
         'threads': conf.api.threads,
         'timeout': 300,

@@ -1,4 +1,6 @@
 """Core tables: rating module states and the collector's tables."""
+import datetime
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -24,3 +26,16 @@ class CollectorMapping(db.Base):
     service: orm.Mapped[str] = orm.mapped_column(sa.String(255),
                                                  primary_key=True)
     collector: orm.Mapped[str] = orm.mapped_column(sa.String(255))
+
+
+class PushKey(db.Base):
+    """An Idempotency-Key of a push: ``done`` once its points are stored,
+    pending while they are being stored."""
+
+    __tablename__ = 'rk_push_keys'
+
+    key: orm.Mapped[str] = orm.mapped_column(sa.String(255),
+                                             primary_key=True)
+    done: orm.Mapped[bool] = orm.mapped_column(sa.Boolean, default=False)
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        sa.DateTime)

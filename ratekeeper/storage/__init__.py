@@ -20,6 +20,24 @@ def backend_name(conf):
     return DEFAULT_BACKENDS[version] if name == other else name
 
 
+def backend_class(conf):
+    """The configured backend's class (nothing opened)."""
+    return driver.DriverManager(
+        NAMESPACES[conf.storage.version], backend_name(conf)).driver
+
+
+def check_workers(conf):
+    """Refuse ``[api] workers`` > 1 on a storage one process owns: raise
+    ValueError saying why and what to do."""
+    if conf.api.workers > 1 and \
+            not backend_class(conf).shared_by_processes:
+        raise ValueError(
+            '[api] workers = %d, but the %s storage can be opened by one '
+            'process only: set workers = 1 (and more [api] threads), or '
+            'use a storage several processes share ([storage] backend = '
+            'clickhouse)' % (conf.api.workers, backend_name(conf)))
+
+
 def get_storage(conf):
     """The configured backend, initialised."""
     manager = driver.DriverManager(

@@ -2,7 +2,10 @@
 
 The configuration file is named by the environment variable
 RATEKEEPER_CONFIG_FILE, never read from the server's own command line.
-With DuckDB storage run a single worker process (threads are fine).
+With DuckDB storage run a single worker process (threads are fine): a
+second one fails at start, saying that one process only may open the
+file. ClickHouse storage (or v1 SQL on a server database) takes as many
+worker processes and hosts as you like.
 """
 import os
 

@@ -22,6 +22,8 @@ from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
 
 STATE = {}
+# The v2 backend the next files run on (tests/test_gabbi.py sets it)
+BACKEND = {'name': 'duckdb'}
 
 PROJECT_A = '8f82cc70-e50c-466e-8624-24bdea811375'
 PROJECT_B = '7606a24a-b8ad-4ae0-be6c-3d7a41334a2e'
@@ -47,15 +49,40 @@ def setup_app():
     return serve
 
 
+def backend_overrides(backend):
+    """Options putting v2 storage on ``backend``, and a function that
+    removes what it stored afterwards."""
+    if backend == 'duckdb':
+        return {}, lambda: None
+    if backend == 'influxdb':
+        from tests import influx
+        name = influx.database_name('gabbi')
+        options = {('storage_influxdb', key): value for key, value
+                   in influx.server().options(name).items()}
+        options[('storage', 'backend')] = 'influxdb'
+        return options, lambda: influx.drop_database(name)
+    from tests import clickhouse
+    server = clickhouse.server()
+    name = clickhouse.database_name('gabbi')
+    return ({('storage', 'backend'): 'clickhouse',
+             ('storage_clickhouse', 'url'): server.url(name)},
+            lambda: clickhouse.drop_database(server.tcp_port, name))
+
+
 class ConfigFixture(fixture.GabbiFixture):
-    """v2 storage on an embedded DuckDB file, SQLite for the SQL tables."""
+    """v2 storage on BACKEND (an embedded DuckDB file by default), SQLite
+    for the SQL tables."""
 
     overrides = {}
+    uses_v2_storage = True
 
     def start_fixture(self):
         self.state_path = tempfile.mkdtemp(prefix='ratekeeper-gabbi-')
         conf = make_conf(self.state_path)
-        for (group, name), value in self.overrides.items():
+        storage_overrides, self.remove_storage = backend_overrides(
+            BACKEND['name'] if self.uses_v2_storage else 'duckdb')
+        for (group, name), value in {**storage_overrides,
+                                     **self.overrides}.items():
             conf.set_override(name, value, group)
         migration.upgrade(conf)
         storage = rk_storage.get_storage(conf)
@@ -64,6 +91,7 @@ class ConfigFixture(fixture.GabbiFixture):
 
     def stop_fixture(self):
         STATE['storage'].close()
+        self.remove_storage()
         db.dispose(STATE['conf'])
         policy.reset()
         STATE.clear()
@@ -137,6 +165,7 @@ class StorageV1Fixture(ConfigFixture):
     """[storage] version = 1: the v1 SQL backend, no /v2."""
 
     overrides = {('storage', 'version'): 1}
+    uses_v2_storage = False
 
 
 class MetricsConfFixture(fixture.GabbiFixture):

@@ -2,6 +2,7 @@
 import tempfile
 import unittest
 
+import clickhouse_driver
 import sqlalchemy as sa
 
 from ratekeeper import db
@@ -9,7 +10,9 @@ from ratekeeper import storage as rk_storage
 from ratekeeper.storage import testing
 from ratekeeper.storage.v1 import sqlalchemy as v1_sqlalchemy
 from ratekeeper.storage.v1.sqlalchemy import models
+from tests import clickhouse
 from tests import databases
+from tests import influx
 
 
 class DuckDBStorageTest(testing.StorageTest, unittest.TestCase):
@@ -114,3 +117,70 @@ class PostgreSQLStorageTest(ServerStorageTest, unittest.TestCase):
 
 class MariaDBStorageTest(ServerStorageTest, unittest.TestCase):
     kind = 'mariadb'
+
+
+class ClickHouseStorageTest(testing.StorageTest, unittest.TestCase):
+    """A new database per test on the session's ClickHouse server."""
+
+    cluster = False
+
+    def make_storage(self):
+        if self.cluster:
+            servers = clickhouse.cluster()
+            port = servers[0].tcp_port
+            options = {'cluster': clickhouse.CLUSTER}
+        else:
+            port = clickhouse.server().tcp_port
+            options = {}
+        name = clickhouse.database_name('contract')
+        options['url'] = 'clickhouse://127.0.0.1:%d/%s' % (port, name)
+        conf = testing.make_conf(
+            self.enterContext(tempfile.TemporaryDirectory()),
+            storage={'version': 2, 'backend': 'clickhouse'},
+            storage_clickhouse=options)
+        storage = rk_storage.get_storage(conf)
+        self.addCleanup(self.drop, storage, name)
+        return storage
+
+    def drop(self, storage, name):
+        storage.close()
+        ports = ([s.tcp_port for s in clickhouse.cluster()] if self.cluster
+                 else [clickhouse.server().tcp_port])
+        for port in ports:
+            clickhouse.drop_database(port, name)
+
+
+class ClickHouseClusterStorageTest(ClickHouseStorageTest):
+    """The same contract through a Distributed table over two shards."""
+
+    cluster = True
+
+    def test_pushes_are_spread_over_both_shards(self):
+        for hour in range(10):  # each push whole on one shard
+            self.push(testing.hourly_frames(
+                1, testing.BEGIN + hour * testing.HOUR))
+        counts = []
+        for server in clickhouse.cluster():
+            client = clickhouse_driver.Client('127.0.0.1',
+                                              port=server.tcp_port)
+            counts.append(client.execute(
+                'SELECT count() FROM %s.rated_points_local'
+                % self.storage.database)[0][0])
+            client.disconnect()
+        self.assertEqual(50, sum(counts))
+        self.assertNotIn(0, counts)
+
+
+class InfluxDBStorageTest(testing.StorageTest, unittest.TestCase):
+    """A new database per test on the session's InfluxDB server."""
+
+    def make_storage(self):
+        name = influx.database_name('contract')
+        conf = testing.make_conf(
+            self.enterContext(tempfile.TemporaryDirectory()),
+            storage={'version': 2, 'backend': 'influxdb'},
+            storage_influxdb=influx.server().options(name))
+        storage = rk_storage.get_storage(conf)
+        self.addCleanup(influx.drop_database, name)
+        self.addCleanup(storage.close)
+        return storage

@@ -5,6 +5,7 @@ import voluptuous as vo
 from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper import rating
+from ratekeeper.api import idempotency
 from ratekeeper.api.v2 import base
 from ratekeeper.api import periods
 from ratekeeper.api.v2 import validation as v
@@ -88,7 +89,9 @@ class DataFrames(base.BaseResource):
             registry.rate(dataframes)
         elif dataframes.unrated:
             registry.rate_points(dataframes, dataframes.unrated)
-        base.storage().push(dataframes)
+        idempotency.push_once(
+            base.conf(), flask.request.headers.get(idempotency.HEADER),
+            lambda: base.storage().push(dataframes))
         return None, 204
 
     @base.enforce(policies.GET)

@@ -31,6 +31,10 @@ class StorageError(Exception):
 
 
 class BaseStorage(abc.ABC):
+    # Whether several processes (API workers, hosts) may use the storage
+    # at once; [api] workers > 1 is refused otherwise.
+    shared_by_processes = False
+
     def __init__(self, conf):
         self.conf = conf
         self.period = conf.collect.period

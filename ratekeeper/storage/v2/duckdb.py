@@ -32,6 +32,7 @@ from pyarrow import compute as pc
 from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
+from ratekeeper.storage.v2 import query
 from ratekeeper.storage.v2 import staging
 
 LOG = logging.getLogger(__name__)
@@ -104,10 +105,6 @@ def attribute_columns(prefix, keys, dicts):
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         children = [text_array([d.get(key) for d in dicts]) for key in keys]
     return {prefix + key: column for key, column in zip(keys, children)}
-
-
-def aware(moment):
-    return moment.replace(tzinfo=UTC)
 
 
 class DuckDBStorage(storage_v2.BaseStorage):
@@ -449,21 +446,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 f' * {period_us})')
 
     def _where(self, begin, end, filters, metric_types):
-        clauses, params = ['TRUE'], []
-        if begin is not None:
-            clauses.append('begin >= ?')
-            params.append(naive_utc(begin))
-        if end is not None:
-            clauses.append('begin < ?')
-            params.append(naive_utc(end))
-        if metric_types:
-            clauses.append('type IN (%s)' % ', '.join('?' * len(metric_types)))
-            params.extend(metric_types)
-        for key, values in (filters or {}).items():
-            clauses.append('%s IN (%s)' % (self._attribute(key),
-                                           ', '.join('?' * len(values))))
-            params.extend(str(v) for v in values)
-        return ' AND '.join(clauses), params
+        params = query.QmarkParams()
+        clause = query.where(
+            begin, end, filters, metric_types, self._attribute, params,
+            moment=lambda dt, p: p.add(naive_utc(dt)))
+        return clause, params
 
     # -- reads ------------------------------------------------------------
     def total(self, begin, end, groupby=None, filters=None,
@@ -471,7 +458,6 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._flush()
         groupby = list(groupby or [])
         where, params = self._where(begin, end, filters, metric_types)
-        keys = [k for k in groupby if k != 'time']
         exprs = []
         for key in groupby:
             if key == 'time':
@@ -498,29 +484,14 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 f'GROUP BY {", ".join(exprs)})', params)[0][0]
         else:
             count = 0
-        time_index = groupby.index('time') if 'time' in groupby else None
-        return {'total': count,
-                'results': [self._total_row(row, keys, time_index, begin, end)
-                            for row in rows]}
+        return query.grouped_total([row[:-1] for row in rows], groupby,
+                                   count, begin, end, self.period)
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
             f'SELECT {SUMS}, COUNT(*) FROM {TABLE} '
             f'WHERE {where}', params)[0]
-        if not count:
-            return {'total': 0, 'results': []}
-        results = [] if offset else [
-            {'begin': begin, 'end': end, 'qty': qty, 'rate': rate}]
-        return {'total': 1, 'results': results}
-
-    def _total_row(self, row, keys, time_index, begin, end):
-        values = list(row[:-3])
-        if time_index is not None:
-            begin = aware(values.pop(time_index))
-            end = begin + datetime.timedelta(seconds=self.period)
-        result = {'begin': begin, 'end': end, 'qty': row[-3], 'rate': row[-2]}
-        result.update(zip(keys, values))
-        return result
+        return query.grand_total(begin, end, qty, rate, count, offset)
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
                  offset=0, limit=100):

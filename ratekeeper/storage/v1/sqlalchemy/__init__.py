@@ -161,6 +161,8 @@ class Query:
 
 
 class SQLAlchemyStorage(storage_v2.BaseStorage):
+    shared_by_processes = True  # on a server database (README)
+
     def __init__(self, conf):
         super().__init__(conf)
         self.scope_key = conf.collect.scope_key

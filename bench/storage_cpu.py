@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""CPU per 1000 points pushed: the pushing process's, and the ClickHouse
+server's, apart (so that the ingest of more cores can be estimated).
+
+Pushes the shared generator's bodies (usagegen.py dump) through the
+storage interface in this process, one thread, on a fresh Debian
+clickhouse-server (or DuckDB with --backend duckdb), and reads the
+server's CPU from /proc before and after:
+
+    .venv/bin/python bench/storage_cpu.py -n 200000
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..'))
+from ratekeeper import dataframe  # noqa: E402
+from ratekeeper import storage as rk_storage  # noqa: E402
+from ratekeeper.storage import testing  # noqa: E402
+from tests import clickhouse  # noqa: E402
+
+USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
+
+
+def process_cpu(pid):
+    """User + system CPU seconds of a process, from /proc."""
+    with open('/proc/%d/stat' % pid) as stream:
+        fields = stream.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=200000)
+    parser.add_argument('--backend', default='clickhouse',
+                        choices=['clickhouse', 'duckdb'])
+    parser.add_argument('--usagegen', default=USAGEGEN)
+    args = parser.parse_args()
+    bodies = subprocess.run(
+        [sys.executable, args.usagegen, 'dump', '-n', str(args.n)],
+        check=True, capture_output=True, text=True).stdout.splitlines()
+    batches = [dataframe.parse_dataframes(json.loads(b)['dataframes'])
+               for b in bodies]
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-cpu-') as state:
+        server, options = None, {}
+        if args.backend == 'clickhouse':
+            server = clickhouse.Server()
+            server.start()
+            options = {'storage_clickhouse': {'url': server.url('cpu')}}
+        try:
+            conf = testing.make_conf(
+                state, storage={'backend': args.backend}, **options)
+            storage = rk_storage.get_storage(conf)
+            server_before = process_cpu(server.process.pid) if server else 0
+            wall, cpu = time.perf_counter(), time.process_time()
+            for batch in batches:
+                storage.push(batch)
+            storage.total(None, None)  # DuckDB: the staged points too
+            cpu = time.process_time() - cpu
+            wall = time.perf_counter() - wall
+            server_cpu = (process_cpu(server.process.pid) - server_before
+                          if server else 0)
+            storage.close()
+        finally:
+            if server:
+                server.remove()
+    thousands = args.n / 1000
+    print(json.dumps({
+        'backend': args.backend, 'points': args.n,
+        'points_per_push': len(batches[0]),
+        'wall_s': round(wall, 2),
+        'pusher_cpu_ms_per_1000': round(cpu * 1000 / thousands, 2),
+        'server_cpu_ms_per_1000': round(server_cpu * 1000 / thousands, 2),
+    }))
+
+
+if __name__ == '__main__':
+    main()

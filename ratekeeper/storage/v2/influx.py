@@ -1,0 +1,360 @@
+"""The v2 backend on InfluxDB 1.x, in CloudKitty's layout.
+
+A database CloudKitty 25 fills reads here, and what ratekeeper writes
+CloudKitty reads: one measurement, ``dataframes``; a point's groupby
+attributes and its metric ``type`` are tags; its metadata attributes,
+``qty``, ``price`` (floats), ``unit``, and the key lists ``groupby`` and
+``metadata`` (keys joined by ``|``) are fields; its time is the period
+begin (the end is begin + ``[collect] period``, as CloudKitty reads it).
+
+ratekeeper adds two fields CloudKitty does not read, ``rk_push`` (a
+number rising with the push time) and ``rk_seq`` (the point's rank in its
+push): within a period,
+points come back in the order they were pushed (CloudKitty's own points,
+without it, in series order). As in CloudKitty, a point with the same
+tags (groupby and type) and period as a stored one replaces it.
+
+total() is summed by InfluxDB (float sums, as CloudKitty's) when every
+key it filters or groups on is a tag and never a field; otherwise, and
+for the other reads, InfluxDB selects time and type and the rest
+(filters on metadata, calendar keys, groupby on any attribute, exact
+decimal sums) is done on the points read back. Values reach queries as
+bind parameters and keys as quoted identifiers.
+"""
+import datetime
+import decimal
+import itertools
+import threading
+import time
+
+import influxdb
+from influxdb import exceptions as influx_errors
+from influxdb import line_protocol
+import requests
+
+from ratekeeper import dataframe
+from ratekeeper import errors
+from ratekeeper.storage import v2 as storage_v2
+from ratekeeper.storage.v2 import query
+
+MEASUREMENT = 'dataframes'
+UTC = datetime.timezone.utc
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+LAST_MOMENT = datetime.datetime(2262, 1, 1, tzinfo=UTC)  # int64 ns
+CENT = decimal.Decimal('1e-12')
+SEQ_FIELD = 'rk_seq'
+PUSH_FIELD = 'rk_push'
+UNREACHABLE = (requests.exceptions.RequestException, OSError)
+
+
+def quote_identifier(name):
+    return '"%s"' % name.replace('\\', '\\\\').replace('"', '\\"')
+
+
+def rfc3339(moment):
+    return moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+def parse_time(text):
+    return dataframe.parse_datetime(text.replace('Z', '+00:00'))
+
+
+def exact(value):
+    return decimal.Decimal(repr(float(value))).quantize(CENT)
+
+
+def key_list(text):
+    return [key for key in (text or '').split('|') if key]
+
+
+class InfluxStorage(storage_v2.BaseStorage):
+    shared_by_processes = True
+
+    def __init__(self, conf):
+        super().__init__(conf)
+        self.options = conf.storage_influxdb
+        self._local = threading.local()
+        self._push_count = itertools.count()
+
+    def _client(self):
+        client = getattr(self._local, 'client', None)
+        if client is None:
+            options = self.options
+            verify = options.use_ssl and not options.insecure
+            if verify and options.cafile:
+                verify = options.cafile
+            client = self._local.client = influxdb.InfluxDBClient(
+                host=options.host, port=options.port,
+                username=options.username, password=options.password,
+                database=options.database, ssl=options.use_ssl,
+                verify_ssl=verify, timeout=options.timeout)
+        return client
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return getattr(self._client(), method)(*args, **kwargs)
+        except influx_errors.InfluxDBClientError as exc:
+            raise storage_v2.StorageError('InfluxDB: %s' % exc) from exc
+        except (influx_errors.InfluxDBServerError,) + UNREACHABLE as exc:
+            raise storage_v2.StorageError(
+                'InfluxDB is out of reach: %s' % exc) from exc
+
+    # -- life cycle -------------------------------------------------------
+    def init(self):
+        self._call('create_database', self.options.database)
+
+    def close(self):
+        client = getattr(self._local, 'client', None)
+        if client is not None:
+            client.close()
+        self._local = threading.local()
+
+    # -- writes -----------------------------------------------------------
+    def push(self, batch):
+        if not len(batch):
+            return
+        for moment in (min(batch.begin), max(batch.end)):
+            if not EPOCH <= moment < LAST_MOMENT:
+                raise errors.InvalidInput(
+                    'Periods must lie between 1970-01-01 and 2262-01-01 '
+                    'with this storage.')
+        push_id = time.time_ns() // 1000 * 1024 + \
+            next(self._push_count) % 1024
+        points = [self._point(batch, index, push_id)
+                  for index in range(len(batch))]
+        self._call('write_points', points, time_precision='u',
+                   retention_policy=self.options.retention_policy,
+                   protocol='line')
+
+    def _point(self, batch, index, push_id):
+        groupby = {k: dataframe.text(v)
+                   for k, v in batch.groupby[index].items() if v is not None}
+        metadata = {k: dataframe.text(v)
+                    for k, v in batch.metadata[index].items()
+                    if v is not None}
+        fields = dict(metadata)
+        fields.update(qty=float(batch.qty[index]),
+                      price=float(batch.price[index]),
+                      unit=batch.unit[index],
+                      groupby='|'.join(groupby),
+                      metadata='|'.join(metadata))
+        fields[PUSH_FIELD] = push_id
+        fields[SEQ_FIELD] = index
+        tags = dict(groupby, type=batch.type[index])
+        line = line_protocol.make_line(
+            MEASUREMENT, fields=fields, precision='u',
+            time=(batch.begin[index] - EPOCH)
+            // datetime.timedelta(microseconds=1))
+        return MEASUREMENT + ''.join(
+            ',%s=%s' % (tag_text(k), tag_text(v))
+            for k, v in sorted(tags.items()) if k and v
+        ) + line[len(MEASUREMENT):]
+
+    def delete(self, begin=None, end=None, filters=None):
+        if not filters:
+            params = query.NamedParams()
+            clauses = self._time_clauses(begin, end, params)
+            where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
+            self._query('DELETE FROM %s%s' % (MEASUREMENT, where), params)
+            return
+        # InfluxQL deletes by tags and time only: delete each matching
+        # point's series at its time
+        for point in self._points(begin, end, filters, None):
+            moment, tags = point[0], dict(point[6], type=point[2])
+            params = query.NamedParams()
+            clauses = ['time = %s' % ('$' + _bind(params, rfc3339(moment)))]
+            for key, value in tags.items():
+                clauses.append('%s = $%s' % (quote_identifier(key),
+                                             _bind(params, value)))
+            self._query('DELETE FROM %s WHERE %s'
+                        % (MEASUREMENT, ' AND '.join(clauses)), params)
+
+    # -- reads ------------------------------------------------------------
+    def _query(self, text, params):
+        return self._call('query', text, bind_params=dict(params) or None,
+                          epoch=None)
+
+    def _time_clauses(self, begin, end, params):
+        clauses = []
+        if begin is not None:
+            clauses.append('time >= $' + _bind(params, rfc3339(begin)))
+        if end is not None:
+            clauses.append('time < $' + _bind(params, rfc3339(end)))
+        return clauses
+
+    def _points(self, begin, end, filters, metric_types):
+        """The matching points as (begin, end, type, unit, qty, price,
+        groupby, metadata, seq), in time then push order."""
+        params = query.NamedParams()
+        clauses = self._time_clauses(begin, end, params)
+        if metric_types:
+            clauses.append('(%s)' % ' OR '.join(
+                '"type"::tag = $' + _bind(params, t) for t in metric_types))
+        where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
+        result = self._query('SELECT * FROM %s%s' % (MEASUREMENT, where),
+                             params)
+        period = datetime.timedelta(seconds=self.period)
+        moments = {}
+        points = []
+        for row in result.get_points():
+            moment = moments.get(row['time'])
+            if moment is None:
+                moment = moments[row['time']] = parse_time(row['time'])
+            metadata_keys = key_list(row.get('metadata'))
+            # SELECT * names a tag that shares a field's name <name>_1
+            tag = {k: k + '_1' if k in metadata_keys else k
+                   for k in key_list(row.get('groupby')) + ['type']}
+            groupby = {k: row.get(tag[k]) or '' for k in tag if k != 'type'}
+            metadata = {k: '' if row.get(k) is None else str(row[k])
+                        for k in metadata_keys}
+            point = (moment, moment + period, row[tag['type']],
+                     row.get('unit'),
+                     row.get('qty'), row.get('price'), groupby, metadata,
+                     (row.get(PUSH_FIELD) or 0, row.get(SEQ_FIELD) or 0))
+            if _matches(point, filters):
+                points.append(point)
+        points.sort(key=lambda p: (p[0], p[8]))
+        return points
+
+    def retrieve(self, begin, end, filters=None, metric_types=None,
+                 offset=0, limit=100):
+        points = self._points(begin, end, filters, metric_types)
+        page = [p[:8] for p in points[offset:offset + limit]]
+        return {'total': len(points),
+                'dataframes': dataframe.frames_from_rows(page)}
+
+    def stream(self, begin, end, filters=None, metric_types=None,
+               batch_size=5000):
+        points = [p[:8] for p in self._points(begin, end, filters,
+                                              metric_types)]
+        for start in range(0, len(points), batch_size):
+            yield points[start:start + batch_size]
+
+    def total(self, begin, end, groupby=None, filters=None,
+              metric_types=None, offset=0, limit=None):
+        groupby = list(groupby or [])
+        if self._sums_on_server(begin, end, groupby, filters):
+            return self._server_total(begin, end, groupby, filters,
+                                      metric_types, offset, limit)
+        points = self._points(begin, end, filters, metric_types)
+        if not groupby:
+            if not points:
+                return query.grand_total(begin, end, 0, 0, 0, offset)
+            qty = sum(exact(p[4]) for p in points)
+            rate = sum(exact(p[5]) for p in points)
+            return query.grand_total(begin, end, float(qty), float(rate),
+                                     len(points), offset)
+        sums = {}
+        for point in points:
+            group = tuple(self._group_value(point, key) for key in groupby)
+            qty, rate = sums.get(group, (0, 0))
+            sums[group] = (qty + exact(point[4]), rate + exact(point[5]))
+        groups = sorted(sums)
+        stop = None if limit is None else offset + limit
+        rows = [group + (float(sums[group][0]), float(sums[group][1]))
+                for group in groups[offset:stop]]
+        return query.grouped_total(rows, groupby, len(groups), begin, end,
+                                   self.period)
+
+    def _sums_on_server(self, begin, end, groupby, filters):
+        """Whether InfluxDB can sum and group: every attribute asked for
+        is a tag, never a field (a field holding it would win over a
+        missing tag) and no calendar key; begin and end are known."""
+        keys = [k for k in groupby if k not in ('time', 'type')]
+        keys += list(filters or {})
+        if begin is None or end is None or any(
+                k in storage_v2.TIME_GROUPBYS for k in keys):
+            return False
+        if not keys:
+            return True
+        fields = {row['fieldKey'] for row in self._query(
+            'SHOW FIELD KEYS FROM %s' % MEASUREMENT, {}).get_points()}
+        return not fields.intersection(keys)
+
+    def _server_total(self, begin, end, groupby, filters, metric_types,
+                      offset, limit):
+        """total() summed by InfluxDB (float sums, as CloudKitty's)."""
+        params = query.NamedParams()
+        clauses = self._time_clauses(begin, end, params)
+        if metric_types:
+            clauses.append('(%s)' % ' OR '.join(
+                '"type"::tag = $' + _bind(params, t) for t in metric_types))
+        for key, values in (filters or {}).items():
+            clauses.append('(%s)' % ' OR '.join(
+                '%s::tag = $%s' % (quote_identifier(key),
+                                   _bind(params, str(v))) for v in values))
+        dimensions = [quote_identifier(k) for k in groupby if k != 'time']
+        if 'time' in groupby:
+            dimensions.append('time(%ds)' % int(self.period))
+        text = ('SELECT SUM(qty) AS qty, SUM(price) AS price, COUNT(qty) '
+                'AS points FROM %s WHERE %s' % (MEASUREMENT,
+                                                ' AND '.join(clauses)))
+        if dimensions:
+            text += ' GROUP BY ' + ', '.join(dimensions)
+        result = self._query(text, params)
+        rows = []
+        for (_, tags), series in result.items():
+            tags = tags or {}
+            for row in series:
+                if not row.get('points'):
+                    continue  # an empty time bucket
+                group = tuple(parse_time(row['time']) if key == 'time'
+                              else tags.get(key) or '' for key in groupby)
+                rows.append(group + (row['qty'], row['price']))
+        if not groupby:
+            if not rows:
+                return query.grand_total(begin, end, 0, 0, 0, offset)
+            return query.grand_total(begin, end, rows[0][0], rows[0][1], 1,
+                                     offset)
+        rows.sort(key=lambda row: row[:-2])
+        stop = None if limit is None else offset + limit
+        return query.grouped_total(rows[offset:stop], groupby, len(rows),
+                                   begin, end, self.period)
+
+    def _group_value(self, point, key):
+        if key == 'time':
+            seconds = int((point[0] - EPOCH).total_seconds())
+            return EPOCH + datetime.timedelta(
+                seconds=seconds - seconds % int(self.period))
+        if key == 'type':
+            return point[2]
+        value = attribute(point, key)
+        return '' if value is None else value
+
+    def scope_ids(self, begin, end, scope_key):
+        values = {attribute(p, scope_key)
+                  for p in self._points(begin, end, None, None)}
+        values.discard(None)
+        return sorted(values)
+
+
+def tag_text(text):
+    """A tag key or value in line protocol. InfluxDB 1.x keeps a
+    backslash of a tag as it is (the client library doubles it, and
+    the server keeps both)."""
+    return (text.replace(' ', '\\ ').replace(',', '\\,')
+            .replace('=', '\\='))
+
+
+def _bind(params, value):
+    params.add(value)
+    return 'p%d' % (len(params) - 1)
+
+
+def attribute(point, key):
+    """A point's attribute: groupby wins over metadata, which wins over
+    the calendar keys of its period begin; None when it has none."""
+    if key in point[6]:
+        return point[6][key]
+    if key in point[7]:
+        return point[7][key]
+    if key in storage_v2.TIME_GROUPBYS:
+        return point[0].strftime(storage_v2.TIME_GROUPBYS[key])
+    return None
+
+
+def _matches(point, filters):
+    for key, values in (filters or {}).items():
+        if attribute(point, key) not in {str(v) for v in values}:
+            return False
+    return True

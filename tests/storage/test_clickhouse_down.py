@@ -1,0 +1,81 @@
+"""ClickHouse down: pushes and reads get a 503 JSON error with Retry-After
+at once (no hang), acknowledged points survive, and the service recovers
+by itself when the server is back."""
+import json
+import time
+
+import pytest
+from werkzeug import test as wz_test
+
+from ratekeeper import storage as rk_storage
+from ratekeeper.api import app as rk_app
+from ratekeeper.db import migration
+from tests import clickhouse
+from tests.functional import fixtures
+
+SUMMARY = ('/v2/summary?begin=2015-01-04T00:00:00Z'
+           '&end=2015-01-05T00:00:00Z&response_format=object')
+
+
+def body(hour):
+    return json.dumps({'dataframes': [{
+        'period': {'begin': '2015-01-04T%02d:00:00Z' % hour,
+                   'end': '2015-01-04T%02d:00:00Z' % (hour + 1)},
+        'usage': {'instance': [{'vol': {'unit': 'u', 'qty': 1},
+                                'rating': {'price': 0.5},
+                                'groupby': {'project_id': 'p',
+                                            'id': 'i%d' % i},
+                                'metadata': {}} for i in range(10)]}}]})
+
+
+@pytest.fixture(scope='module')
+def own_server():
+    """A server of this module's own: the tests kill it."""
+    if not clickhouse.os.path.exists(clickhouse.BINARY):
+        pytest.skip('clickhouse-server is not installed')
+    server = clickhouse.Server()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def client(own_server, tmp_path):
+    conf = fixtures.make_conf(str(tmp_path))
+    conf.set_override('backend', 'clickhouse', 'storage')
+    conf.set_override('url', own_server.url('rk_down'), 'storage_clickhouse')
+    conf.set_override('connect_timeout', 1, 'storage_clickhouse')
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    yield wz_test.Client(rk_app.build_app(conf, storage))
+    storage.close()
+
+
+def post(client, hour):
+    return client.post('/v2/dataframes', data=body(hour),
+                       content_type='application/json')
+
+
+def check_outage_and_recovery(client, kill, start):
+    """A push, the server killed, a push and a read (quick 503s), the
+    server started again: pushes and reads work, every acknowledged point
+    is there."""
+    assert post(client, 0).status_code == 204
+    kill()
+    for request in (lambda: post(client, 1), lambda: client.get(SUMMARY)):
+        started = time.monotonic()
+        response = request()
+        assert time.monotonic() - started < 10
+        assert response.status_code == 503
+        assert response.headers['Retry-After']
+        assert response.headers['Content-Type'] == 'application/json'
+        assert response.get_json()['message']
+    start()
+    assert post(client, 2).status_code == 204
+    [row] = client.get(SUMMARY).get_json()['results']
+    assert (row['qty'], row['rate']) == (20.0, 10.0)
+
+
+def test_a_dead_server_is_a_quick_503_and_the_service_recovers(
+        own_server, client):
+    check_outage_and_recovery(client, own_server.kill, own_server.start)
