@@ -109,6 +109,40 @@ collect_opts = [
                help='The metrics configuration (CloudKitty metrics.yml '
                     'format) served by /v1/info. Default: the copy shipped '
                     'in the package, ratekeeper/etc/metrics.yml.'),
+    cfg.StrOpt('collector',
+               help='The collector the processor collects usage with '
+                    '(an entry point of ratekeeper.collector.backends, '
+                    'e.g. prometheus). Unset: nothing is collected.'),
+]
+
+fetcher_opts = [
+    cfg.StrOpt('backend', default='keystone',
+               help='How the processor finds the scopes to collect: an '
+                    'entry point of ratekeeper.fetchers (source, '
+                    'prometheus, keystone).'),
+]
+
+orchestrator_opts = [
+    cfg.StrOpt('coordination_url', default='file://$state_path/locks',
+               help='tooz coordination URL: processors (threads, '
+                    'processes, hosts) sharing it never process one scope '
+                    'at once (e.g. redis://127.0.0.1:6379, '
+                    'postgresql://..., file://<dir> for one host).'),
+]
+
+reprocessing_opts = [
+    cfg.IntOpt('max_workers_reprocessing', default=1, min=0,
+               help='Reprocessing workers (threads) of a processor, and of '
+                    'the API process when it serves v2: they act on scope '
+                    'resets (PUT /v2/scope) and reprocessing tasks (POST '
+                    '/v2/task/reprocesses). 0: none in this process.'),
+    cfg.FloatOpt('reprocessing_poll_interval', default=2.0, min=0.05,
+                 help='Seconds between two looks for new resets and '
+                      'reprocessing tasks (a request to the API of the same '
+                      'process is acted on at once).'),
+    cfg.IntOpt('reprocessing_step_periods', default=24, min=1,
+               help='Periods a reprocessing worker re-rates, deletes and '
+                    'stores at once (one step, recorded as progress).'),
 ]
 
 OPTS = [
@@ -119,6 +153,9 @@ OPTS = [
     ('storage_duckdb', storage_duckdb_opts),
     ('database', database_opts),
     ('collect', collect_opts),
+    ('fetcher', fetcher_opts),
+    ('orchestrator', orchestrator_opts),
+    ('orchestrator', reprocessing_opts),
 ]
 
 

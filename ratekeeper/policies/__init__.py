@@ -7,11 +7,13 @@ from ratekeeper.policies import dataframes
 from ratekeeper.policies import info
 from ratekeeper.policies import rating
 from ratekeeper.policies import report
+from ratekeeper.policies import scope
 from ratekeeper.policies import storage
 from ratekeeper.policies import summary
+from ratekeeper.policies import task
 
 FAMILIES = (base, summary, dataframes, report, info, storage, collector,
-            rating)
+            rating, scope, task)
 
 
 def list_rules():

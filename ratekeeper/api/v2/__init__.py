@@ -11,10 +11,12 @@ from ratekeeper.api import microversion
 from ratekeeper.api.v2 import base
 from ratekeeper.api.v2 import dataframes
 from ratekeeper.api.v2 import rating
+from ratekeeper.api.v2 import scope
 from ratekeeper.api.v2 import summary
+from ratekeeper.api.v2 import task
 from ratekeeper.api.v2 import versions
 
-FAMILIES = (summary, dataframes, rating)
+FAMILIES = (summary, dataframes, rating, scope, task)
 
 
 def create_app(conf, storage):

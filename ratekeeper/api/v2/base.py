@@ -76,6 +76,17 @@ def restrict_to_caller_project(filters):
     return dict(filters, **{conf().collect.scope_key: [ctx.project_id]})
 
 
+def visible_scope_ids(asked):
+    """The scope ids a caller may read: all those asked (None: every one)
+    for an admin, a non-admin's own project's only ([]: none of them)."""
+    ctx = request_context()
+    if ctx.is_admin:
+        return asked
+    if not ctx.project_id or (asked and ctx.project_id not in asked):
+        return []
+    return [ctx.project_id]
+
+
 def json_response(document, status=200, headers=None):
     if status == 204:
         response = flask.Response(status=204, headers=headers)
