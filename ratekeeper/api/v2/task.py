@@ -94,7 +94,8 @@ def _check_window(start, end):
             floor_end += datetime.timedelta(seconds=period)
         _refuse('The provided reprocess time window does not comply with '
                 'the configured collector period. A valid time window near '
-                'the provided one is %s' % [str(floor_start), str(floor_end)])
+                'the provided one is %s'
+                % ([str(floor_start), str(floor_end)],))
 
 
 def _window_text(start, end):
