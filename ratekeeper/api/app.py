@@ -19,6 +19,7 @@ from ratekeeper.api import middleware
 from ratekeeper.api import root
 from ratekeeper.api import v1
 from ratekeeper.api import v2
+from ratekeeper.processor import reprocess
 
 LOG = logging.getLogger(__name__)
 PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
@@ -42,9 +43,16 @@ CORS_DEFAULTS = {
 def build_serving_app(conf):
     """The app of a serving process (ratekeeper-api's worker, a WSGI
     server's): its storage is closed when the process exits, which writes
-    any staged points (else the next start would)."""
+    any staged points (else the next start would). With v2 it also runs
+    the reprocessing workers, so that a reset or a reprocessing asked of
+    /v2 is acted on at once (they share the storage: DuckDB's file has one
+    owner)."""
     storage = rk_storage.get_storage(conf)
     atexit.register(storage.close)
+    if conf.storage.version >= 2:
+        stop = reprocess.start_in_background(conf, storage)
+        if stop is not None:
+            atexit.register(stop.set)  # before the storage closes
     return build_app(conf, storage)
 
 

@@ -72,6 +72,9 @@ scope_response = {
     vo.Required('last_processed_timestamp'): str,
     vo.Required('active'): bool,
     vo.Required('scope_activation_toggle_date'): str,
+    # last_processed_timestamp again, under the name python-cloudkittyclient
+    # 6.2.0 reads for its "State" column (CloudKitty 25 leaves it out)
+    vo.Required('state'): str,
 }
 scopes_response = {vo.Required('results'): [scope_response],
                    vo.Optional('links'): base.links_schema}
@@ -87,14 +90,15 @@ def _period_begin(moment):
 
 
 def _scope_document(state):
+    last_processed = state.last_processed_timestamp.isoformat()
     return {
         'scope_id': state.scope_id, 'scope_key': state.scope_key,
         'fetcher': state.fetcher, 'collector': state.collector,
-        'last_processed_timestamp':
-            state.last_processed_timestamp.isoformat(),
+        'last_processed_timestamp': last_processed,
         'active': state.active,
         'scope_activation_toggle_date':
             state.scope_activation_toggle_date.isoformat(),
+        'state': last_processed,
     }
 
 
