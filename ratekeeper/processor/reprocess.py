@@ -37,8 +37,11 @@ import uuid
 import orjson
 from tooz import coordination
 
+from ratekeeper import collector as rk_collector
 from ratekeeper import dataframe
 from ratekeeper import rating
+from ratekeeper.processor import orchestrator
+from ratekeeper.processor import period as rk_period
 from ratekeeper.processor import schedule
 from ratekeeper.processor import state as scope_state
 
@@ -53,10 +56,9 @@ def wake():
 
 
 def scope_lock_name(state):
-    """The tooz lock of a scope state, shared with collection."""
-    text = 'ratekeeper-%s-%s-%s-%s' % (state.scope_id, state.collector,
-                                       state.fetcher, state.scope_key)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest().encode('ascii')
+    """The tooz lock of a scope state: the one collection takes."""
+    return orchestrator.lock_name(state.scope_id, state.collector,
+                                  state.fetcher, state.scope_key)
 
 
 def task_lock_name(task):
@@ -92,6 +94,9 @@ class StoredPoints:
         batch = dataframe.parse_dataframes(dataframe.frames_from_rows(rows))
         return self.registry.rate(batch)
 
+    def close(self):
+        pass
+
 
 class Collected:
     """New points of a window: collected again and rated, period by
@@ -111,6 +116,19 @@ class Collected:
             moment += self.periods.period
         return batch
 
+    def close(self):
+        self.periods.close()
+        self.periods.collector.close()
+
+
+def default_source(conf, storage):
+    """Collected again when a collector is configured, else re-rated from
+    the stored points."""
+    if conf.collect.collector:
+        return Collected(rk_period.PeriodProcessor(
+            conf, rk_collector.get_collector(conf)))
+    return StoredPoints(storage, rating.get_registry(conf))
+
 
 class Reprocessor:
     """Works resets and reprocessing tasks for one configuration."""
@@ -119,8 +137,8 @@ class Reprocessor:
         self.conf = conf
         self.storage = storage
         self.period = datetime.timedelta(seconds=conf.collect.period)
-        self.source = source or StoredPoints(
-            storage, rating.get_registry(conf))
+        self.own_source = source is None
+        self.source = source or default_source(conf, storage)
         self.states = scope_state.ScopeStates(conf)
         self.schedule = schedule.Schedule(conf)
         self.resets = schedule.Resets(conf)
@@ -131,6 +149,8 @@ class Reprocessor:
 
     def close(self):
         self.coordinator.stop()
+        if self.own_source:
+            self.source.close()
 
     # -- one pass ---------------------------------------------------------
 

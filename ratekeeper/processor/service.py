@@ -1,0 +1,60 @@
+"""Running processors: in their own process (ratekeeper-processor) or in
+a thread of the API process when the storage is the embedded DuckDB file,
+which one process only may open."""
+import logging
+import threading
+
+from ratekeeper import fetcher as rk_fetcher
+from ratekeeper import storage as rk_storage
+from ratekeeper.collector import definitions
+from ratekeeper.processor import orchestrator
+from ratekeeper.processor import period as rk_period
+
+LOG = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """The processor cannot start with this configuration."""
+
+
+def build(conf, storage=None, clock=None):
+    """A Processor for ``conf``; ConfigurationError with a message naming
+    the option or metric at fault."""
+    try:
+        return orchestrator.Processor(conf, storage, clock=clock)
+    except (definitions.InvalidConfiguration,
+            rk_fetcher.InvalidConfiguration,
+            rk_period.InvalidExpression) as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def embedded(conf):
+    """Whether the API process runs the processor: a collector is
+    configured and the storage is the embedded DuckDB file."""
+    return bool(conf.collect.collector) and conf.storage.version == 2 \
+        and rk_storage.backend_name(conf) == 'duckdb' \
+        and conf.orchestrator.max_workers > 0
+
+
+class Thread:
+    """A processor running in a daemon thread of this process."""
+
+    def __init__(self, processor):
+        self.processor = processor
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name='ratekeeper-processor')
+
+    def _run(self):
+        try:
+            self.processor.run()
+        except Exception:  # logged; the API keeps serving
+            LOG.exception('the processor thread stopped')
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self, timeout=30):
+        self.processor.stop()
+        self.thread.join(timeout)
+        self.processor.close()
