@@ -90,10 +90,10 @@ def identifier_list(max_length):
     def validate(value):
         if isinstance(value, str):
             value = [value]
-        if type(value) is not list:
-            raise voluptuous.Invalid('expected str or list')
-        items = [part for text in value
-                 for part in item(text).split(',')]
+        if type(value) is not list or not all(
+                type(text) is str for text in value):
+            raise voluptuous.Invalid('expected str or list of str')
+        items = [part for text in value for part in text.split(',')]
         if len(items) > MAX_LIST_ITEMS:
             raise voluptuous.Invalid('at most %d items are accepted'
                                      % MAX_LIST_ITEMS)
