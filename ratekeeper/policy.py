@@ -9,6 +9,7 @@ import time
 
 from oslo_policy import policy as oslo_policy
 
+from ratekeeper import conf as rk_conf
 from ratekeeper import errors
 from ratekeeper import policies
 
@@ -38,6 +39,13 @@ def _reload_when_due(enforcer):
     enforcer.use_conf = True
     enforcer.load_rules()
     enforcer.use_conf = False
+
+
+def tools_enforcer():
+    """The enforcer of the default configuration, for the oslopolicy-*
+    tools (entry point oslo.policy.enforcer)."""
+    rk_conf.load([])
+    return get_enforcer(rk_conf.CONF)
 
 
 def reset():

@@ -32,7 +32,7 @@ from ratekeeper import policy  # noqa: E402
 from ratekeeper import storage as rk_storage  # noqa: E402
 from ratekeeper.api import app as rk_app  # noqa: E402
 from ratekeeper.db import migration  # noqa: E402
-from ratekeeper.rating.hashmap import rules as hashmap_rules  # noqa: E402
+from ratekeeper.rating.hashmap import database as hashmap_db  # noqa: E402
 from tests.functional import fixtures  # noqa: E402
 
 SOURCE = os.path.join(ROOT, 'doc', 'api-ref', 'source')
@@ -260,8 +260,8 @@ class Service:
         self.client = wz_test.Client(rk_app.build_app(self.conf,
                                                       self.storage))
         self.moment = NOW
-        self.real_clock = hashmap_rules.now
-        hashmap_rules.now = lambda: self.moment
+        self.real_clock = hashmap_db.now
+        hashmap_db.now = lambda: self.moment
         return self
 
     def push_rest_of_day(self):
@@ -288,7 +288,7 @@ class Service:
         return response.get_data(as_text=True)
 
     def __exit__(self, *exc):
-        hashmap_rules.now = self.real_clock
+        hashmap_db.now = self.real_clock
         self.storage.close()
         db.dispose(self.conf)
         policy.reset()

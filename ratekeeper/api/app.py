@@ -7,13 +7,11 @@ its version headers.
 """
 import atexit
 import logging
-import re
 
 from oslo_middleware import cors
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ratekeeper import storage as rk_storage
-from ratekeeper.api import conditional
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api import middleware
 from ratekeeper.api import root
@@ -23,10 +21,6 @@ from ratekeeper.processor import reprocess
 
 LOG = logging.getLogger(__name__)
 PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
-# v1 resources with ETags (v2 resources declare it: BaseResource.conditional)
-V1_CONDITIONAL_PATHS = re.compile(
-    r'^/(?:rating|billing)/(?:modules/[^/]+|module_config/hashmap/'
-    r'(?:services|fields|groups|mappings|thresholds)/[^/]+)/?$')
 CORS_DEFAULTS = {
     'allow_headers': ['X-Auth-Token', 'X-Openstack-Request-Id', 'X-Roles',
                       'X-Project-Id', 'X-Tenant-Id', 'X-User-Id',
@@ -61,9 +55,8 @@ def build_app(conf, storage=None):
     backend (tests pass their own)."""
     if storage is None:
         storage = rk_storage.get_storage(conf)
-    v1_app = conditional.ConditionalPaths(
-        v1.create_app(conf, storage), V1_CONDITIONAL_PATHS, _v1_fault)
-    mounts = {'/v1': middleware.VersionHeaders(v1_app, conf, 'v1')}
+    mounts = {'/v1': middleware.VersionHeaders(v1.create_app(conf, storage),
+                                               conf, 'v1')}
     if conf.storage.version >= 2:
         mounts['/v2'] = middleware.VersionHeaders(
             v2.create_app(conf, storage), conf, 'v2')
@@ -84,10 +77,3 @@ def build_app(conf, storage=None):
         cors.set_defaults(**CORS_DEFAULTS)
         app = cors.CORS(app, conf)
     return middleware.RequestId(app)
-
-
-def _v1_fault(exc):
-    """v1's error document: WSME's fields and the project's."""
-    return {'faultcode': 'Client', 'faultstring': exc.message,
-            'debuginfo': None, 'message': exc.message, 'code': exc.code,
-            'details': exc.details}

@@ -6,14 +6,18 @@ does not already carry the shape (a pecan or WSME page, keystonemiddleware's
 is rewritten into it. Success responses pass through untouched and are
 never buffered.
 """
+import dataclasses
 import html
 import logging
 import re
 
 import orjson
+import voluptuous
+from werkzeug import exceptions as http_exceptions
 
 from ratekeeper import errors
 from ratekeeper.api import json as api_json
+from ratekeeper.storage import v2 as storage_v2
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_KEY = 'openstack.request_id'
@@ -64,11 +68,65 @@ def _version(environ, path):
     return version
 
 
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """What the client is told about an exception, in any version."""
+
+    status: int
+    message: str
+    code: str
+    details: object = None
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+def status_fault(status, message):
+    """A Fault with the status's default code."""
+    return Fault(status, message, errors.default_code(status))
+
+
+def describe(exc):
+    """The Fault an exception raised while serving a request becomes (v1
+    and v2 alike). A storage failure is a 503 to retry; what nothing
+    expected is a 500 (logged, with its traceback)."""
+    if isinstance(exc, errors.APIError):
+        return Fault(exc.status, exc.message, exc.code, exc.details,
+                     exc.headers)
+    if isinstance(exc, storage_v2.StorageError):
+        LOG.error('storage unavailable: %s', exc)
+        return Fault(503, 'The storage backend is unavailable.',
+                     errors.SERVICE_UNAVAILABLE,
+                     headers={'Retry-After': RETRY_AFTER})
+    if isinstance(exc, http_exceptions.HTTPException):
+        headers = {}
+        if isinstance(exc, http_exceptions.MethodNotAllowed) \
+                and exc.valid_methods:
+            headers['Allow'] = ', '.join(sorted(exc.valid_methods))
+        return Fault(exc.code, exc.description, errors.default_code(exc.code),
+                     headers=headers)
+    if isinstance(exc, voluptuous.Invalid):
+        return Fault(400, str(exc), errors.INVALID_INPUT)
+    LOG.exception('unexpected error')
+    return Fault(500, 'Internal Server Error', errors.INTERNAL)
+
+
+def document(fault, request_id=None):
+    """The one error shape (v2's, and the core of v1's)."""
+    return errors.error_body(fault.status, fault.message, fault.code,
+                             request_id, fault.details)
+
+
 def v1_fault_fields(status, message):
     """WSME's fault fields, which v1 errors carry (the client prints
     ``faultstring``)."""
     return {'faultcode': 'Client' if status < 500 else 'Server',
             'faultstring': message, 'debuginfo': None}
+
+
+def v1_document(fault, request_id=None):
+    """v1's error document: WSME's fault fields and the project's (the
+    error middleware fills in the request id)."""
+    return dict(v1_fault_fields(fault.status, fault.message),
+                **document(fault, request_id))
 
 
 def _in_version_shape(version, status, document):

@@ -21,6 +21,7 @@ def dumps(document):
 
 
 NUL_ESCAPE = b'\\u0000'
+NUL_MESSAGE = 'NUL characters (\\u0000) are not accepted.'
 
 
 def contains_nul(text):

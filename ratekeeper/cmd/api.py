@@ -13,7 +13,6 @@ from gunicorn import util as gunicorn_util
 import orjson
 
 from ratekeeper import conf as rk_conf
-from ratekeeper import errors
 from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
 from ratekeeper.api import errors as api_errors
@@ -27,10 +26,8 @@ def write_json_error(sock, status, reason, message):
     bad chunked framing, a bad request line) in the project's JSON error
     shape instead of an HTML page. The API version is unknown there, so
     v1's fault fields come too."""
-    text = message or reason
-    body = orjson.dumps(dict(
-        api_errors.v1_fault_fields(status, text),
-        **errors.error_body(status, text, errors.default_code(status))))
+    body = orjson.dumps(api_errors.v1_document(
+        api_errors.status_fault(status, message or reason)))
     head = ('HTTP/1.1 %d %s\r\nConnection: close\r\n'
             'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n'
             % (status, reason, len(body)))

@@ -1,30 +1,22 @@
-"""oslo.policy rules defined in code, one module per endpoint family."""
+"""oslo.policy rules defined in code, one module per endpoint family.
+
+Each module (``list_rules()``) is registered under the entry point group
+``ratekeeper.policies``, the built-in ones as any other package's: a plugin
+family brings its rules the same way. ``base`` (the shared check strings)
+comes first, the others by entry point name.
+"""
+import importlib.metadata
 import itertools
 
-from ratekeeper.policies import base
-from ratekeeper.policies import collector
-from ratekeeper.policies import dataframes
-from ratekeeper.policies import info
-from ratekeeper.policies import rating
-from ratekeeper.policies import report
-from ratekeeper.policies import scope
-from ratekeeper.policies import storage
-from ratekeeper.policies import summary
-from ratekeeper.policies import task
+NAMESPACE = 'ratekeeper.policies'
 
-FAMILIES = (base, summary, dataframes, report, info, storage, collector,
-            rating, scope, task)
+
+def families():
+    entry_points = sorted(importlib.metadata.entry_points(group=NAMESPACE),
+                          key=lambda ep: (ep.name != 'base', ep.name))
+    return tuple(ep.load() for ep in entry_points)
 
 
 def list_rules():
     return list(itertools.chain.from_iterable(
-        family.list_rules() for family in FAMILIES))
-
-
-def get_enforcer():
-    """The enforcer for oslopolicy-* tools (entry point
-    oslo.policy.enforcer)."""
-    from ratekeeper import conf as rk_conf
-    from ratekeeper import policy
-    rk_conf.load([])
-    return policy.get_enforcer(rk_conf.CONF)
+        family.list_rules() for family in families()))

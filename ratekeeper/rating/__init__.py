@@ -6,6 +6,8 @@ A module is a class registered under the entry point group
 with the configuration. It prices a dataframe.PointBatch in place by
 adding to ``batch.price``. Whether it runs, and in which order (highest
 priority first, as CloudKitty), is kept in the core table rk_module_states.
+A module's configuration API, if it has one, is registered apart under
+the module's name (see ratekeeper.api.v1.module_config).
 """
 import dataclasses
 import decimal
@@ -36,11 +38,6 @@ class RatingModule:
 
     def always_enabled(self):
         return False
-
-    def config_controller(self):
-        """The pecan controller of /v1/rating/module_config/<name>, or None
-        for a module that has nothing to configure."""
-        return None
 
     def process(self, batch, tenant_scoped=True):
         """Add this module's price to every point of ``batch``; without

@@ -11,6 +11,7 @@ from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
 from ratekeeper.api import conditional
 from ratekeeper.api import middleware
+from ratekeeper.api.v2 import routes
 from ratekeeper.api.v2 import versions
 from ratekeeper.db import migration
 from tests.functional import fixtures
@@ -62,8 +63,8 @@ def test_json_home_has_an_entry_per_routed_resource(tmp_path):
             '/v2', headers={'Accept': 'application/json-home'})
         document = orjson.loads(response.data)['resources']
         v2_app = _v2_flask_app(fixtures.STATE['conf'])
-        expected = {versions.REL_PREFIX + versions.resource_name(resource)
-                    for _, resource in versions.resource_rules(v2_app)}
+        expected = {versions.REL_PREFIX + routes.relation(resource)
+                    for _, resource in routes.resource_rules(v2_app)}
         assert set(document) == expected
         for entry in document.values():
             assert ('href' in entry) != ('href-template' in entry)

@@ -12,7 +12,7 @@ from ratekeeper import db
 from ratekeeper import rating
 from ratekeeper import storage as rk_storage
 from ratekeeper.db import migration
-from ratekeeper.rating.hashmap import rules
+from ratekeeper.rating.hashmap import database
 from tests.functional import fixtures
 from tests.rating.test_ingest_rating import frames_of
 
@@ -22,15 +22,16 @@ BIN = os.path.dirname(sys.executable)
 def _reference_volume_rules(conf):
     """volume: 0.0005 per GiB, ssd x1.5 (part of the reference set);
     returns the volume_type field."""
-    service = rules.create_service(conf, 'volume')
-    field = rules.create_field(conf, service.service_id, 'volume_type')
+    service = database.create_service(conf, 'volume')
+    field = database.create_field(conf, service.service_id, 'volume_type')
     since = datetime.datetime(2020, 1, 1)
-    rules.create_mapping(conf, {'service_id': service.service_id,
-                                'cost': decimal.Decimal('0.0005'),
-                                'start': since}, force=True)
-    rules.create_mapping(conf, {'field_id': field.field_id, 'value': 'ssd',
-                                'type': 'rate', 'cost': decimal.Decimal('1.5'),
-                                'start': since}, force=True)
+    database.create_mapping(conf, {'service_id': service.service_id,
+                                   'cost': decimal.Decimal('0.0005'),
+                                   'start': since}, force=True)
+    database.create_mapping(conf, {'field_id': field.field_id, 'value': 'ssd',
+                                   'type': 'rate',
+                                   'cost': decimal.Decimal('1.5'),
+                                   'start': since}, force=True)
     rating.get_registry(conf).update('hashmap', enabled=True)
     return field
 
@@ -76,11 +77,11 @@ def test_ingest_rate_refuses_a_point_priced_out_of_range(tmp_path):
     conf = fixtures.make_conf(str(tmp_path))
     migration.upgrade(conf)
     field = _reference_volume_rules(conf)
-    rules.create_mapping(conf, {'field_id': field.field_id, 'value': 'huge',
-                                'type': 'rate',
-                                'cost': decimal.Decimal('999999999999'),
-                                'start': datetime.datetime(2020, 1, 1)},
-                         force=True)
+    database.create_mapping(conf, {'field_id': field.field_id, 'value': 'huge',
+                                   'type': 'rate',
+                                   'cost': decimal.Decimal('999999999999'),
+                                   'start': datetime.datetime(2020, 1, 1)},
+                            force=True)
     db.dispose(conf)
     frames = frames_of(200)
     for frame in frames:

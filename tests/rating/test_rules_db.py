@@ -9,7 +9,7 @@ import pytest
 from ratekeeper import db
 from ratekeeper.db import migration
 from ratekeeper.rating import hashmap
-from ratekeeper.rating.hashmap import rules
+from ratekeeper.rating.hashmap import database
 from tests import databases
 from tests.functional import fixtures
 from tests.rating.test_engine import batch_of
@@ -30,20 +30,20 @@ def conf(request, tmp_path):
 
 
 def test_costs_keep_their_decimal_value(conf):
-    service = rules.create_service(conf, 'instance')
-    rules.create_mapping(conf, {'service_id': service.service_id,
-                                'cost': decimal.Decimal('0.01'),
-                                'start': datetime.datetime(2020, 1, 1)},
-                         force=True)
-    [mapping] = rules.list_mappings(conf, service_id=service.service_id)
+    service = database.create_service(conf, 'instance')
+    database.create_mapping(conf, {'service_id': service.service_id,
+                                   'cost': decimal.Decimal('0.01'),
+                                   'start': datetime.datetime(2020, 1, 1)},
+                            force=True)
+    [mapping] = database.list_mappings(conf, service_id=service.service_id)
     assert mapping.cost == decimal.Decimal('0.01')
     assert str(mapping.cost) == '0.01'
 
 
 def test_engine_follows_rule_changes(conf):
     module = hashmap.HashMap(conf)
-    service = rules.create_service(conf, 'instance')
-    mapping = rules.create_mapping(
+    service = database.create_service(conf, 'instance')
+    mapping = database.create_mapping(
         conf, {'service_id': service.service_id,
                'cost': decimal.Decimal('0.5'),
                'start': datetime.datetime(2020, 1, 1)}, force=True)
@@ -51,24 +51,24 @@ def test_engine_follows_rule_changes(conf):
     batch = batch_of(point)
     module.process(batch)
     assert batch.price == [1.0]
-    rules.delete_mapping(conf, mapping.mapping_id)
-    rules.create_mapping(conf, {'service_id': service.service_id,
-                                'cost': decimal.Decimal('0.75'),
-                                'start': datetime.datetime(2020, 1, 1)},
-                         force=True)
+    database.delete_mapping(conf, mapping.mapping_id)
+    database.create_mapping(conf, {'service_id': service.service_id,
+                                   'cost': decimal.Decimal('0.75'),
+                                   'start': datetime.datetime(2020, 1, 1)},
+                            force=True)
     batch = batch_of(point)
     module.process(batch)
     assert batch.price == [1.5]
 
 
 def test_deleting_a_service_removes_its_rules(conf):
-    service = rules.create_service(conf, 'volume')
-    field = rules.create_field(conf, service.service_id, 'volume_type')
-    rules.create_threshold(conf, {'field_id': field.field_id,
-                                  'level': decimal.Decimal('1'),
-                                  'cost': decimal.Decimal('2')})
-    rules.delete_service(conf, service.service_id)
-    _, services, fields, _, mappings, thresholds = rules.load_all(conf)
+    service = database.create_service(conf, 'volume')
+    field = database.create_field(conf, service.service_id, 'volume_type')
+    database.create_threshold(conf, {'field_id': field.field_id,
+                                     'level': decimal.Decimal('1'),
+                                     'cost': decimal.Decimal('2')})
+    database.delete_service(conf, service.service_id)
+    _, services, fields, _, mappings, thresholds = database.load_all(conf)
     assert (services, fields, mappings, thresholds) == ([], [], [], [])
 
 
@@ -76,12 +76,12 @@ def test_levels_and_costs_price_as_kept(conf):
     """CloudKitty keeps 8 decimals of a level and 28 of a cost: a level
     sent as 4.000000001 is 4.00000000, reached by a quantity of 4."""
     module = hashmap.HashMap(conf)
-    service = rules.create_service(conf, 'instance')
-    rules.create_mapping(conf, {'service_id': service.service_id,
-                                'cost': decimal.Decimal('1'),
-                                'start': datetime.datetime(2020, 1, 1)},
-                         force=True)
-    threshold = rules.create_threshold(conf, {
+    service = database.create_service(conf, 'instance')
+    database.create_mapping(conf, {'service_id': service.service_id,
+                                   'cost': decimal.Decimal('1'),
+                                   'start': datetime.datetime(2020, 1, 1)},
+                            force=True)
+    threshold = database.create_threshold(conf, {
         'service_id': service.service_id,
         'level': decimal.Decimal('4.000000001'),
         'cost': decimal.Decimal('10.00000000000000000000000000009')})

@@ -1,14 +1,22 @@
 """The legacy v1 API: pecan controllers, WSME types, CloudKitty's shapes."""
 import io
+import re
 import urllib.parse
 
 import pecan
 
 from ratekeeper import errors
+from ratekeeper.api import conditional
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api.v1 import argspecs
 from ratekeeper.api.v1 import hooks
+from ratekeeper.api.v1 import module_config
 from ratekeeper.api.v1.controllers import root
+
+# member resources with ETags under /v1/rating (v2 resources declare it:
+# BaseResource.conditional), besides the module configuration APIs'
+# conditional routes
+RATING_CONDITIONAL_PATHS = ['modules/[^/]+']
 
 
 def _fault(environ, start_response, message, code):
@@ -70,12 +78,23 @@ class RequestGuard:
                           errors.MALFORMED_JSON)
 
 
+def conditional_paths():
+    """The paths (relative to /v1) of the resources with ETags."""
+    members = RATING_CONDITIONAL_PATHS + module_config.conditional_patterns()
+    return re.compile(r'^/(?:rating|billing)/(?:%s)/?$' % '|'.join(members))
+
+
+def _v1_fault(exc):
+    return api_errors.v1_document(api_errors.describe(exc))
+
+
 def create_app(conf, storage):
     argspecs.install()
-    return RequestGuard(pecan.make_app(
+    app = RequestGuard(pecan.make_app(
         root.V1Controller(),
         hooks=[hooks.ContextHook(conf, storage)],
         force_canonical=False,
         guess_content_type_from_ext=False,
         logging={},
     ))
+    return conditional.ConditionalPaths(app, conditional_paths(), _v1_fault)

@@ -18,6 +18,7 @@ from wsme.rest import args as wsme_rest_args
 import wsmeext.pecan as wsme_pecan
 
 from ratekeeper import errors
+from ratekeeper.api import errors as api_errors
 from ratekeeper.api import periods
 from ratekeeper.storage import v2 as storage_v2
 
@@ -33,13 +34,19 @@ class V1Fault(wsme_exc.ClientSideError):
         super().__init__(message, status_code=status, faultcode=faultcode)
 
 
+def fault_of(exception):
+    """The api.errors.Fault of an exception met while serving v1 (WSME's
+    client errors included)."""
+    if isinstance(exception, wsme_exc.ClientSideError):
+        return api_errors.status_fault(exception.code, exception.faultstring)
+    return api_errors.describe(exception)
+
+
 def as_fault(exception):
     """The V1Fault an exception of ours becomes, or None."""
-    if isinstance(exception, errors.APIError):
-        return V1Fault(exception.message, exception.status)
-    if isinstance(exception, storage_v2.StorageError):
-        return V1Fault('The storage backend is unavailable: %s'
-                       % str(exception)[:200], 503)
+    if isinstance(exception, (errors.APIError, storage_v2.StorageError)):
+        fault = api_errors.describe(exception)
+        return V1Fault(fault.message, fault.status)
     return None
 
 
@@ -189,8 +196,8 @@ class RoutingRoot(rest.RestController):
 
 
 def _routing_fault(exception_class, message, **headers):
-    """A routing error in WSME's fault shape (JSON, like every v1 error)."""
-    body = orjson.dumps({'faultcode': 'Client', 'faultstring': message,
-                         'debuginfo': None})
+    """A routing error in v1's error shape."""
+    body = orjson.dumps(api_errors.v1_document(api_errors.status_fault(
+        exception_class.code, message)))
     return exception_class(body=body, content_type='application/json',
                            charset=None, headers=headers)

@@ -4,8 +4,8 @@ from pecan import hooks
 
 from ratekeeper import context as rk_context
 from ratekeeper import errors
+from ratekeeper.api import errors as api_errors
 from ratekeeper.api import json as api_json
-from ratekeeper.api.v2 import validation
 
 
 class ContextHook(hooks.PecanHook):
@@ -20,7 +20,6 @@ class ContextHook(hooks.PecanHook):
         request.storage_backend = self.storage
         if '\x00' in request.query_string or '%00' in request.query_string \
                 or (request.body and api_json.contains_nul(request.body)):
-            message = validation.NUL_MESSAGE
-            # the error middleware adds v1's fault fields
-            pecan.abort(400, json_body={'message': message,
-                                        'code': errors.INVALID_INPUT})
+            pecan.abort(400, json_body=api_errors.v1_document(
+                api_errors.Fault(400, api_json.NUL_MESSAGE,
+                                 errors.INVALID_INPUT)))

@@ -1,22 +1,42 @@
 """The v2 API: a Flask app, one blueprint per endpoint family.
 
-Each family module exposes ``blueprint`` (a Flask blueprint with its
-Flask-RESTful resources); FAMILIES lists them, and registering them is all
-the app factory does besides error handling and the policy check.
+Endpoint families are plugins: each is a Flask blueprint (with its
+Flask-RESTful resources, subclasses of base.BaseResource) registered under
+the entry point group ``ratekeeper.api.v2.families``, the built-in ones as
+any other package's. Registering them is all the app factory does besides
+error handling and the policy check; JSON-home, OpenAPI and the policy walk
+test read the routing table, so a family gets its entries there for free.
+
+A new family (another package, or /v2/<family> here) provides:
+
+1. a module with ``blueprint = flask.Blueprint('<family>', __name__,
+   url_prefix='/<family>')``, its resources added through
+   ``base.Api(blueprint)``; each resource declares ``relation`` (its
+   published name) and wraps every method in ``base.enforce(rule)``;
+2. a policy module (``list_rules()``), see ratekeeper.policies;
+3. two entry points: ``<family> = "<module>:blueprint"`` under
+   ``ratekeeper.api.v2.families`` and ``<family> = "<policy module>"``
+   under ``ratekeeper.policies``;
+
+plus its API reference section (tests/docs check every route has one).
 """
+import importlib.metadata
+
 import flask
 
 from ratekeeper import context as rk_context
 from ratekeeper.api import microversion
 from ratekeeper.api.v2 import base
-from ratekeeper.api.v2 import dataframes
-from ratekeeper.api.v2 import rating
-from ratekeeper.api.v2 import scope
-from ratekeeper.api.v2 import summary
-from ratekeeper.api.v2 import task
+from ratekeeper.api.v2 import routes
 from ratekeeper.api.v2 import versions
 
-FAMILIES = (summary, dataframes, rating, scope, task)
+NAMESPACE = 'ratekeeper.api.v2.families'
+
+
+def families():
+    """The blueprint of every installed family, by entry point name."""
+    entry_points = importlib.metadata.entry_points(group=NAMESPACE)
+    return [ep.load() for ep in sorted(entry_points, key=lambda e: e.name)]
 
 
 def create_app(conf, storage):
@@ -28,8 +48,10 @@ def create_app(conf, storage):
     # werkzeug answers '//' with an HTML redirect; here it is no route (404)
     app.url_map.merge_slashes = False
     app.register_blueprint(versions.blueprint)
-    for family in FAMILIES:
-        app.register_blueprint(family.blueprint)
+    for blueprint in families():
+        app.register_blueprint(blueprint)
+    for _rule, resource in routes.resource_rules(app):
+        routes.relation(resource)  # a resource without one fails here
     app.register_error_handler(Exception, base.error_response)
     app.before_request(_select_microversion)
     app.after_request(_check_policy_enforced)

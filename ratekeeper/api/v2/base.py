@@ -1,22 +1,17 @@
 """What every v2 resource shares: context, policy, storage, errors."""
 import functools
-import logging
 import urllib.parse
 
 import flask
 import flask_restful
 import voluptuous
-from werkzeug import exceptions as http_exceptions
 
 from ratekeeper import context as rk_context
-from ratekeeper import errors
 from ratekeeper import policy
 from ratekeeper.api import conditional
+from ratekeeper.api import errors as api_errors
 from ratekeeper.api import json as api_json
 from ratekeeper.api import microversion
-from ratekeeper.storage import v2 as storage_v2
-
-LOG = logging.getLogger(__name__)
 
 
 def request_context():
@@ -98,30 +93,9 @@ def json_response(document, status=200, headers=None):
 
 def error_response(exc):
     """The JSON error for any exception raised while serving a request."""
-    if isinstance(exc, errors.APIError):
-        status, message, code = exc.status, exc.message, exc.code
-        details, headers = exc.details, exc.headers
-    elif isinstance(exc, storage_v2.StorageError):
-        LOG.error('storage unavailable: %s', exc)
-        status, message, code = 503, 'The storage backend is unavailable.', \
-            errors.SERVICE_UNAVAILABLE
-        details, headers = None, {'Retry-After': '5'}
-    elif isinstance(exc, http_exceptions.HTTPException):
-        status, message = exc.code, exc.description
-        code, details = errors.default_code(exc.code), None
-        headers = {}
-        if isinstance(exc, http_exceptions.MethodNotAllowed) \
-                and exc.valid_methods:
-            headers['Allow'] = ', '.join(sorted(exc.valid_methods))
-    elif isinstance(exc, voluptuous.Invalid):
-        status, message, code = 400, str(exc), errors.INVALID_INPUT
-        details, headers = None, {}
-    else:
-        LOG.exception('unexpected error')
-        status, message, code = 500, 'Internal Server Error', errors.INTERNAL
-        details, headers = None, {}
-    body = errors.error_body(status, message, code, request_id(), details)
-    return json_response(body, status, headers)
+    fault = api_errors.describe(exc)
+    return json_response(api_errors.document(fault, request_id()),
+                         fault.status, fault.headers)
 
 
 class Api(flask_restful.Api):
@@ -178,6 +152,9 @@ class BaseResource(flask_restful.Resource):
     whose If-Match names another ETag gets 412 with the current document.
     """
 
+    # the published name (JSON-home relation, OpenAPI operation ids),
+    # declared by every routed resource: a class may be renamed freely
+    relation = None
     public = False  # True only for documents every caller may read
     conditional = False
 

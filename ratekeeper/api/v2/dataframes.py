@@ -74,6 +74,8 @@ dataframes_get_response = {
 
 
 class DataFrames(base.BaseResource):
+    relation = 'data_frames'
+
     @base.enforce(policies.ADD, target=base.no_target)
     @v.query_schema(dataframes_post_query)
     @v.body_schema(dataframes_post_body)

@@ -10,7 +10,7 @@ import voluptuous as vo
 
 from ratekeeper.api import microversion
 from ratekeeper.api.v2 import validation as v
-from ratekeeper.api.v2 import versions
+from ratekeeper.api.v2 import routes
 
 _TYPES = {int: {'type': 'integer'}, float: {'type': 'number'},
           str: {'type': 'string'}, bool: {'type': 'boolean'},
@@ -171,7 +171,7 @@ def operation(resource, http_method, rule):
     responses.update(_error_responses(conditional and is_write,
                                       conditional and http_method == 'GET'))
     summary = (function.__doc__ or '').strip().split('\n')[0]
-    op = {'operationId': '%s_%s' % (versions.resource_name(resource),
+    op = {'operationId': '%s_%s' % (routes.relation(resource),
                                     http_method.lower()),
           'summary': summary or '%s %s' % (http_method, rule.rule),
           'parameters': [{'name': name, 'in': 'path', 'required': True,
@@ -196,8 +196,8 @@ def operation(resource, http_method, rule):
 def document(app, server_url):
     """The OpenAPI 3.1 document of the v2 ``app``."""
     paths = {}
-    for rule, resource in versions.resource_rules(app):
-        path = '/v2' + versions._template(rule)
+    for rule, resource in routes.resource_rules(app):
+        path = '/v2' + routes.template(rule)
         for http_method in sorted(rule.methods - {'HEAD', 'OPTIONS'}):
             paths.setdefault(path, {})[http_method.lower()] = operation(
                 resource, http_method, rule)

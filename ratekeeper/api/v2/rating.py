@@ -44,6 +44,8 @@ def _module(module_id):
 
 
 class RatingModules(base.BaseResource):
+    relation = 'rating_modules'
+
     @base.enforce(policies.LIST_MODULES)
     @v.query_schema({})
     @v.output_schema(modules_response)
@@ -55,6 +57,7 @@ class RatingModules(base.BaseResource):
 
 
 class RatingModule(base.BaseResource):
+    relation = 'rating_module'
     conditional = True  # ETag, If-Match (412), If-None-Match (304)
 
     @base.enforce(policies.GET_MODULE, target=base.no_target)

@@ -145,6 +145,8 @@ def _check_keys_free(current, changes):
 
 
 class Scopes(base.BaseResource):
+    relation = 'scope'
+
     @base.enforce(policies.GET_STATE)
     @v.query_schema(scope_get_query, paginated=True)
     @v.output_schema(scopes_response)

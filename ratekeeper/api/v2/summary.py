@@ -12,15 +12,17 @@ from ratekeeper.api import periods
 from ratekeeper.api.v2 import validation as v
 from ratekeeper.policies import summary as policies
 
-TIME_GROUPBYS = {'time-d': 'day_of_the_year', 'time-w': 'week_of_the_year',
-                 'time-m': 'month', 'time-y': 'year'}
+# the calendar attribute each time-X groupby stands for
+TIME_GROUPBY_ATTRIBUTES = {'time-d': 'day_of_the_year',
+                           'time-w': 'week_of_the_year',
+                           'time-m': 'month', 'time-y': 'year'}
 RESPONSE_FORMATS = ('table', 'object')
 
 
 def groupby_key(value):
     """A groupby attribute; ``time-d|w|m|y`` name calendar attributes."""
-    if value in TIME_GROUPBYS:
-        return TIME_GROUPBYS[value]
+    if value in TIME_GROUPBY_ATTRIBUTES:
+        return TIME_GROUPBY_ATTRIBUTES[value]
     if value.startswith('time-'):
         raise vo.Invalid('Invalid groupby time option. There is no groupby '
                          'processing for [%s].' % value[:64])
@@ -140,6 +142,8 @@ def _summary(begin, end, groupby, filters, response_format, offset, limit):
 
 
 class Summary(base.BaseResource):
+    relation = 'summary'
+
     @microversion.version_handler('2.0', '2.1')
     @base.enforce(policies.GET)
     @v.query_schema(summary_get_query, paginated=True)

@@ -174,6 +174,8 @@ def _list_tasks(scope_ids, order, offset, limit):
 
 
 class Reprocesses(base.BaseResource):
+    relation = 'reprocesses'
+
     @base.enforce(policies.SCHEDULE_REPROCESSING)
     @v.query_schema({})
     @v.body_schema(reprocess_post_body)
@@ -203,6 +205,8 @@ class Reprocesses(base.BaseResource):
 
 
 class ScopeReprocesses(base.BaseResource):
+    relation = 'scope_reprocesses'
+
     @base.enforce(policies.GET_REPROCESSING)
     @v.query_schema(reprocess_get_query, paginated=True)
     @v.output_schema(tasks_response)

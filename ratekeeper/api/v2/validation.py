@@ -19,7 +19,6 @@ from ratekeeper import errors
 from ratekeeper.api import json as api_json
 
 LOG = logging.getLogger(__name__)
-NUL_MESSAGE = 'NUL characters (\\u0000) are not accepted.'
 
 
 def _describe(exc):
@@ -275,7 +274,7 @@ def read_json_body():
         raise errors.APIError('Malformed JSON in request body: %s' % exc,
                               code=errors.MALFORMED_JSON) from None
     if api_json.contains_nul(data):
-        raise errors.InvalidInput(NUL_MESSAGE)
+        raise errors.InvalidInput(api_json.NUL_MESSAGE)
     return document
 
 

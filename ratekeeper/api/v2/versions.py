@@ -2,36 +2,17 @@
 # Accept: application/json-home; /v2/openapi.json: the OpenAPI document.
 # Both are generated from the app's routing table and the resources'
 # declarations, so a new resource appears in them with nothing to edit.
-import re
-
 import flask
 
 from ratekeeper.api import versions as api_versions
 from ratekeeper.api.v2 import base
+from ratekeeper.api.v2 import openapi
+from ratekeeper.api.v2 import routes
 
 JSON_HOME = 'application/json-home'
 REL_PREFIX = 'https://docs.openstack.org/api/rating/2/rel/'
 PARAM_PREFIX = 'https://docs.openstack.org/api/rating/2/param/'
 _HIDDEN_METHODS = frozenset(('HEAD', 'OPTIONS'))
-_SNAKE = re.compile(r'(?<!^)(?=[A-Z])')
-
-
-def resource_name(resource):
-    return _SNAKE.sub('_', resource.__name__).lower()
-
-
-def resource_rules(app):
-    """(werkzeug rule, resource class) of every routed v2 resource."""
-    for rule in app.url_map.iter_rules():
-        view = app.view_functions.get(rule.endpoint)
-        resource = getattr(view, 'view_class', None)
-        if resource is not None and not resource.public:
-            yield rule, resource
-
-
-def _template(rule):
-    """The rule as an RFC 6570 template relative to the v2 root."""
-    return re.sub(r'<(?:[^:>]+:)?([^>]+)>', r'{\1}', rule.rule)
 
 
 def _json_home_entry(rule, resource, root):
@@ -43,7 +24,7 @@ def _json_home_entry(rule, resource, root):
     if resource.conditional:
         hints['preconditions'] = ['etag']
     entry = {'hints': hints}
-    template = _template(rule)
+    template = routes.template(rule)
     if rule.arguments:
         entry['href-template'] = root + template
         entry['href-vars'] = {name: PARAM_PREFIX + name
@@ -56,8 +37,8 @@ def _json_home_entry(rule, resource, root):
 def json_home(app, root):
     """The JSON-home document (draft-nottingham-json-home) of v2."""
     resources = {}
-    for rule, resource in resource_rules(app):
-        resources[REL_PREFIX + resource_name(resource)] = \
+    for rule, resource in routes.resource_rules(app):
+        resources[REL_PREFIX + routes.relation(resource)] = \
             _json_home_entry(rule, resource, root)
     return {'resources': resources}
 
@@ -90,7 +71,6 @@ class OpenAPI(base.BaseResource):
 
     def get(self):
         """The OpenAPI 3.1 document of v2 (built once per app)."""
-        from ratekeeper.api.v2 import openapi
         app = flask.current_app
         if 'RATEKEEPER_OPENAPI' not in app.config:
             app.config['RATEKEEPER_OPENAPI'] = openapi.document(app, '/')

@@ -7,7 +7,7 @@ import time
 from ratekeeper import rating
 from ratekeeper.rating.hashmap import engine
 from ratekeeper.rating.hashmap import reference
-from ratekeeper.rating.hashmap import rules
+from ratekeeper.rating.hashmap import database
 
 
 POLL_SECONDS = 1.0
@@ -25,10 +25,6 @@ class HashMap(rating.RatingModule):
         self._seen_writes = -1
         self._checked_at = 0.0
 
-    def config_controller(self):
-        from ratekeeper.rating.hashmap import controllers
-        return controllers.HashMapConfigController()
-
     def current_engine(self):
         """The engine of the current rules, recompiled when a rule changed:
         at once for a change made by this process, within
@@ -36,17 +32,17 @@ class HashMap(rating.RatingModule):
         most that often, not once per batch)."""
         current = self._engine
         now = time.monotonic()
-        if current is not None and self._seen_writes == rules.local_writes \
+        if current is not None and self._seen_writes == database.local_writes \
                 and now - self._checked_at < POLL_SECONDS:
             return current
-        self._seen_writes = rules.local_writes
-        revision = rules.revision(self.conf)
+        self._seen_writes = database.local_writes
+        revision = database.revision(self.conf)
         self._checked_at = now
         if current is not None and current.revision == revision:
             return current
         with self._lock:
             if self._engine is None or self._engine.revision != revision:
-                snapshot = engine.Snapshot.from_rows(*rules.load_all(
+                snapshot = engine.Snapshot.from_rows(*database.load_all(
                     self.conf))
                 self._engine = engine.Engine(
                     snapshot, self.conf.collect.scope_key)

@@ -17,7 +17,8 @@ Conventions shared by every backend:
 """
 import abc
 
-TIME_GROUPBYS = {
+# the strftime format of each calendar attribute a point may be grouped by
+CALENDAR_FORMATS = {
     'day_of_the_year': '%-j',
     'week_of_the_year': '%U',
     'month': '%-m',

@@ -434,9 +434,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             parts.append(quote(GROUPBY_PREFIX + key))
         if key in self._metadata_keys:
             parts.append(quote(METADATA_PREFIX + key))
-        if key in storage_v2.TIME_GROUPBYS:
+        if key in storage_v2.CALENDAR_FORMATS:
             parts.append("strftime(begin, '%s')"
-                         % storage_v2.TIME_GROUPBYS[key])
+                         % storage_v2.CALENDAR_FORMATS[key])
         if not parts:
             return 'CAST(NULL AS VARCHAR)'
         if len(parts) == 1:

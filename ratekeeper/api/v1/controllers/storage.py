@@ -22,6 +22,7 @@ from wsme import utils as wsme_utils
 
 from ratekeeper import errors
 from ratekeeper import policy
+from ratekeeper.api import errors as api_errors
 from ratekeeper.api.v1 import base
 from ratekeeper.policies import storage as policies
 from ratekeeper.storage import v2 as storage_v2
@@ -167,12 +168,10 @@ def _chained(first, rest):
 
 
 def _fault(exception):
-    fault = base.as_fault(exception) or exception
-    response = webob.Response(status=fault.code,
+    fault = base.fault_of(exception)
+    response = webob.Response(status=fault.status,
                               content_type='application/json')
-    response.body = orjson.dumps({'faultcode': fault.faultcode,
-                                  'faultstring': fault.faultstring,
-                                  'debuginfo': None})
+    response.body = orjson.dumps(api_errors.v1_document(fault))
     return response
 
 

@@ -145,7 +145,7 @@ class Query:
     def attribute(self, key):
         """SQL for an attribute: the groupby value, else the metadata
         value, else (for calendar keys) the period's; NULL if none."""
-        calendar = key in storage_v2.TIME_GROUPBYS
+        calendar = key in storage_v2.CALENDAR_FORMATS
         if key == self.storage.scope_key and not calendar:
             return 'p.scope_id'
         dialect = self.storage.dialect
@@ -326,7 +326,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         time only), the scope rollups (and the scope key), else the
         points."""
         keys = set(groupby) | set(filters or ())
-        if self.scope_key in storage_v2.TIME_GROUPBYS:
+        if self.scope_key in storage_v2.CALENDAR_FORMATS:
             return 'rk_v1_points'
         if keys <= {'type', 'time'} and self.scope_key not in keys:
             return 'rk_v1_type_rollups'
@@ -529,7 +529,7 @@ def _rebuild_rollups(connection, period_ids):
 def _period_row(begin, end):
     row = {'begin': _naive(begin), 'end': _naive(end),
            'begin_epoch': _epoch(begin)}
-    for key, pattern in storage_v2.TIME_GROUPBYS.items():
+    for key, pattern in storage_v2.CALENDAR_FORMATS.items():
         row[key] = begin.strftime(pattern)
     return row
 
