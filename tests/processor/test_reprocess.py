@@ -107,10 +107,15 @@ def loaded(service):
     return dict(service, client=client)
 
 
-def worker(service, step_periods=5):
+def run_worker(service, step_periods=5, passes=1):
+    """What one worker completes in ``passes`` passes, one count each."""
     service['conf'].set_override('reprocessing_step_periods', step_periods,
                                  'orchestrator')
-    return reprocess.Reprocessor(service['conf'], service['storage'])
+    worker = reprocess.Reprocessor(service['conf'], service['storage'])
+    try:
+        return [worker.run_once() for _ in range(passes)]
+    finally:
+        worker.close()
 
 
 def test_a_reprocessed_window_shows_the_new_prices_there_only(loaded):
@@ -123,11 +128,7 @@ def test_a_reprocessed_window_shows_the_new_prices_there_only(loaded):
          {'scope_ids': [A], 'start_reprocess_time': iso(hour(24)),
           'end_reprocess_time': iso(hour(47)), 'reason': 'flavor price'},
          202)
-    runner = worker(loaded)
-    try:
-        assert runner.run_once() == 1
-    finally:
-        runner.close()
+    assert run_worker(loaded) == [1]
 
     after = hourly_rates(client, A)
     for n in range(HOURS):
@@ -147,12 +148,7 @@ def test_all_scopes_are_reprocessed(loaded):
     call(client, 'POST', '/v2/task/reprocesses',
          {'scope_ids': 'ALL', 'start_reprocess_time': iso(hour(0)),
           'end_reprocess_time': iso(hour(0)), 'reason': 'one hour'}, 202)
-    runner = worker(loaded)
-    try:
-        assert runner.run_once() == 2
-        assert runner.run_once() == 0  # nothing left
-    finally:
-        runner.close()
+    assert run_worker(loaded, passes=2) == [2, 0]  # nothing left
     assert hourly_rates(client, A)[iso(hour(0))] == 3.0
     assert hourly_rates(client, A)[iso(hour(1))] == 2.0
     # B's one instance is an m1.small too
@@ -163,11 +159,7 @@ def test_a_reset_deletes_the_periods_after_its_timestamp(loaded):
     client = loaded['client']
     call(client, 'PUT', '/v2/scope',
          {'state': iso(hour(47)), 'scope_id': A}, 202)
-    runner = worker(loaded)
-    try:
-        assert runner.run_once() == 1
-    finally:
-        runner.close()
+    assert run_worker(loaded) == [1]
     rates = hourly_rates(client, A)
     # the period the state names stays rated (CloudKitty deleted it too)
     assert sorted(rates) == [iso(hour(n)) for n in range(48)]
@@ -185,11 +177,7 @@ def test_a_reset_moving_a_scope_back_ends_its_reprocessing_there(loaded):
           'end_reprocess_time': iso(hour(71)), 'reason': 'all of it'}, 202)
     call(client, 'PUT', '/v2/scope',
          {'last_processed_timestamp': iso(hour(9)), 'scope_id': A}, 202)
-    runner = worker(loaded)
-    try:
-        assert runner.run_once() == 2
-    finally:
-        runner.close()
+    assert run_worker(loaded) == [2]
     rates = hourly_rates(client, A)
     # nothing after the reset's period came back: the processor collects
     # those again

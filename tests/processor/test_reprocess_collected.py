@@ -3,17 +3,8 @@ Prometheus and rated with today's rules, by the processor's one-period
 function; the scope's other periods, and other scopes, keep their points."""
 from ratekeeper.processor import reprocess
 from tests.processor import helpers
+from tests.processor.test_loop import SMALL_YML
 from tests.processor import test_reprocess
-
-SMALL_YML = '''
-metrics:
-  instance_up:
-    unit: instance
-    alt_name: instance
-    groupby: [id]
-    metadata: [flavor_name]
-    mutate: NUMBOOL
-'''
 
 
 def hourly(client, begin, scope):

@@ -134,9 +134,12 @@ def page_links(offset, limit, total):
 
 def paged(document, offset, limit, total):
     """A page of a list: from 2.1 on it carries ``links`` and the
-    response a ``Link`` header; at 2.0 it is left as it is."""
+    response a ``Link`` header; at 2.0 it is left as it is. ``total``
+    may be a function, called only when the links need it."""
     if not microversion.request_version().matches(LINKS_VERSION):
         return document
+    if callable(total):
+        total = total()
     links = page_links(offset, limit, total)
     flask.g.link_header = ', '.join(
         '<%s>; rel="%s"' % (link['href'], link['rel']) for link in links)

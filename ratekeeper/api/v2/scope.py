@@ -3,7 +3,6 @@ import flask
 import voluptuous as vo
 
 from ratekeeper import errors
-from ratekeeper.api import microversion
 from ratekeeper.api.v2 import base
 from ratekeeper.api.v2 import validation as v
 from ratekeeper.policies import scope as policies
@@ -162,11 +161,8 @@ class Scopes(base.BaseResource):
         found = _states().list(offset=offset, limit=limit, **filters)
         if not found:
             raise errors.NotFound(NO_SCOPE, code=errors.NO_RESOURCE_FOUND)
-        document = {'results': [_scope_document(s) for s in found]}
-        if not microversion.request_version().matches(base.LINKS_VERSION):
-            return document
-        return base.paged(document, offset, limit,
-                          _states().count(**filters))
+        return base.paged({'results': [_scope_document(s) for s in found]},
+                          offset, limit, lambda: _states().count(**filters))
 
     @base.enforce(policies.RESET_STATE)
     @v.query_schema({})

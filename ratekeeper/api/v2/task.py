@@ -7,7 +7,6 @@ import flask
 import voluptuous as vo
 
 from ratekeeper import errors
-from ratekeeper.api import microversion
 from ratekeeper.api.v2 import base
 from ratekeeper.api.v2 import validation as v
 from ratekeeper.policies import task as policies
@@ -167,10 +166,8 @@ def _list_tasks(scope_ids, order, offset, limit):
         return {'results': []}
     tasks = schedule.Schedule(base.conf())
     found = tasks.list(scope_ids, order=order, offset=offset, limit=limit)
-    document = {'results': [_task_document(task) for task in found]}
-    if not microversion.request_version().matches(base.LINKS_VERSION):
-        return document
-    return base.paged(document, offset, limit, tasks.count(scope_ids))
+    return base.paged({'results': [_task_document(task) for task in found]},
+                      offset, limit, lambda: tasks.count(scope_ids))
 
 
 class Reprocesses(base.BaseResource):
