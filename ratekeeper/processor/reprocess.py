@@ -67,15 +67,30 @@ def task_lock_name(task):
     return hashlib.sha256(text.encode('utf-8')).hexdigest().encode('ascii')
 
 
-def _frames_text(batch):
-    rows = zip(batch.begin, batch.end, batch.type, batch.unit, batch.qty,
-               batch.price, batch.groupby, batch.metadata)
-    return orjson.dumps(dataframe.frames_from_rows(rows)).decode('utf-8')
+COLUMNS = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'groupby',
+           'metadata')
 
 
-def _batch_of(frames_text):
-    frames = orjson.loads(frames_text)
-    return dataframe.parse_dataframes(frames) if frames else None
+def _saved_text(batch):
+    """A batch's columns as JSON text (datetimes as ISO 8601)."""
+    return orjson.dumps({column: getattr(batch, column)
+                         for column in COLUMNS}).decode('utf-8')
+
+
+def _saved_batch(text):
+    columns = orjson.loads(text)
+    for column in ('begin', 'end'):
+        columns[column] = [datetime.datetime.fromisoformat(moment)
+                           for moment in columns[column]]
+    return dataframe.PointBatch(**columns)
+
+
+def _batch_of_rows(rows):
+    """Stored points (storage.stream's tuples) as a PointBatch."""
+    batch = dataframe.PointBatch()
+    for column, values in zip(COLUMNS, zip(*rows)):
+        setattr(batch, column, list(values))
+    return batch
 
 
 class StoredPoints:
@@ -91,8 +106,7 @@ class StoredPoints:
                 for point in chunk]
         if not rows:
             return dataframe.PointBatch()
-        batch = dataframe.parse_dataframes(dataframe.frames_from_rows(rows))
-        return self.registry.rate(batch)
+        return self.registry.rate(_batch_of_rows(rows))
 
     def close(self):
         pass
@@ -110,8 +124,7 @@ class Collected:
         moment = begin
         while moment < end:
             rated = self.periods.collect_and_rate(scope_id, moment).batch
-            for column in ('begin', 'end', 'type', 'unit', 'qty', 'price',
-                           'groupby', 'metadata'):
+            for column in COLUMNS:
                 getattr(batch, column).extend(getattr(rated, column))
             moment += self.periods.period
         return batch
@@ -239,23 +252,22 @@ class Reprocessor:
         state = self._scope_state(task.scope_id)
         scope_key = (state.scope_key if state and state.scope_key
                      else self.conf.collect.scope_key)
-        if task.pending_frames is not None:
+        if task.pending_points is not None:
             begin, end = task.pending_begin, task.pending_end
-            frames = task.pending_frames
+            batch = _saved_batch(task.pending_points)
         else:
             window = self._window(task, state)
             if window is None:
                 self.schedule.advance(task, task.end)
                 return self.schedule.get(task.id)
             begin, end = window
-            frames = _frames_text(self.source.rated(
-                task.scope_id, scope_key, begin, end))
-            self.schedule.save_pending(task, begin, end, frames)
-        self._replace(state, scope_key, task.scope_id, begin, end, frames)
+            batch = self.source.rated(task.scope_id, scope_key, begin, end)
+            self.schedule.save_pending(task, begin, end, _saved_text(batch))
+        self._replace(state, scope_key, task.scope_id, begin, end, batch)
         self.schedule.advance(task, end - self.period)
         return self.schedule.get(task.id)
 
-    def _replace(self, state, scope_key, scope_id, begin, end, frames):
+    def _replace(self, state, scope_key, scope_id, begin, end, batch):
         """Delete the scope's points of [begin, end), push the new ones,
         under the scope's lock."""
         lock = None
@@ -266,8 +278,7 @@ class Reprocessor:
         try:
             self.storage.delete(begin=begin, end=end,
                                 filters={scope_key: [scope_id]})
-            batch = _batch_of(frames)
-            if batch is not None:
+            if len(batch):
                 self.storage.push(batch)
         finally:
             if lock is not None:

@@ -46,7 +46,7 @@ class TaskRow(db.Base):
         sa.DateTime, nullable=True)
     pending_end: orm.Mapped[datetime.datetime] = orm.mapped_column(
         sa.DateTime, nullable=True)
-    pending_frames: orm.Mapped[str] = orm.mapped_column(sa.Text,
+    pending_points: orm.Mapped[str] = orm.mapped_column(sa.Text,
                                                         nullable=True)
 
 
@@ -79,7 +79,7 @@ class Task:
     reason: str
     pending_begin: datetime.datetime = None
     pending_end: datetime.datetime = None
-    pending_frames: str = None
+    pending_points: str = None
 
     @property
     def finished(self):
@@ -121,7 +121,7 @@ def _as_task(row):
                 current=_aware(row.current_reprocess_time),
                 reason=row.reason, pending_begin=_aware(row.pending_begin),
                 pending_end=_aware(row.pending_end),
-                pending_frames=row.pending_frames)
+                pending_points=row.pending_points)
 
 
 def _unfinished(query):
@@ -177,17 +177,17 @@ class Schedule:
             row = session.get(TaskRow, task_id)
             return None if row is None else _as_task(row)
 
-    def save_pending(self, task, begin, end, frames):
+    def save_pending(self, task, begin, end, points):
         """Keep a step's re-rated points of [begin, end) (JSON text)
         before the step deletes that window."""
         self._update(task, pending_begin=_naive(begin),
-                     pending_end=_naive(end), pending_frames=frames)
+                     pending_end=_naive(end), pending_points=points)
 
     def advance(self, task, current):
         """Periods up to ``current`` are done; the step's points go."""
         self._update(task, current_reprocess_time=_naive(current),
                      pending_begin=None, pending_end=None,
-                     pending_frames=None)
+                     pending_points=None)
 
     def _update(self, task, **values):
         with db.transaction(self.conf) as session:

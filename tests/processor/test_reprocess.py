@@ -223,7 +223,7 @@ def test_a_worker_killed_between_delete_and_push_loses_nothing(loaded):
                             capture_output=True, text=True, timeout=120)
     assert killed.returncode == 9, killed.stderr
     [task] = schedule.Schedule(conf).unfinished()
-    assert task.pending_frames is not None
+    assert task.pending_points is not None
     assert task.current == hour(28)  # the first step of five periods
 
     storage = rk_storage.get_storage(conf)

@@ -22,12 +22,12 @@ def upgrade():
         sa.Column('end_reprocess_time', sa.DateTime, nullable=False),
         sa.Column('current_reprocess_time', sa.DateTime, nullable=True),
         sa.Column('reason', sa.Text, nullable=False),
-        # the re-rated points of the step in progress (JSON wire frames)
+        # the re-rated points of the step in progress (JSON columns)
         # and the window [begin, end) they cover: written before the
         # step's delete, so a crash between delete and push loses nothing
         sa.Column('pending_begin', sa.DateTime, nullable=True),
         sa.Column('pending_end', sa.DateTime, nullable=True),
-        sa.Column('pending_frames', sa.Text, nullable=True))
+        sa.Column('pending_points', sa.Text, nullable=True))
     op.create_index('ix_rk_reprocessing_schedule_identifier',
                     'rk_reprocessing_schedule', ['identifier'])
     op.create_table(
