@@ -146,7 +146,7 @@ SAMPLES = [
     Sample('PATCH', '/v2/scope', 200, 'v2/samples/scope/scope-patch.json',
            request='v2/samples/scope/scope-patch-request.json',
            body={'scope_id': fixtures.PROJECT_B, 'active': False}),
-    Sample('PUT', '/v2/scope', 202,
+    Sample('PUT', '/v2/scope', 202, 'v2/samples/scope/scope-put.json',
            request='v2/samples/scope/scope-put-request.json',
            body={'scope_id': [fixtures.PROJECT_A],
                  'last_processed_timestamp': '2015-01-04T11:00:00+00:00'}),
@@ -156,6 +156,7 @@ SAMPLES = [
                  'scope_id': fixtures.PROJECT_A}),
     # v2 reprocessing tasks (source/v2/samples/task/)
     Sample('POST', '/v2/task/reprocesses', 202,
+           'v2/samples/task/reprocesses-post.json',
            request='v2/samples/task/reprocesses-post-request.json',
            body={'scope_ids': [fixtures.PROJECT_A],
                  'start_reprocess_time': '2015-01-04T00:00:00+00:00',

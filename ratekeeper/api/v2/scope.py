@@ -167,6 +167,7 @@ class Scopes(base.BaseResource):
     @base.enforce(policies.RESET_STATE)
     @v.query_schema({})
     @v.body_schema(scope_reset_body)
+    @v.output_schema({}, status=202)
     def put(self, all_scopes=False, scope_id=None, scope_key=None,
             fetcher=None, collector=None, last_processed_timestamp=None,
             state=None):
@@ -188,6 +189,7 @@ class Scopes(base.BaseResource):
     @v.query_schema({})
     @v.body_schema(scope_patch_body)
     @v.output_schema(scope_response)
+    @v.may_refuse(409, 'Another state of the scope has these keys.')
     def patch(self, scope_id, last_processed_timestamp=None, **changes):
         """Change a scope's active flag, scope key, fetcher, collector or
         last processed timestamp (no data is deleted)."""
@@ -210,6 +212,7 @@ class Scopes(base.BaseResource):
     @v.query_schema({})
     @v.body_schema(scope_post_body)
     @v.output_schema(scope_response)
+    @v.may_refuse(409, 'The scope has a state already.')
     def post(self, scope_id, last_processed_timestamp, scope_key=None,
              fetcher=None, collector=None, active=True):
         """Create a scope state; the keys not given take the configured

@@ -176,6 +176,7 @@ class Reprocesses(base.BaseResource):
     @base.enforce(policies.SCHEDULE_REPROCESSING)
     @v.query_schema({})
     @v.body_schema(reprocess_post_body)
+    @v.output_schema({}, status=202)
     def post(self, scope_ids, start_reprocess_time, end_reprocess_time,
              reason):
         """Schedule the reprocessing of [start, end] (end is the begin of

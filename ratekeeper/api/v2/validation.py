@@ -296,8 +296,9 @@ def body_schema(fields):
     return decorator
 
 
-def output_schema(fields):
-    """Check the returned document; it is never modified."""
+def output_schema(fields, status=200):
+    """Check the returned document; it is never modified. ``status`` is
+    the one a success answers (documentation reads it)."""
     schema = voluptuous.Schema(fields)
 
     def decorator(method):
@@ -308,7 +309,19 @@ def output_schema(fields):
             _check_output(schema, document, method.__qualname__)
             return result
         _record(wrapper, 'output', schema)
+        wrapper.success_status = status
         return wrapper
+    return decorator
+
+
+def may_refuse(status, description):
+    """Document an error status a method answers beyond the usual ones
+    (a 409 for a conflict)."""
+    def decorator(method):
+        statuses = dict(getattr(method, 'extra_statuses', {}))
+        statuses[str(status)] = description
+        method.extra_statuses = statuses
+        return method
     return decorator
 
 
