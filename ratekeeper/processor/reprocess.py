@@ -151,7 +151,7 @@ class Reprocessor:
         self.storage = storage
         self.period = datetime.timedelta(seconds=conf.collect.period)
         self.own_source = source is None
-        self.source = source or default_source(conf, storage)
+        self._source = source
         self.states = scope_state.ScopeStates(conf)
         self.schedule = schedule.Schedule(conf)
         self.resets = schedule.Resets(conf)
@@ -160,10 +160,18 @@ class Reprocessor:
             conf.orchestrator.coordination_url, member.encode('utf-8'))
         self.coordinator.start(start_heart=True)
 
+    @property
+    def source(self):
+        """Built at first use: a collector that cannot start (a bad
+        option) fails the steps that need it, not the process."""
+        if self._source is None:
+            self._source = default_source(self.conf, self.storage)
+        return self._source
+
     def close(self):
         self.coordinator.stop()
-        if self.own_source:
-            self.source.close()
+        if self.own_source and self._source is not None:
+            self._source.close()
 
     # -- one pass ---------------------------------------------------------
 

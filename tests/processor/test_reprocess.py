@@ -3,6 +3,7 @@ reprocessed through the API, and /v2/summary shows the new prices for that
 window of that scope only; a reset deletes exactly the periods after its
 timestamp; a worker killed between its delete and its push loses nothing.
 """
+import concurrent.futures
 import datetime
 import os
 import subprocess
@@ -182,6 +183,29 @@ def test_a_reset_moving_a_scope_back_ends_its_reprocessing_there(loaded):
     # nothing after the reset's period came back: the processor collects
     # those again
     assert rates == {iso(hour(n)): 3.0 for n in range(10)}
+
+
+def test_two_workers_at_once_do_each_task_once(loaded):
+    client = loaded['client']
+    points = point_count(loaded['storage'])
+    for project in (A, B):
+        call(client, 'POST', '/v2/task/reprocesses',
+             {'scope_ids': project, 'start_reprocess_time': iso(hour(0)),
+              'end_reprocess_time': iso(hour(HOURS - 1)),
+              'reason': 'twice the workers'}, 202)
+    loaded['conf'].set_override('reprocessing_step_periods', 3,
+                                'orchestrator')
+    workers = [reprocess.Reprocessor(loaded['conf'], loaded['storage'])
+               for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda worker: worker.run_once(), workers))
+    for worker in workers:
+        worker.close()
+    assert sum(done) == 2
+    assert point_count(loaded['storage']) == points
+    assert set(hourly_rates(client, A).values()) == {3.0}
+    assert set(hourly_rates(client, B).values()) == {2.0}
+    assert schedule.Schedule(loaded['conf']).unfinished() == []
 
 
 KILLED_WORKER = textwrap.dedent('''
