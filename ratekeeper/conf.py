@@ -190,7 +190,7 @@ orchestrator_opts = [
                     'processes, hosts) sharing it never process one scope '
                     'at once (e.g. redis://127.0.0.1:6379, '
                     'postgresql://..., file://<dir> for one host).'),
-    cfg.IntOpt('max_workers', default=1, min=0,
+    cfg.IntOpt('max_workers', default=4, min=0,
                help='Scopes processed at once by one processor process '
                     '(threads). 0: the process collects nothing.'),
     cfg.IntOpt('max_threads', default=16, min=1,
@@ -203,6 +203,10 @@ orchestrator_opts = [
                     '"metadata"}; a true result drops the point. A '
                     'metric\'s own skip_datapoints_expression overrides '
                     'it.'),
+    cfg.IntOpt('max_periods_per_push', default=24, min=1,
+               help='Due periods of a scope collected at once and stored '
+                    'in one push (one storage write and one state commit '
+                    'for all of them).'),
     cfg.FloatOpt('poll_interval', default=60, min=0.05,
                  help='Longest wait between two passes over the scopes '
                       '(new scopes and re-enabled collection are seen '

@@ -29,6 +29,7 @@ def quote(value):
 class Client:
     def __init__(self, options):
         self.url = options.prometheus_url.rstrip('/') + '/query'
+        self.range_url = self.url + '_range'
         self.timeout = options.timeout or None
         self.session = requests.Session()
         if options.prometheus_user and options.prometheus_password:
@@ -48,6 +49,20 @@ class Client:
         except requests.RequestException as exc:
             raise PrometheusError('Prometheus out of reach at %s: %s'
                                   % (self.url, exc)) from None
+        return self._result(response)
+
+    def query_range(self, promql, start, end, step):
+        """The ``result`` of a range query (a list of {metric, values})
+        evaluated at start, start + step, ... end (aware datetimes, step
+        in seconds): the instant query at each of those times."""
+        params = {'query': promql, 'start': '%.3f' % start.timestamp(),
+                  'end': '%.3f' % end.timestamp(), 'step': '%ds' % step}
+        try:
+            response = self.session.get(self.range_url, params=params,
+                                        timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PrometheusError('Prometheus out of reach at %s: %s'
+                                  % (self.range_url, exc)) from None
         return self._result(response)
 
     def _result(self, response):

@@ -13,14 +13,16 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import errors as api_errors
+from ratekeeper.api import health
 from ratekeeper.api import middleware
 from ratekeeper.api import root
 from ratekeeper.api import v1
 from ratekeeper.api import v2
 from ratekeeper.processor import reprocess
+from ratekeeper.processor import service as processor_service
 
 LOG = logging.getLogger(__name__)
-PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
+PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json', '/healthcheck']
 CORS_DEFAULTS = {
     'allow_headers': ['X-Auth-Token', 'X-Openstack-Request-Id', 'X-Roles',
                       'X-Project-Id', 'X-Tenant-Id', 'X-User-Id',
@@ -37,16 +39,23 @@ CORS_DEFAULTS = {
 def build_serving_app(conf):
     """The app of a serving process (ratekeeper-api's worker, a WSGI
     server's): its storage is closed when the process exits, which writes
-    any staged points (else the next start would). With v2 it also runs
-    the reprocessing workers, so that a reset or a reprocessing asked of
-    /v2 is acted on at once (they share the storage: DuckDB's file has one
-    owner)."""
+    any staged points (else the next start would). With a collector
+    configured and the embedded DuckDB storage, the process also runs the
+    processor, in a thread, on the same storage; with v2, the reprocessing
+    workers too, so that a reset or a reprocessing asked of /v2 is acted
+    on at once."""
     storage = rk_storage.get_storage(conf)
-    atexit.register(storage.close)
-    if conf.storage.version >= 2:
-        stop = reprocess.start_in_background(conf, storage)
-        if stop is not None:
-            atexit.register(stop.set)  # before the storage closes
+    processor = processor_service.start_thread(conf, storage)
+    reprocessing = reprocess.start_in_background(conf, storage) \
+        if conf.storage.version >= 2 else None
+
+    def stop():
+        if reprocessing is not None:
+            reprocessing.set()
+        if processor is not None:
+            processor.stop()
+        storage.close()
+    atexit.register(stop)
     return build_app(conf, storage)
 
 
@@ -56,7 +65,8 @@ def build_app(conf, storage=None):
     if storage is None:
         storage = rk_storage.get_storage(conf)
     mounts = {'/v1': middleware.VersionHeaders(v1.create_app(conf, storage),
-                                               conf, 'v1')}
+                                               conf, 'v1'),
+              '/healthcheck': health.HealthApp(conf)}
     if conf.storage.version >= 2:
         mounts['/v2'] = middleware.VersionHeaders(
             v2.create_app(conf, storage), conf, 'v2')

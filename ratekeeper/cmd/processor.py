@@ -28,11 +28,9 @@ def main(argv=None):
     if conf.orchestrator.max_workers == 0:
         LOG.info('[orchestrator] max_workers = 0: nothing to do')
         return 0
-    behind = migration.pending(conf)
+    behind = migration.behind_message(conf)
     if behind:
-        LOG.error('the database schema is not up to date (%s): run '
-                  'ratekeeper-dbsync upgrade with the same configuration',
-                  ', '.join(behind))
+        LOG.error(behind)
         return 1
     try:
         processor = service.build(conf)

@@ -78,11 +78,16 @@ class BaseCollector:
         raises CollectError."""
         raise NotImplementedError
 
-    def retrieve(self, definition, scope_id, begin, end):
-        """The points of ``definition`` for the scope over [begin, end)."""
+    def fetch_periods(self, definition, scope_id, begins, period):
+        """{begin: samples} of consecutive periods of ``period``; one
+        fetch per period unless the backend does better."""
+        return {begin: self.fetch(definition, scope_id, begin,
+                                  begin + period) for begin in begins}
+
+    def _points(self, definition, scope_id, begin, samples):
         points = MetricPoints(definition)
         times = time_attributes(begin)
-        for sample in self.fetch(definition, scope_id, begin, end):
+        for sample in samples:
             try:
                 qty = definition.quantity(sample.value)
             except (ArithmeticError, ValueError, TypeError):
@@ -106,6 +111,19 @@ class BaseCollector:
                         definition.key, scope_id, begin.isoformat(),
                         points.skipped)
         return points
+
+    def retrieve(self, definition, scope_id, begin, end):
+        """The points of ``definition`` for the scope over [begin, end)."""
+        return self._points(definition, scope_id, begin,
+                            self.fetch(definition, scope_id, begin, end))
+
+    def retrieve_periods(self, definition, scope_id, begins, period):
+        """{begin: MetricPoints} of ``definition`` for the scope over the
+        consecutive periods beginning at ``begins``."""
+        fetched = self.fetch_periods(definition, scope_id, begins, period)
+        return {begin: self._points(definition, scope_id, begin,
+                                    fetched.get(begin, ()))
+                for begin in begins}
 
     def close(self):
         """Release connections."""

@@ -18,6 +18,7 @@ is due is collected, rated, stored and recorded in the scope's state.
 """
 import concurrent.futures
 import contextlib
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -90,6 +91,7 @@ class Processor:
         self.coordinator.start(start_heart=True)
         self.errors = {}            # scope id -> last error, while it lasts
         self.fetch_error = None
+        self.stopped_by_error = None
         self._stop = threading.Event()
         workers = conf.orchestrator.max_workers
         self.workers = concurrent.futures.ThreadPoolExecutor(
@@ -108,44 +110,68 @@ class Processor:
                                   **self.identity)
 
     def _undo_interrupted(self, state):
-        """Delete what a processor killed while storing left of the marked
-        period, so the period is stored again exactly once."""
+        """Delete what a processor stopped while storing left after the
+        marked period (nothing of this scope after its last processed
+        period is stored otherwise), so it is stored again exactly once."""
         begin = state.processing_timestamp
         if begin is None:
             return
-        LOG.warning('scope %s: period %s was being stored when a processor '
-                    'stopped; storing it again', state.scope_id,
+        LOG.warning('scope %s: periods from %s were being stored when a '
+                    'processor stopped; storing them again', state.scope_id,
                     begin.isoformat())
-        self.storage.delete(begin, begin + self.period,
-                            {self.scope_key: [state.scope_id]})
+        self.storage.delete(begin, None, {self.scope_key: [state.scope_id]})
 
-    def store_period(self, state, rated):
-        """Push a rated period and advance the state, idempotently."""
+    def store_periods(self, state, rated):
+        """Push rated periods and advance the state, idempotently."""
         if len(rated.batch):
-            self.states.set_processing(state, rated.begin)
+            self.states.set_processing(state, rated.begins[0])
             self.storage.push(rated.batch)
-        self.states.set_last_processed(state, rated.begin)
+        self.states.set_last_processed(state, rated.begins[-1])
 
-    def process_scope(self, scope_id, now=None):
+    def _due_periods(self, state):
+        """The next due periods of the scope, at most max_periods_per_push
+        of them."""
+        begins = []
+        begin = state.last_processed_timestamp + self.period
+        now = self.clock()
+        while len(begins) < self.conf.orchestrator.max_periods_per_push \
+                and self._due(begin, now):
+            begins.append(begin)
+            begin += self.period
+        return begins
+
+    def _record(self, scope_id, rated):
+        if rated.failure is not None:
+            self.errors[scope_id] = str(rated.failure)
+        elif rated.failed_metrics:
+            begin, failed = sorted(rated.failed_metrics.items())[-1]
+            self.errors[scope_id] = 'period %s: metrics left out: %s' % (
+                begin.isoformat(), failed)
+        else:
+            self.errors.pop(scope_id, None)
+
+    def process_scope(self, scope_id):
         """Process every due period of a scope whose lock this processor
-        holds; the number of periods stored."""
+        holds; the number of periods stored. Raises PeriodFailed after
+        storing the batches of periods before the one that failed."""
         state = self._state(scope_id)
         if not state.active:
             return 0
         self._undo_interrupted(state)
         done = 0
-        begin = state.last_processed_timestamp + self.period
-        while not self._stop.is_set() and self._due(begin,
-                                                    now or self.clock()):
-            rated = self.periods.collect_and_rate(scope_id, begin)
-            self.store_period(state, rated)
-            if rated.failed_metrics:
-                self.errors[scope_id] = 'period %s: metrics left out: %s' % (
-                    begin.isoformat(), rated.failed_metrics)
-            else:
-                self.errors.pop(scope_id, None)
-            done += 1
-            begin += self.period
+        while not self._stop.is_set():
+            begins = self._due_periods(state)
+            if not begins:
+                break
+            rated = self.periods.collect_and_rate_periods(scope_id, begins)
+            if rated.begins:
+                self.store_periods(state, rated)
+                state = dataclasses.replace(
+                    state, last_processed_timestamp=rated.begins[-1])
+                done += len(rated.begins)
+            self._record(scope_id, rated)
+            if rated.failure is not None:
+                raise rated.failure
         return done
 
     @contextlib.contextmanager
@@ -169,7 +195,6 @@ class Processor:
                 if acquired:
                     return self.process_scope(scope_id)
         except rk_period.PeriodFailed as exc:
-            self.errors[scope_id] = str(exc)
             LOG.warning('%s; retried on the next pass', exc)
         except Exception as exc:  # one scope never stops the others
             self.errors[scope_id] = '%s: %s' % (type(exc).__name__, exc)

@@ -6,8 +6,10 @@ collector's definitions for one scope over [begin, begin + period), in a
 thread pool shared by the process, rates the points with the enabled
 modules (the rules valid at ``begin``) and drops those the skip
 expression selects. It stores nothing: the caller pushes the batch
-(:meth:`store_period` does it safely for the regular loop; a reprocessing
-worker deletes its window first, then pushes).
+(the orchestrator's :meth:`Processor.store_periods` does it safely for
+the regular loop; a reprocessing worker deletes its window first, then
+pushes). :meth:`PeriodProcessor.collect_and_rate_periods` does the same
+for consecutive periods at once, rated and pushed as one batch.
 
 Errors are isolated per metric (CloudKitty abandoned the period, and so
 every scope, on any failing metric): a metric whose query the backend
@@ -38,14 +40,19 @@ class InvalidExpression(Exception):
 
 
 @dataclasses.dataclass
-class RatedPeriod:
+class RatedPeriods:
+    """The rated points of consecutive periods of one scope."""
+
     scope_id: str
-    begin: datetime.datetime
-    end: datetime.datetime
-    batch: dataframe.PointBatch
-    failed_metrics: dict     # metric key -> error message (left out)
-    skipped_samples: int     # NaN/infinite samples not stored
-    dropped_points: int      # points the skip expression removed
+    begins: list = dataclasses.field(default_factory=list)  # periods done
+    batch: dataframe.PointBatch = dataclasses.field(
+        default_factory=dataframe.PointBatch)
+    # period begin -> {metric key: error} of the metrics left out
+    failed_metrics: dict = dataclasses.field(default_factory=dict)
+    skipped_samples: int = 0     # NaN/infinite samples not stored
+    dropped_points: int = 0      # points the skip expressions removed
+    # why the periods were not done (PeriodFailed)
+    failure: Exception = None
 
 
 class SkipFilter:
@@ -92,31 +99,34 @@ class PeriodProcessor:
             d.key: SkipFilter(d.skip_expression) if d.skip_expression
             else default for d in collector.definitions}
 
-    def collect(self, scope_id, begin, end):
-        """{definition key: MetricPoints} and {key: error} of the metrics
-        refused; raises PeriodFailed on a transient error."""
-        futures = {d.key: self.pool.submit(self.collector.retrieve, d,
-                                           scope_id, begin, end)
-                   for d in self.collector.definitions}
-        collected, failed, transient = {}, {}, []
+    def _collect(self, scope_id, begins):
+        """{period begin: {definition key: MetricPoints}} and {period
+        begin: {key: error}} of the metrics refused; raises PeriodFailed
+        on a transient error (nothing of these periods is usable)."""
+        futures = {d.key: self.pool.submit(
+            self.collector.retrieve_periods, d, scope_id, begins,
+            self.period) for d in self.collector.definitions}
+        collected = {begin: {} for begin in begins}
+        failed, transient = {}, []
         for key, future in futures.items():
             try:
-                collected[key] = future.result()
+                for begin, points in future.result().items():
+                    collected[begin][key] = points
             except rk_collector.CollectError as exc:
                 if exc.transient:
                     transient.append(exc)
                 failed[key] = str(exc)
+        where = 'scope %s, periods %s to %s' % (
+            scope_id, begins[0].isoformat(), begins[-1].isoformat())
         if transient:
-            raise PeriodFailed('scope %s, period %s: %s' % (
-                scope_id, begin.isoformat(), transient[0]))
+            raise PeriodFailed('%s: %s' % (where, transient[0]))
         for key, error in failed.items():
-            LOG.error('scope %s, period %s: metric %s left out: %s',
-                      scope_id, begin.isoformat(), key, error)
-        return collected, failed
+            LOG.error('%s: metric %s left out: %s', where, key, error)
+        return collected, {begin: failed for begin in begins} \
+            if failed else {}
 
-    @staticmethod
-    def _batch(collected, begin, end):
-        batch = dataframe.PointBatch()
+    def _add_points(self, batch, collected, begin):
+        end = begin + self.period
         for points in collected.values():
             count = len(points)
             if not count:
@@ -129,13 +139,11 @@ class PeriodProcessor:
             batch.qty.extend(float(qty) for qty in points.qty)
             batch.groupby.extend(points.groupby)
             batch.metadata.extend(points.metadata)
-        batch.price = [0.0] * len(batch)
-        return batch
 
-    def _apply_skip_filters(self, batch, collected):
+    def _apply_skip_filters(self, batch):
         """Drop the rated points the skip expressions select."""
-        filter_of_type = {p.definition.alt_name: self.skip_filters[key]
-                          for key, p in collected.items()}
+        filter_of_type = {d.alt_name: self.skip_filters[d.key]
+                          for d in self.collector.definitions}
         if all(f.constant is False for f in filter_of_type.values()):
             return
         keep = [i for i in range(len(batch)) if filter_of_type[
@@ -148,20 +156,38 @@ class PeriodProcessor:
         batch.__dict__.pop('groupby_keys', None)
         batch.__dict__.pop('metadata_keys', None)
 
-    def collect_and_rate(self, scope_id, begin):
-        """The rated points of the scope for [begin, begin + period)."""
-        end = begin + self.period
-        collected, failed = self.collect(scope_id, begin, end)
-        batch = self._batch(collected, begin, end)
+    def collect_and_rate_periods(self, scope_id, begins):
+        """The rated points of the scope for the consecutive periods
+        beginning at ``begins``, collected at once (one query per metric
+        when the collector can). On a transient failure nothing is done:
+        ``begins`` of the result is empty and ``failure`` says why."""
+        rated = RatedPeriods(scope_id)
+        try:
+            collected, rated.failed_metrics = self._collect(scope_id,
+                                                            begins)
+        except PeriodFailed as exc:
+            rated.failure = exc
+            return rated
+        rated.begins = list(begins)
+        for begin in begins:
+            points = collected[begin]
+            rated.skipped_samples += sum(p.skipped for p in points.values())
+            self._add_points(rated.batch, points, begin)
+        batch = rated.batch
         before = len(batch)
         if before:
             self.registry.rate(batch)
-            self._apply_skip_filters(batch, collected)
-        return RatedPeriod(
-            scope_id=scope_id, begin=begin, end=end, batch=batch,
-            failed_metrics=failed,
-            skipped_samples=sum(p.skipped for p in collected.values()),
-            dropped_points=before - len(batch))
+            self._apply_skip_filters(batch)
+        rated.dropped_points = before - len(batch)
+        return rated
+
+    def collect_and_rate(self, scope_id, begin):
+        """The rated points of the scope for [begin, begin + period);
+        raises PeriodFailed when it cannot be collected now."""
+        rated = self.collect_and_rate_periods(scope_id, [begin])
+        if rated.failure is not None:
+            raise rated.failure
+        return rated
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)

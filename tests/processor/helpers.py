@@ -52,8 +52,14 @@ def clock_at(moment):
     return lambda: moment
 
 
+@contextlib.contextmanager
 def processor(conf, storage, now):
-    return orchestrator.Processor(conf, storage, clock=clock_at(now))
+    """A Processor on ``storage`` whose clock reads ``now``."""
+    running = orchestrator.Processor(conf, storage, clock=clock_at(now))
+    try:
+        yield running
+    finally:
+        running.close()
 
 
 def price_instances(client, cost='0.5'):

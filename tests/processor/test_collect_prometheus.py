@@ -18,14 +18,11 @@ def collected(prometheus_history, tmp_path_factory):
     conf = helpers.processor_conf(tmp_path, url, begin)
     with helpers.service(conf) as (storage, client):
         helpers.price_instances(client)
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(6.2))
-        try:
+        with helpers.processor(conf, storage,
+                               begin + helpers.hours(6.2)) as processor:
             stored = processor.run_pass()
             yield dict(conf=conf, storage=storage, client=client,
                        begin=begin, stored=stored, processor=processor)
-        finally:
-            processor.close()
 
 
 def test_every_due_period_of_every_scope_is_stored(collected):

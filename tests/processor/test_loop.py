@@ -50,12 +50,9 @@ def test_a_period_is_due_once_ended_plus_wait_periods(
                  collect={'wait_periods': wait_periods})
     begin = prometheus_history[1]
     with helpers.service(conf) as (storage, client):
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(now_hours))
-        try:
+        with helpers.processor(
+                conf, storage, begin + helpers.hours(now_hours)) as processor:
             assert processor.run_pass() == stored
-        finally:
-            processor.close()
         assert _instances(client, begin) == 3 * stored
         assert _last(conf) == begin + helpers.hours(stored - 1)
 
@@ -68,21 +65,15 @@ def test_prometheus_down_keeps_the_state_and_reports(prometheus_history,
     begin = prometheus_history[1]
     now = begin + helpers.hours(6.2)
     with helpers.service(conf) as (storage, client):
-        processor = helpers.processor(conf, storage, now)
-        try:
+        with helpers.processor(conf, storage, now) as processor:
             assert processor.run_pass() == 0
             assert 'out of reach' in processor.errors['p-one']
-        finally:
-            processor.close()
         assert _last(conf) == begin - helpers.hours(1)
         conf.set_override('prometheus_url', prometheus_history[0],
                           'collector_prometheus')
-        processor = helpers.processor(conf, storage, now)
-        try:
+        with helpers.processor(conf, storage, now) as processor:
             assert processor.run_pass() == 6
             assert processor.errors == {}
-        finally:
-            processor.close()
         assert _instances(client, begin) == 18
 
 
@@ -98,15 +89,14 @@ def test_v1_collector_state_stops_and_starts_collection(prometheus_history,
                                        'enabled': enabled}))
             assert response.status_code == 200, response.get_data()
 
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(6.2))
-        try:
+        with helpers.processor(conf, storage,
+                               begin + helpers.hours(6.2)) as processor:
+            state = client.get('/v1/collector/states/?name=prometheus')
+            assert state.get_json() == {'name': 'prometheus', 'enabled': True}
             set_enabled(False)
             assert processor.run_pass() == 0
             set_enabled(True)
             assert processor.run_pass() == 6
-        finally:
-            processor.close()
 
 
 def test_an_inactive_scope_is_not_collected(prometheus_history, tmp_path):
@@ -117,12 +107,9 @@ def test_an_inactive_scope_is_not_collected(prometheus_history, tmp_path):
         states = scope_state.ScopeStates(conf)
         states.create('p-two', begin - helpers.hours(1), 'project_id',
                       'source', 'prometheus', active=False)
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(6.2))
-        try:
+        with helpers.processor(conf, storage,
+                               begin + helpers.hours(6.2)) as processor:
             assert processor.run_pass() == 6
-        finally:
-            processor.close()
         assert _last(conf, 'p-two') == begin - helpers.hours(1)
 
 
@@ -135,46 +122,43 @@ def test_skip_expression_drops_points_without_eval(prometheus_history,
     conf = helpers.processor_conf(tmp_path, url, begin, yml,
                                   fetcher_source={'sources': ['p-one']})
     with helpers.service(conf) as (storage, client):
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(6.2))
-        try:
+        with helpers.processor(conf, storage,
+                               begin + helpers.hours(6.2)) as processor:
             assert processor.run_pass() == 6
-        finally:
-            processor.close()
         assert _instances(client, begin) == 2 * 6
 
 
-def test_a_stop_between_push_and_state_commit_is_undone(prometheus_history,
-                                                        tmp_path):
-    conf = _conf(tmp_path, prometheus_history)
+@pytest.mark.parametrize('per_push, stored_before, marked, redone', [
+    (1, 6, 1, 5),     # period 0 done, 1 pushed, not recorded
+    (2, 12, 2, 4),    # periods 0-1 done, 2-3 pushed, not recorded
+])
+def test_a_stop_between_push_and_state_commit_is_undone(
+        prometheus_history, tmp_path, per_push, stored_before, marked,
+        redone):
+    conf = _conf(tmp_path, prometheus_history,
+                 orchestrator={'max_periods_per_push': per_push})
     begin = prometheus_history[1]
     now = begin + helpers.hours(6.2)
     with helpers.service(conf) as (storage, client):
-        processor = helpers.processor(conf, storage, now)
-        advance = processor.states.set_last_processed
-        calls = []
+        with helpers.processor(conf, storage, now) as processor:
+            advance = processor.states.set_last_processed
+            calls = []
 
-        def dies_on_the_third(state, period_begin):
-            calls.append(period_begin)
-            if len(calls) == 3:
-                raise KeyboardInterrupt('killed')
-            advance(state, period_begin)
+            def dies_on_the_second(state, period_begin):
+                calls.append(period_begin)
+                if len(calls) == 2:
+                    raise KeyboardInterrupt('killed')
+                advance(state, period_begin)
 
-        processor.states.set_last_processed = dies_on_the_third
-        try:
+            processor.states.set_last_processed = dies_on_the_second
             with pytest.raises(KeyboardInterrupt):
                 processor.process_scope('p-one')
-        finally:
-            processor.close()
-        # the third period was pushed, its state never advanced
-        assert _instances(client, begin) == 9
-        marked = scope_state.ScopeStates(conf).get('p-one')
-        assert marked.processing_timestamp == begin + helpers.hours(2)
-        processor = helpers.processor(conf, storage, now)
-        try:
-            assert processor.run_pass() == 4
-        finally:
-            processor.close()
+        # the second push went through, its state never advanced
+        assert _instances(client, begin) == stored_before
+        state = scope_state.ScopeStates(conf).get('p-one')
+        assert state.processing_timestamp == begin + helpers.hours(marked)
+        with helpers.processor(conf, storage, now) as processor:
+            assert processor.run_pass() == redone
         assert _instances(client, begin) == 18
         assert scope_state.ScopeStates(conf).get(
             'p-one').processing_timestamp is None
