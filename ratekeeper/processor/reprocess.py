@@ -228,6 +228,8 @@ class Reprocessor:
             return 0  # another worker has it
         try:
             task = self.schedule.get(task.id)
+            if task.finished:
+                return 0  # another worker finished it meanwhile
             while not task.finished:
                 task = self._step(task)
         finally:

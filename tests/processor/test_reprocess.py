@@ -203,8 +203,10 @@ def test_two_workers_at_once_do_each_task_once(loaded):
         worker.close()
     assert sum(done) == 2
     assert point_count(loaded['storage']) == points
-    assert set(hourly_rates(client, A).values()) == {3.0}
-    assert set(hourly_rates(client, B).values()) == {2.0}
+    rates = hourly_rates(client, A)
+    assert set(rates.values()) == {3.0}, sorted(rates.items())
+    rates_b = hourly_rates(client, B)
+    assert set(rates_b.values()) == {2.0}, sorted(rates_b.items())
     assert schedule.Schedule(loaded['conf']).unfinished() == []
 
 

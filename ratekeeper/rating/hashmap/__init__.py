@@ -32,21 +32,24 @@ class HashMap(rating.RatingModule):
         most that often, not once per batch)."""
         current = self._engine
         now = time.monotonic()
-        if current is not None and self._seen_writes == database.local_writes \
+        writes = database.local_writes
+        if current is not None and self._seen_writes == writes \
                 and now - self._checked_at < POLL_SECONDS:
             return current
-        self._seen_writes = database.local_writes
         revision = database.revision(self.conf)
-        self._checked_at = now
-        if current is not None and current.revision == revision:
-            return current
-        with self._lock:
-            if self._engine is None or self._engine.revision != revision:
-                snapshot = engine.Snapshot.from_rows(*database.load_all(
-                    self.conf))
-                self._engine = engine.Engine(
-                    snapshot, self.conf.collect.scope_key)
-            return self._engine
+        if current is None or current.revision != revision:
+            with self._lock:
+                if self._engine is None or \
+                        self._engine.revision != revision:
+                    snapshot = engine.Snapshot.from_rows(
+                        *database.load_all(self.conf))
+                    self._engine = engine.Engine(
+                        snapshot, self.conf.collect.scope_key)
+                current = self._engine
+        # marked seen only once the engine is current: a thread coming
+        # meanwhile checks too, rather than taking the stale engine
+        self._seen_writes, self._checked_at = writes, now
+        return current
 
     def process(self, batch, tenant_scoped=True):
         self.current_engine().price(batch, tenant_scoped)
