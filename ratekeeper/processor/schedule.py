@@ -20,12 +20,15 @@ import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
+from sqlalchemy.dialects import mysql
 
 from ratekeeper import db
 from ratekeeper.processor import state as scope_state
 
 UTC = datetime.timezone.utc
 ORDERS = ('asc', 'desc')
+# a step's points run to megabytes: MySQL's TEXT stops at 64 KB
+LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
 
 
 class TaskRow(db.Base):
@@ -46,7 +49,7 @@ class TaskRow(db.Base):
         sa.DateTime, nullable=True)
     pending_end: orm.Mapped[datetime.datetime] = orm.mapped_column(
         sa.DateTime, nullable=True)
-    pending_points: orm.Mapped[str] = orm.mapped_column(sa.Text,
+    pending_points: orm.Mapped[str] = orm.mapped_column(LONG_TEXT,
                                                         nullable=True)
 
 

@@ -15,7 +15,7 @@ from ratekeeper.processor import schedule
 from ratekeeper.processor import state as scope_state
 
 ALL = 'ALL'
-MAX_REASON_LENGTH = 65535
+MAX_REASON_LENGTH = 16383  # a TEXT column of MySQL holds 64 KB of UTF-8
 # one scheduling at a time in this process: the overlap check and the
 # insert it allows go together
 _SCHEDULING = threading.Lock()

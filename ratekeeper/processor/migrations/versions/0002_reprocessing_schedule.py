@@ -6,6 +6,10 @@ Create Date: 2026-12-04
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+# a step's points run to megabytes: MySQL's TEXT stops at 64 KB
+LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
 
 revision = 'processor_0002'
 down_revision = 'processor_0001'
@@ -27,7 +31,7 @@ def upgrade():
         # step's delete, so a crash between delete and push loses nothing
         sa.Column('pending_begin', sa.DateTime, nullable=True),
         sa.Column('pending_end', sa.DateTime, nullable=True),
-        sa.Column('pending_points', sa.Text, nullable=True))
+        sa.Column('pending_points', LONG_TEXT, nullable=True))
     op.create_index('ix_rk_reprocessing_schedule_identifier',
                     'rk_reprocessing_schedule', ['identifier'])
     op.create_table(
