@@ -28,12 +28,9 @@ def test_a_reprocessed_window_is_collected_again(prometheus_history,
         orchestrator={'reprocessing_step_periods': 2})
     with helpers.service(conf) as (storage, client):
         helpers.price_instances(client, '0.5')
-        processor = helpers.processor(conf, storage,
-                                      begin + helpers.hours(6.2))
-        try:
+        with helpers.processor(conf, storage,
+                               begin + helpers.hours(6.2)) as processor:
             assert processor.run_pass() == 12
-        finally:
-            processor.close()
         # an hour of p-one lost, and the rule changed afterwards
         storage.delete(begin + helpers.hours(2), begin + helpers.hours(3),
                        {'project_id': ['p-one']})
