@@ -13,6 +13,13 @@ processes collect the 24 hourly periods of the 100 scopes:
   postgresql x1  one processor, v1 SQL storage on PostgreSQL 127.0.0.1:5432
   postgresql x2  two processors sharing the scopes (Redis locks)
 
+With ``--cloudkitty VENV`` (a venv holding cloudkitty==25.0.0 and
+pymysql), CloudKitty 25's processor runs on the same Prometheus with the
+same metrics.yml and rules (created through its API by
+bench/cloudkitty_rules.py), its v1 SQL storage on MariaDB 127.0.0.1:3306
+and its scope states seeded at the same first period, for at most
+``--cloudkitty-seconds``.
+
 Figures: points/s from the processes' start until every scope is caught
 up (start-up included), the same from the first scope state written (the
 processes' start-up left out), and each process's peak RSS (VmHWM).
@@ -160,6 +167,130 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
     return points, elapsed, working, rss, total['rate']
 
 
+CLOUDKITTY_CONF = """[DEFAULT]
+auth_strategy = noauth
+transport_url = rabbit://guest:guest@127.0.0.1:5672/
+[database]
+connection = {database}
+[storage]
+version = 1
+backend = sqlalchemy
+[collect]
+collector = prometheus
+metrics_conf = {metrics}
+wait_periods = 0
+[fetcher]
+backend = source
+[fetcher_source]
+sources = {sources}
+[collector_prometheus]
+prometheus_url = {prometheus}
+[orchestrator]
+coordination_url = file://{directory}/locks
+max_workers = {workers}
+max_workers_reprocessing = 0
+"""
+
+
+def _seed_cloudkitty_states(url, projects, begin):
+    """Start CloudKitty's scopes where ratekeeper's start (it has no
+    first_period option: it would begin at the first of the month)."""
+    import sqlalchemy as sa
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    last = (begin - datetime.timedelta(hours=1)).replace(tzinfo=None)
+    now = datetime.datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            'INSERT INTO cloudkitty_storage_states (identifier, scope_key, '
+            'fetcher, collector, last_processed_timestamp, '
+            'scope_activation_toggle_date, active) VALUES (:p, '
+            "'project_id', 'source', 'prometheus', :last, :now, 1)"),
+            [{'p': p, 'last': last, 'now': now} for p in projects])
+    return engine
+
+
+def _tree_peak_rss(pid):
+    """Peak RSS (MB) of a process and of each of its children."""
+    peaks = [peak_rss_mb(pid)]
+    try:
+        children = subprocess.run(['pgrep', '-P', str(pid)],
+                                  capture_output=True, text=True).stdout
+    except OSError:
+        children = ''
+    peaks.extend(peak_rss_mb(int(child)) for child in children.split())
+    return peaks
+
+
+def run_cloudkitty(venv, prometheus, begin, projects, workers, directory,
+                   limit):
+    """CloudKitty 25's processor (its own venv, v1 SQL storage on
+    MariaDB, the same rules and metrics.yml), until caught up or ``limit``
+    seconds: (points, seconds, seconds after start-up, peak RSS list,
+    rated total of the points stored)."""
+    import sqlalchemy as sa
+    with databases.temporary_database('mariadb', 'ckbench') as url:
+        config = directory + '/cloudkitty.conf'
+        with open(config, 'w') as stream:
+            stream.write(CLOUDKITTY_CONF.format(
+                database=url, metrics=METRICS_YML, prometheus=prometheus,
+                sources=','.join(projects), directory=directory,
+                workers=workers))
+        for command in ('cloudkitty-dbsync', 'cloudkitty-storage-init'):
+            args = [venv + '/bin/' + command, '--config-file', config]
+            if command == 'cloudkitty-dbsync':
+                args.append('upgrade')
+            subprocess.run(args, check=True, capture_output=True)
+        subprocess.run([venv + '/bin/python', HERE + '/cloudkitty_rules.py',
+                        config], check=True, capture_output=True)
+        engine = _seed_cloudkitty_states(url, projects, begin)
+        last = (begin + datetime.timedelta(hours=HOURS - 1)).replace(
+            tzinfo=None)
+        log = open(directory + '/cloudkitty-processor.log', 'wb')
+        started = time.monotonic()
+        first_point = None
+        process = subprocess.Popen(
+            [venv + '/bin/cloudkitty-processor', '--config-file', config],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while True:
+                with engine.connect() as connection:
+                    behind = connection.execute(sa.text(
+                        'SELECT COUNT(*) FROM cloudkitty_storage_states '
+                        'WHERE last_processed_timestamp < :last'),
+                        {'last': last}).scalar()
+                    if first_point is None and connection.execute(sa.text(
+                            'SELECT COUNT(*) FROM cloudkitty_storage_states '
+                            'WHERE last_processed_timestamp >= :b'),
+                            {'b': begin.replace(tzinfo=None)}).scalar():
+                        first_point = time.monotonic()
+                if not behind or time.monotonic() - started > limit:
+                    break
+                if process.poll() is not None:
+                    raise RuntimeError('cloudkitty-processor exited, see %s'
+                                       % directory)
+                time.sleep(0.2)
+            elapsed = time.monotonic() - started
+            working = time.monotonic() - (first_point or started)
+            rss = _tree_peak_rss(process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+        with engine.connect() as connection:
+            points, rate = connection.execute(sa.text(
+                'SELECT COUNT(*), SUM(rate) FROM rated_data_frames WHERE '
+                'begin >= :b AND begin <= :l'),
+                {'b': begin.replace(tzinfo=None), 'l': last}).one()
+            if first_point is None:
+                first_point = started
+        engine.dispose()
+    return points, elapsed, working, rss, round(rate or 0, 6)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=(
         argparse.RawDescriptionHelpFormatter))
@@ -167,6 +298,13 @@ def main():
     parser.add_argument('--scale', type=int, default=4)
     parser.add_argument('--setups', default='duckdb:1,postgresql:1,'
                                             'postgresql:2')
+    parser.add_argument('--cloudkitty', metavar='VENV',
+                        help='a venv with cloudkitty==25.0.0 and pymysql: '
+                             'adds the setups cloudkitty:1 and cloudkitty:2 '
+                             '(its processor with 1 and 2 workers)')
+    parser.add_argument('--cloudkitty-seconds', type=float, default=180,
+                        help='stop CloudKitty after this long and count '
+                             'what it stored (default 180)')
     args = parser.parse_args()
     generator = usagegen.Generator(projects=args.projects, scale=args.scale)
     now = datetime.datetime.now(UTC)
@@ -184,17 +322,25 @@ def main():
         print('| setup | points | seconds | points/s | points/s after '
               'start-up | peak RSS (MB) | rated total |\n'
               '|---|---:|---:|---:|---:|---:|---:|', flush=True)
-        for setup in args.setups.split(','):
+        setups = args.setups.split(',')
+        if args.cloudkitty:
+            setups += ['cloudkitty:1', 'cloudkitty:2']
+        for setup in setups:
             kind, count = setup.split(':')
             with tempfile.TemporaryDirectory(
                     prefix='rk-bench-processor-') as directory:
-                if kind == 'duckdb':
+                if kind == 'cloudkitty':
+                    result = run_cloudkitty(args.cloudkitty, prometheus,
+                                            begin, generator.projects,
+                                            int(count), directory,
+                                            args.cloudkitty_seconds)
+                elif kind == 'duckdb':
                     result = run_setup(prometheus, begin,
                                        generator.projects, 'duckdb',
                                        int(count), directory)
                 else:
-                    with databases.temporary_database(
-                            'postgresql', 'bench') as url:
+                    with databases.temporary_database(kind,
+                                                      'bench') as url:
                         result = run_setup(prometheus, begin,
                                            generator.projects, url,
                                            int(count), directory)

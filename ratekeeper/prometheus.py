@@ -6,8 +6,12 @@ API root, ending in /api/v1), prometheus_user, prometheus_password,
 cafile, insecure, timeout.
 """
 import json
+import re
 
 import requests
+
+METRIC_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
+LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 
 
 class PrometheusError(Exception):

@@ -14,7 +14,6 @@ import dataclasses
 import decimal
 import fractions
 import math
-import re
 
 import voluptuous as vol
 
@@ -24,8 +23,6 @@ from ratekeeper import metrics as metrics_file
 # any factor a person writes; storage keeps doubles.
 EXACT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
 ALT_NAME_SEPARATOR = '@#'
-PROMQL_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
-PROMQL_LABEL = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 
 
 class InvalidConfiguration(Exception):

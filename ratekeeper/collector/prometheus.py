@@ -32,11 +32,11 @@ EXTRA_ARGS = vol.Schema({
 
 
 def _check_names(definition):
-    if not metric_definitions.PROMQL_NAME.match(definition.name):
+    if not prometheus.METRIC_NAME.match(definition.name):
         raise metric_definitions.InvalidConfiguration(
             'metric %s: not a Prometheus metric name' % definition.name)
     for label in definition.groupby + definition.metadata:
-        if not metric_definitions.PROMQL_LABEL.match(label):
+        if not prometheus.LABEL_NAME.match(label):
             raise metric_definitions.InvalidConfiguration(
                 'metric %s: key groupby/metadata: %r is not a Prometheus '
                 'label name' % (definition.name, label))

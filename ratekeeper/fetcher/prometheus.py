@@ -7,7 +7,6 @@ by (SCOPE_ATTRIBUTE)``, so a scope whose series ended a while ago is
 still collected up to its end."""
 from ratekeeper import fetcher
 from ratekeeper import prometheus
-from ratekeeper.collector import definitions
 
 
 class PrometheusFetcher(fetcher.BaseFetcher):
@@ -21,8 +20,8 @@ class PrometheusFetcher(fetcher.BaseFetcher):
                 '[fetcher_prometheus] metric and prometheus_url are '
                 'required')
         labels = [options.scope_attribute, *options.filters]
-        if not definitions.PROMQL_NAME.match(options.metric) or not all(
-                definitions.PROMQL_LABEL.match(label) for label in labels):
+        if not prometheus.METRIC_NAME.match(options.metric) or not all(
+                prometheus.LABEL_NAME.match(label) for label in labels):
             raise fetcher.InvalidConfiguration(
                 '[fetcher_prometheus] metric, scope_attribute and filters '
                 'must be Prometheus names')

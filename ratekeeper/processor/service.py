@@ -71,7 +71,13 @@ def start_thread(conf, storage):
     ``storage``; the Thread, or None when nothing is to collect here."""
     if not embedded(conf):
         return None
-    thread = _RUNNING[id(conf)] = Thread(build(conf, storage)).start()
+    try:
+        processor = build(conf, storage)
+    except Exception:  # e.g. the coordination backend out of reach
+        LOG.exception('the processor could not start; the API serves '
+                      'without collecting')
+        return None
+    thread = _RUNNING[id(conf)] = Thread(processor).start()
     return thread
 
 
