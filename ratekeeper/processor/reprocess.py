@@ -48,6 +48,7 @@ from ratekeeper.processor import state as scope_state
 LOG = logging.getLogger(__name__)
 _WAKE = threading.Event()
 SCOPE_LOCK_WAIT = 60  # seconds to wait for a scope being collected
+RETRY_SECONDS = 10  # between two attempts to start a worker
 
 
 def wake():
@@ -298,19 +299,30 @@ class Reprocessor:
 def start_in_background(conf, storage, source=None):
     """Run ``[orchestrator] max_workers_reprocessing`` workers as daemon
     threads of this process; returns the Event that stops them (None when
-    there are none)."""
+    there are none). A worker that cannot start (the coordination backend
+    out of reach) says so and tries again, the process serving on."""
     count = conf.orchestrator.max_workers_reprocessing
     if not count:
         return None
     stop = threading.Event()
     for number in range(count):
-        worker = Reprocessor(conf, storage, source=source)
-        threading.Thread(target=_serve, args=(worker, stop), daemon=True,
+        threading.Thread(target=_serve, args=(conf, storage, source, stop),
+                         daemon=True,
                          name='ratekeeper-reprocessing-%d' % number).start()
     return stop
 
 
-def _serve(worker, stop):
+def _serve(conf, storage, source, stop):
+    worker = None
+    while worker is None and not stop.is_set():
+        try:
+            worker = Reprocessor(conf, storage, source=source)
+        except Exception:
+            LOG.exception('a reprocessing worker cannot start; trying again '
+                          'in %ss', RETRY_SECONDS)
+            stop.wait(RETRY_SECONDS)
+    if worker is None:
+        return
     try:
         worker.run_forever(stop)
     finally:

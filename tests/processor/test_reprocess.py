@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import orjson
 import pytest
@@ -17,6 +18,7 @@ from werkzeug import test as werkzeug_test
 from ratekeeper import storage as rk_storage
 from ratekeeper.processor import reprocess
 from ratekeeper.processor import schedule
+from tests import live
 from tests.functional import fixtures
 
 UTC = datetime.timezone.utc
@@ -208,6 +210,22 @@ def test_two_workers_at_once_do_each_task_once(loaded):
     rates_b = hourly_rates(client, B)
     assert set(rates_b.values()) == {2.0}, sorted(rates_b.items())
     assert schedule.Schedule(loaded['conf']).unfinished() == []
+
+
+def test_workers_out_of_reach_of_their_coordinator_never_stop_the_process(
+        service):
+    """Workers start in their threads: the process (the API) goes on at
+    once whatever their coordinator does."""
+    conf = service['conf']
+    conf.set_override('coordination_url', 'redis://127.0.0.1:%d'
+                      % live.free_port(), 'orchestrator')
+    started = time.monotonic()
+    stop = reprocess.start_in_background(conf, service['storage'])
+    try:
+        assert stop is not None
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
 
 
 KILLED_WORKER = textwrap.dedent('''
