@@ -281,6 +281,21 @@ pyscripts_opts = [
                     'service process (each prices one batch at a time).'),
 ]
 
+reprocessing_opts = [
+    cfg.IntOpt('max_workers_reprocessing', default=1, min=0,
+               help='Reprocessing workers (threads) of a processor, and of '
+                    'the API process when it serves v2: they act on scope '
+                    'resets (PUT /v2/scope) and reprocessing tasks (POST '
+                    '/v2/task/reprocesses). 0: none in this process.'),
+    cfg.FloatOpt('reprocessing_poll_interval', default=2.0, min=0.05,
+                 help='Seconds between two looks for new resets and '
+                      'reprocessing tasks (a request to the API of the same '
+                      'process is acted on at once).'),
+    cfg.IntOpt('reprocessing_step_periods', default=24, min=1,
+               help='Periods a reprocessing worker re-rates, deletes and '
+                    'stores at once (one step, recorded as progress).'),
+]
+
 OPTS = [
     (None, default_opts),
     ('api', api_opts),
@@ -296,7 +311,7 @@ OPTS = [
     ('fetcher_prometheus', fetcher_prometheus_opts),
     ('fetcher_keystone', fetcher_keystone_opts),
     ('collector_prometheus', collector_prometheus_opts),
-    ('orchestrator', orchestrator_opts),
+    ('orchestrator', orchestrator_opts + reprocessing_opts),
     ('pyscripts', pyscripts_opts),
 ]
 

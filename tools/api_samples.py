@@ -32,6 +32,7 @@ from ratekeeper import policy  # noqa: E402
 from ratekeeper import storage as rk_storage  # noqa: E402
 from ratekeeper.api import app as rk_app  # noqa: E402
 from ratekeeper.db import migration  # noqa: E402
+from ratekeeper.processor import state as scope_state  # noqa: E402
 from ratekeeper.rating.hashmap import database as hashmap_db  # noqa: E402
 from ratekeeper.rating.pyscripts import scripts as pyscripts_scripts  # noqa
 from tests.functional import fixtures  # noqa: E402
@@ -136,6 +137,43 @@ SAMPLES = [
            body={'priority': 3}),
     Sample('GET', '/v2/rating/modules/hashmap', 200,
            'v2/samples/rating/module-get.json'),
+    # v2 scope states (source/v2/samples/scope/), on a fixed clock (NOW)
+    Sample('POST', '/v2/scope', 200, 'v2/samples/scope/scope-post.json',
+           request='v2/samples/scope/scope-post-request.json',
+           body={'scope_id': fixtures.PROJECT_A, 'scope_key': 'project_id',
+                 'fetcher': 'source', 'collector': 'prometheus',
+                 'last_processed_timestamp': '2015-01-04T23:00:00+00:00'}),
+    Sample('POST', '/v2/scope', 200,
+           body={'scope_id': fixtures.PROJECT_B, 'scope_key': 'project_id',
+                 'fetcher': 'source', 'collector': 'prometheus',
+                 'last_processed_timestamp': '2015-01-04T23:00:00+00:00'}),
+    Sample('GET', '/v2/scope', 200, 'v2/samples/scope/scope-get.json'),
+    Sample('GET', '/v2/scope?limit=1', 200,
+           'v2/samples/scope/scope-get-links-2.1.json',
+           headers={'OpenStack-API-Version': 'rating 2.1'}),
+    Sample('PATCH', '/v2/scope', 200, 'v2/samples/scope/scope-patch.json',
+           request='v2/samples/scope/scope-patch-request.json',
+           body={'scope_id': fixtures.PROJECT_B, 'active': False}),
+    Sample('PUT', '/v2/scope', 202, 'v2/samples/scope/scope-put.json',
+           request='v2/samples/scope/scope-put-request.json',
+           body={'scope_id': [fixtures.PROJECT_A],
+                 'last_processed_timestamp': '2015-01-04T11:00:00+00:00'}),
+    Sample('PUT', '/v2/scope', 202,
+           request='v2/samples/scope/scope-put-client-request.json',
+           body={'state': '2015-01-04T11:00:00+00:00',
+                 'scope_id': fixtures.PROJECT_A}),
+    # v2 reprocessing tasks (source/v2/samples/task/)
+    Sample('POST', '/v2/task/reprocesses', 202,
+           'v2/samples/task/reprocesses-post.json',
+           request='v2/samples/task/reprocesses-post-request.json',
+           body={'scope_ids': [fixtures.PROJECT_A],
+                 'start_reprocess_time': '2015-01-04T00:00:00+00:00',
+                 'end_reprocess_time': '2015-01-04T05:00:00+00:00',
+                 'reason': 'The instance price was wrong.'}),
+    Sample('GET', '/v2/task/reprocesses', 200,
+           'v2/samples/task/reprocesses-get.json'),
+    Sample('GET', '/v2/task/reprocesses/' + fixtures.PROJECT_A, 200,
+           'v2/samples/task/scope_reprocesses-get.json'),
     # v1 info (source/v1/samples/info/), the packaged metrics.yml
     Sample('GET', '/v1/info/config', 200, 'v1/samples/info/config-get.json'),
     Sample('GET', '/v1/info/metrics', 200,
@@ -292,6 +330,8 @@ class Service:
         self.moment = NOW
         self.real_clock = hashmap_db.now
         hashmap_db.now = pyscripts_scripts.now = lambda: self.moment
+        self.real_scope_clock = scope_state._now
+        scope_state._now = lambda: NOW
         return self
 
     def push_rest_of_day(self):
@@ -319,6 +359,7 @@ class Service:
 
     def __exit__(self, *exc):
         hashmap_db.now = pyscripts_scripts.now = self.real_clock
+        scope_state._now = self.real_scope_clock
         self.storage.close()
         db.dispose(self.conf)
         policy.reset()

@@ -18,6 +18,7 @@ from ratekeeper.api import middleware
 from ratekeeper.api import root
 from ratekeeper.api import v1
 from ratekeeper.api import v2
+from ratekeeper.processor import reprocess
 from ratekeeper.processor import service as processor_service
 from ratekeeper import ui
 
@@ -44,11 +45,17 @@ def build_serving_app(conf):
     server's): its storage is closed when the process exits, which writes
     any staged points (else the next start would). With a collector
     configured and the embedded DuckDB storage, the process also runs the
-    processor, in a thread, on the same storage."""
+    processor, in a thread, on the same storage; with v2, the reprocessing
+    workers too, so that a reset or a reprocessing asked of /v2 is acted
+    on at once."""
     storage = rk_storage.get_storage(conf)
     processor = processor_service.start_thread(conf, storage)
+    reprocessing = reprocess.start_in_background(conf, storage) \
+        if conf.storage.version >= 2 else None
 
     def stop():
+        if reprocessing is not None:
+            reprocessing.set()
         if processor is not None:
             processor.stop()
         storage.close()

@@ -11,6 +11,7 @@ import sys
 
 from ratekeeper import conf as rk_conf
 from ratekeeper.db import migration
+from ratekeeper.processor import reprocess
 from ratekeeper.processor import service
 
 LOG = logging.getLogger('ratekeeper.processor')
@@ -41,9 +42,13 @@ def main(argv=None):
     LOG.info('collecting with %s, scopes from %s, every %ds',
              conf.collect.collector, conf.fetcher.backend,
              conf.collect.period)
+    # resets and reprocessing tasks asked of /v2, in threads beside
+    reprocessing = reprocess.start_in_background(conf, processor.storage)
     try:
         processor.run()
     finally:
+        if reprocessing is not None:
+            reprocessing.set()
         processor.close()
     return 0
 

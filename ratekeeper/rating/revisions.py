@@ -58,19 +58,21 @@ class Cache:
 
     def get(self):
         built, moment = self._built, time.monotonic()
-        if built is not None \
-                and self._seen_writes == self.revisions.local_writes \
+        writes = self.revisions.local_writes
+        if built is not None and self._seen_writes == writes \
                 and moment - self._checked_at < POLL_SECONDS:
             return built[1]
-        self._seen_writes = self.revisions.local_writes
         revision = self.revisions.current(self.conf)
-        self._checked_at = moment
-        if built is not None and built[0] == revision:
-            return built[1]
-        with self._lock:
-            if self._built is None or self._built[0] != revision:
-                self._built = self.build(self.conf)
-            return self._built[1]
+        if built is None or built[0] != revision:
+            with self._lock:
+                if self._built is None or self._built[0] != revision:
+                    self._built = self.build(self.conf)
+                built = self._built
+        # marked seen only once what is returned is current: a thread
+        # arriving during a rebuild reads the revision itself instead of
+        # taking the stale value
+        self._seen_writes, self._checked_at = writes, moment
+        return built[1]
 
     def clear(self):
         with self._lock:

@@ -41,7 +41,9 @@ def v2_routes(service):
 
 def test_the_walk_finds_the_v2_families(service):
     paths = {path for path, _method, _resource in v2_routes(service)}
-    assert {'/v2/summary', '/v2/dataframes'} <= paths
+    assert {'/v2/summary', '/v2/dataframes', '/v2/scope',
+            '/v2/task/reprocesses',
+            '/v2/task/reprocesses/some-id'} <= paths
 
 
 def test_every_v2_route_refuses_a_caller_without_role(service):

@@ -30,6 +30,8 @@ _NAME = re.compile(r'^(?P<path>[a-z_/-]+?)-(?P<method>get|post|put|patch|'
 ROUTES = {
     ('rating', 'modules'): '/rating/modules',
     ('rating', 'module'): '/rating/modules/<module_id>',
+    ('task', 'reprocesses'): '/task/reprocesses',
+    ('task', 'scope_reprocesses'): '/task/reprocesses/<path_scope_id>',
 }
 
 

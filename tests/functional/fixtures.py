@@ -20,6 +20,7 @@ from ratekeeper import policy
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
+from ratekeeper.processor import state as scope_state
 
 STATE = {}
 # The v2 backend the next files run on (tests/test_gabbi.py sets it)
@@ -235,3 +236,21 @@ class DeprecatedV1Fixture(ConfigFixture):
                      'Sat, 01 Jan 2028 00:00:00 GMT',
                  ('api_versions', 'v2_status'): 'CURRENT',
                  ('cors', 'allowed_origin'): ['https://dashboard.example']}
+
+
+class ScopeStatesFixture(fixture.GabbiFixture):
+    """Scope states: both known projects active, processed up to the last
+    hour of PastDataFixture's day, and an inactive 'retired' scope."""
+
+    LAST = datetime.datetime(2015, 1, 4, 23, tzinfo=UTC)
+
+    def start_fixture(self):
+        states = scope_state.ScopeStates(STATE['conf'])
+        for scope_id in (PROJECT_A, PROJECT_B):
+            states.create(scope_id, self.LAST, 'project_id', 'source',
+                          'prometheus')
+        states.create('retired', self.LAST, 'project_id', 'source',
+                      'prometheus', active=False)
+
+
+environ_fixture(MANY_SCOPE_IDS=','.join('s%d' % i for i in range(1001)))

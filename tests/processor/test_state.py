@@ -30,7 +30,7 @@ def states(request, tmp_path):
 
 
 def test_processor_tree_is_registered(states):
-    assert migration.current(states.conf)['processor'] == 'processor_0001'
+    assert migration.current(states.conf)['processor'] == 'processor_0002'
 
 
 def test_create_get_and_list_in_a_stable_order(states):

@@ -73,6 +73,17 @@ def restrict_to_caller_project(filters):
     return dict(filters, **{scope_key: projects})
 
 
+def visible_scope_ids(asked):
+    """The scope ids a caller may read: all those asked (None: every one)
+    for an admin, a non-admin's own project's only ([]: none of them)."""
+    ctx = request_context()
+    if ctx.is_admin:
+        return asked
+    if not ctx.project_id or (asked and ctx.project_id not in asked):
+        return []
+    return [ctx.project_id]
+
+
 def json_response(document, status=200, headers=None):
     if status == 204:
         response = flask.Response(status=204, headers=headers)
@@ -125,9 +136,12 @@ def page_links(offset, limit, total):
 
 def paged(document, offset, limit, total):
     """A page of a list: from 2.1 on it carries ``links`` and the
-    response a ``Link`` header; at 2.0 it is left as it is."""
+    response a ``Link`` header; at 2.0 it is left as it is. ``total``
+    may be a function, called only when the links need it."""
     if not microversion.request_version().matches(LINKS_VERSION):
         return document
+    if callable(total):
+        total = total()
     links = page_links(offset, limit, total)
     flask.g.link_header = ', '.join(
         '<%s>; rel="%s"' % (link['href'], link['rel']) for link in links)

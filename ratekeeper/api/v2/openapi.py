@@ -144,11 +144,13 @@ def _success_response(function, resource):
         function, 'schemas') else None
     if output is None:
         return '204', {'description': 'Done.'}
-    response = {'description': 'OK', 'content': {
-        'application/json': {'schema': to_json_schema(output)}}}
+    status = getattr(function, 'success_status', 200)
+    response = {'description': 'OK' if status == 200 else 'Accepted',
+                'content': {'application/json': {
+                    'schema': to_json_schema(output)}}}
     if resource.conditional:
         response['headers'] = {'ETag': {'schema': {'type': 'string'}}}
-    return '200', response
+    return str(status), response
 
 
 def _later_versions(implementations):
@@ -170,6 +172,10 @@ def operation(resource, http_method, rule):
     responses = {status: success}
     responses.update(_error_responses(conditional and is_write,
                                       conditional and http_method == 'GET'))
+    for extra, text in getattr(function, 'extra_statuses', {}).items():
+        responses[extra] = {'description': text, 'content': {
+            'application/json': {'schema': {
+                '$ref': '#/components/schemas/Error'}}}}
     summary = (function.__doc__ or '').strip().split('\n')[0]
     op = {'operationId': '%s_%s' % (routes.relation(resource),
                                     http_method.lower()),

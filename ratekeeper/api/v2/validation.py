@@ -77,6 +77,44 @@ def strict_int(value):
 describe(strict_int, {'type': 'integer'})
 
 
+MAX_LIST_ITEMS = 1000
+
+
+def identifier(max_length):
+    """A non-empty string of at most ``max_length`` characters."""
+    def validate(value):
+        if type(value) is not str:
+            raise voluptuous.Invalid('expected str')
+        if not value or len(value) > max_length:
+            raise voluptuous.Invalid('length of value must be 1 to %d'
+                                     % max_length)
+        return value
+    return describe(validate, {'type': 'string', 'minLength': 1,
+                               'maxLength': max_length})
+
+
+def identifier_list(max_length):
+    """A string (comma-separated items) or a list of strings, flattened
+    into a list of at most MAX_LIST_ITEMS identifiers."""
+    item = identifier(max_length)
+
+    def validate(value):
+        if isinstance(value, str):
+            value = [value]
+        if type(value) is not list or not all(
+                type(text) is str for text in value):
+            raise voluptuous.Invalid('expected str or list of str')
+        items = [part for text in value for part in text.split(',')]
+        if len(items) > MAX_LIST_ITEMS:
+            raise voluptuous.Invalid('at most %d items are accepted'
+                                     % MAX_LIST_ITEMS)
+        return [item(part) for part in items]
+    return describe(validate, {'anyOf': [
+        {'type': 'string'},
+        {'type': 'array', 'items': {'type': 'string'},
+         'maxItems': MAX_LIST_ITEMS}]})
+
+
 # -- query string parameters ---------------------------------------------
 # Query values arrive as lists (a parameter may repeat); these turn them
 # into the single value or the flattened list a method wants.
@@ -270,8 +308,9 @@ def body_schema(fields):
     return decorator
 
 
-def output_schema(fields):
-    """Check the returned document; it is never modified."""
+def output_schema(fields, status=200):
+    """Check the returned document; it is never modified. ``status`` is
+    the one a success answers (documentation reads it)."""
     schema = voluptuous.Schema(fields)
 
     def decorator(method):
@@ -282,7 +321,19 @@ def output_schema(fields):
             _check_output(schema, document, method.__qualname__)
             return result
         _record(wrapper, 'output', schema)
+        wrapper.success_status = status
         return wrapper
+    return decorator
+
+
+def may_refuse(status, description):
+    """Document an error status a method answers beyond the usual ones
+    (a 409 for a conflict)."""
+    def decorator(method):
+        statuses = dict(getattr(method, 'extra_statuses', {}))
+        statuses[str(status)] = description
+        method.extra_statuses = statuses
+        return method
     return decorator
 
 
