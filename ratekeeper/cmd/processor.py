@@ -9,15 +9,40 @@ import logging
 import signal
 import sys
 
-from ratekeeper import conf as rk_conf
-from ratekeeper.db import migration
-from ratekeeper.processor import reprocess
-from ratekeeper.processor import service
-
 LOG = logging.getLogger('ratekeeper.processor')
 
 
+class StopSignals:
+    """SIGTERM and SIGINT, caught from the very start: a stop asked while
+    the processor is still being built is kept and acted on once it is
+    built (a clean exit 0), instead of killing the process half-started."""
+
+    def __init__(self):
+        self.asked = False
+        self._action = None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._caught)
+
+    def _caught(self, *_args):
+        self.asked = True
+        if self._action is not None:
+            self._action()
+
+    def then(self, action):
+        self._action = action
+        if self.asked:
+            action()
+
+
 def main(argv=None):
+    stop_signals = StopSignals()
+    # imported once the signals are caught: they take seconds to load on
+    # a busy host, and a stop asked meanwhile must not kill the process
+    from ratekeeper import conf as rk_conf
+    from ratekeeper.db import migration
+    from ratekeeper.processor import reprocess
+    from ratekeeper.processor import service
+
     conf = rk_conf.load(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -37,8 +62,7 @@ def main(argv=None):
     except service.ConfigurationError as exc:
         LOG.error('cannot start: %s', exc)
         return 1
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_args: processor.stop())
+    stop_signals.then(processor.stop)
     LOG.info('collecting with %s, scopes from %s, every %ds',
              conf.collect.collector, conf.fetcher.backend,
              conf.collect.period)
