@@ -263,7 +263,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         keys = [k for k in groupby if k not in ('time', 'type')]
         keys += list(filters or {})
         if begin is None or end is None or any(
-                k in storage_v2.TIME_GROUPBYS for k in keys):
+                k in storage_v2.CALENDAR_FORMATS for k in keys):
             return False
         if not keys:
             return True
@@ -348,8 +348,8 @@ def attribute(point, key):
         return point[6][key]
     if key in point[7]:
         return point[7][key]
-    if key in storage_v2.TIME_GROUPBYS:
-        return point[0].strftime(storage_v2.TIME_GROUPBYS[key])
+    if key in storage_v2.CALENDAR_FORMATS:
+        return point[0].strftime(storage_v2.CALENDAR_FORMATS[key])
     return None
 
 
