@@ -1,0 +1,305 @@
+"""A real CloudKitty 25.0.0 beside ratekeeper, for the import tests.
+
+CloudKitty is installed once into a venv of its own, cached outside the
+repository (``$RATEKEEPER_TEST_CACHE`` or ~/.cache/ratekeeper-tests), and
+run from there: its schema made by its own ``cloudkitty-dbsync`` and
+``cloudkitty-storage-init``, its API under gunicorn on a free 127.0.0.1
+port, its rated data written by its own storage code (v1 SQL) or through
+its API (InfluxDB, a Debian ``influxd`` started here). The workarounds
+are those of /work/shared/reference/running-cloudkitty.md: oslo.config
+must not see gunicorn's arguments, the noauth pipeline needs
+keystonemiddleware's options registered, and ``cloudkitty-dbsync`` on a
+SQLite file needs one shared connection (StaticPool).
+"""
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+
+from tests import live
+
+VERSION = '25.0.0'
+CACHE = os.environ.get('RATEKEEPER_TEST_CACHE') or os.path.join(
+    os.path.expanduser('~'), '.cache', 'ratekeeper-tests')
+VENV = os.path.join(CACHE, 'cloudkitty-%s' % VERSION)
+PACKAGES = ['cloudkitty==%s' % VERSION, 'python-cloudkittyclient',
+            'gunicorn', 'pymysql']
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, 'bench')
+
+API_PASTE = """\
+[pipeline:cloudkitty+noauth]
+pipeline = request_id ck_api
+
+[app:ck_api]
+paste.app_factory = cloudkitty.api.app:app_factory
+
+[filter:request_id]
+paste.filter_factory = oslo_middleware:RequestId.factory
+"""
+
+# Imported by gunicorn instead of cloudkitty.wsgi.api (see the docstring).
+WSGI_WRAPPER = """\
+import os
+import sys
+sys.argv = [sys.argv[0], '--config-file', os.environ['CK_CONFIG']]
+import keystonemiddleware.auth_token  # registers [keystone_authtoken]
+from cloudkitty.wsgi.api import application  # noqa
+"""
+
+DBSYNC_WRAPPER = """\
+import sys
+import sqlalchemy
+from sqlalchemy import pool
+
+_create_engine = sqlalchemy.create_engine
+
+
+def _one_connection(url, *args, **kwargs):
+    if str(url).startswith('sqlite'):
+        kwargs['poolclass'] = pool.StaticPool
+        for key in ('pool_size', 'max_overflow', 'pool_timeout'):
+            kwargs.pop(key, None)
+    return _create_engine(url, *args, **kwargs)
+
+
+sqlalchemy.create_engine = _one_connection
+from cloudkitty.cli import dbsync  # noqa
+sys.argv = ['cloudkitty-dbsync'] + sys.argv[1:]
+sys.exit(dbsync.main())
+"""
+
+# Pushes usagegen.py's request bodies (stdin) into CloudKitty's configured
+# storage with CloudKitty's own storage code, one push per scope and
+# period, as its processor does.
+PUSH_SCRIPT = """\
+import json
+import sys
+from cloudkitty import dataframe
+from cloudkitty import service
+from cloudkitty import storage
+
+sys.argv = [sys.argv[0], '--config-file', sys.argv[1]]
+service.prepare_service()
+backend = storage.get_storage()
+for line in sys.stdin:
+    for frame in json.loads(line)['dataframes']:
+        by_scope = {}
+        for kind, points in frame['usage'].items():
+            for point in points:
+                scope = point['groupby']['project_id']
+                by_scope.setdefault(scope, {}).setdefault(kind, []).append(
+                    point)
+        for scope, usage in by_scope.items():
+            backend.push([dataframe.DataFrame.from_dict(
+                {'period': frame['period'], 'usage': usage})], scope)
+"""
+
+
+def venv_bin(name):
+    return os.path.join(VENV, 'bin', name)
+
+
+def ensure_venv():
+    """The cached CloudKitty venv, installed on first use (under a lock,
+    built aside and renamed, so a killed install leaves nothing half)."""
+    if os.path.exists(os.path.join(VENV, '.complete')):
+        return VENV
+    os.makedirs(CACHE, exist_ok=True)
+    with open(VENV + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(VENV, '.complete')):
+            return VENV
+        building = VENV + '.building'
+        shutil.rmtree(building, ignore_errors=True)
+        subprocess.run([sys.executable, '-m', 'venv', building], check=True)
+        subprocess.run([os.path.join(building, 'bin', 'pip'), 'install', '-q']
+                       + PACKAGES, check=True)
+        open(os.path.join(building, '.complete'), 'w').close()
+        shutil.rmtree(VENV, ignore_errors=True)
+        os.rename(building, VENV)
+    return VENV
+
+
+def wait_for(url, process, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError('%s exited with %s' % (what,
+                                                      process.returncode))
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError('%s did not answer within %ss' % (what, timeout))
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def influxdb():
+    """Yield the HTTP URL of a fresh influxd (Debian's 1.x package)."""
+    influxd = shutil.which('influxd')
+    if influxd is None:
+        raise RuntimeError('influxd is missing: make system-packages '
+                           'installs the Debian package influxdb')
+    with tempfile.TemporaryDirectory(prefix='rk-influx-') as directory:
+        port, rpc_port = live.free_port(), live.free_port()
+        config = os.path.join(directory, 'influxdb.conf')
+        with open(config, 'w') as stream:
+            stream.write(textwrap.dedent("""\
+                reporting-disabled = true
+                bind-address = "127.0.0.1:%d"
+                [meta]
+                  dir = "%s/meta"
+                [data]
+                  dir = "%s/data"
+                  wal-dir = "%s/wal"
+                  query-log-enabled = false
+                [http]
+                  bind-address = "127.0.0.1:%d"
+                  log-enabled = false
+                [monitor]
+                  store-enabled = false
+                [continuous_queries]
+                  enabled = false
+                """ % (rpc_port, directory, directory, directory, port)))
+        log = open(os.path.join(directory, 'influxd.log'), 'wb')
+        process = subprocess.Popen([influxd, '-config', config], stdout=log,
+                                   stderr=subprocess.STDOUT)
+        url = 'http://127.0.0.1:%d' % port
+        try:
+            wait_for(url + '/ping', process, 'influxd')
+            yield url
+        finally:
+            stop(process)
+            log.close()
+
+
+def influx_query(url, query, database=None):
+    params = {'q': query}
+    if database:
+        params['db'] = database
+    request = urllib.request.Request(
+        url + '/query', data=urllib.parse.urlencode(params).encode(),
+        method='POST')
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+class CloudKitty:
+    """One CloudKitty configuration in a throwaway directory."""
+
+    def __init__(self, directory, db_url, influx_url=None):
+        ensure_venv()
+        self.directory = directory
+        self.db_url = db_url
+        self.influx_url = influx_url
+        self.config = os.path.join(directory, 'cloudkitty.conf')
+        self.url = None
+        self._write_files()
+
+    def _storage_section(self):
+        if self.influx_url is None:
+            return '[storage]\nversion = 1\nbackend = sqlalchemy\n'
+        influx = urllib.parse.urlsplit(self.influx_url)
+        return textwrap.dedent("""\
+            [storage]
+            version = 2
+            backend = influxdb
+            [storage_influxdb]
+            version = 1
+            host = %s
+            port = %d
+            database = cloudkitty
+            retention_policy = autogen
+            use_ssl = false
+            """ % (influx.hostname, influx.port))
+
+    def _write_files(self):
+        paste = os.path.join(self.directory, 'api_paste.ini')
+        with open(paste, 'w') as stream:
+            stream.write(API_PASTE)
+        with open(os.path.join(self.directory, 'ck_wsgi.py'), 'w') as stream:
+            stream.write(WSGI_WRAPPER)
+        with open(self.config, 'w') as stream:
+            stream.write(textwrap.dedent("""\
+                [DEFAULT]
+                auth_strategy = noauth
+                api_paste_config = %s
+                transport_url = fake:/
+                [database]
+                connection = %s
+                [orchestrator]
+                coordination_url = file://%s/coordination
+                """ % (paste, self.db_url, self.directory)))
+            stream.write(self._storage_section())
+
+    def run(self, *command, stdin=None):
+        return subprocess.run(command, input=stdin, capture_output=True,
+                              check=True, cwd=self.directory)
+
+    def create_schema(self):
+        wrapper = os.path.join(self.directory, 'ck_dbsync.py')
+        with open(wrapper, 'w') as stream:
+            stream.write(DBSYNC_WRAPPER)
+        self.run(venv_bin('python'), wrapper, '--config-file', self.config,
+                 'upgrade')
+        if self.influx_url is not None:
+            influx_query(self.influx_url, 'CREATE DATABASE cloudkitty')
+        self.run(venv_bin('cloudkitty-storage-init'), '--config-file',
+                 self.config)
+
+    def push_rated(self, bodies):
+        """Store usagegen.py request bodies with CloudKitty's storage."""
+        script = os.path.join(self.directory, 'ck_push.py')
+        with open(script, 'w') as stream:
+            stream.write(PUSH_SCRIPT)
+        self.run(venv_bin('python'), script, self.config, stdin=bodies)
+
+    @contextlib.contextmanager
+    def api(self):
+        port = live.free_port()
+        env = dict(os.environ, CK_CONFIG=self.config,
+                   PYTHONPATH=self.directory)
+        log = open(os.path.join(self.directory, 'api.log'), 'wb')
+        process = subprocess.Popen(
+            [venv_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
+             '--workers', '1', 'ck_wsgi:application'],
+            env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        self.url = 'http://127.0.0.1:%d' % port
+        try:
+            wait_for(self.url + '/', process, 'CloudKitty API')
+            yield self.url
+        finally:
+            stop(process)
+            log.close()
+
+
+def usagegen(*args):
+    return subprocess.run(
+        [sys.executable, os.path.join(BENCH, 'usagegen.py')] + list(args),
+        capture_output=True, check=True).stdout
+
+
+def rules_setup(url):
+    subprocess.run([sys.executable, os.path.join(BENCH, 'rules_setup.py'),
+                    '--url', url], capture_output=True, check=True)
