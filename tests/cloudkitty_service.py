@@ -206,20 +206,24 @@ def influx_query(url, query, database=None):
 
 
 class CloudKitty:
-    """One CloudKitty configuration in a throwaway directory."""
+    """One CloudKitty database in a throwaway directory, with two
+    configurations: its API and processor's (InfluxDB storage when an
+    InfluxDB is given, else v1), and one for its v1 SQL storage."""
 
-    def __init__(self, directory, db_url, influx_url=None):
+    def __init__(self, directory, db_url, influx_url=None,
+                 influx_database='cloudkitty'):
         ensure_venv()
         self.directory = directory
         self.db_url = db_url
         self.influx_url = influx_url
-        self.config = os.path.join(directory, 'cloudkitty.conf')
+        self.influx_database = influx_database
+        self.v1_config = os.path.join(directory, 'cloudkitty-v1.conf')
+        self.config = (os.path.join(directory, 'cloudkitty.conf')
+                       if influx_url else self.v1_config)
         self.url = None
         self._write_files()
 
-    def _storage_section(self):
-        if self.influx_url is None:
-            return '[storage]\nversion = 1\nbackend = sqlalchemy\n'
+    def _influx_storage(self):
         influx = urllib.parse.urlsplit(self.influx_url)
         return textwrap.dedent("""\
             [storage]
@@ -229,18 +233,14 @@ class CloudKitty:
             version = 1
             host = %s
             port = %d
-            database = cloudkitty
+            database = %s
             retention_policy = autogen
             use_ssl = false
-            """ % (influx.hostname, influx.port))
+            """ % (influx.hostname, influx.port, self.influx_database))
 
-    def _write_files(self):
+    def _write_config(self, path, storage):
         paste = os.path.join(self.directory, 'api_paste.ini')
-        with open(paste, 'w') as stream:
-            stream.write(API_PASTE)
-        with open(os.path.join(self.directory, 'ck_wsgi.py'), 'w') as stream:
-            stream.write(WSGI_WRAPPER)
-        with open(self.config, 'w') as stream:
+        with open(path, 'w') as stream:
             stream.write(textwrap.dedent("""\
                 [DEFAULT]
                 auth_strategy = noauth
@@ -251,29 +251,50 @@ class CloudKitty:
                 [orchestrator]
                 coordination_url = file://%s/coordination
                 """ % (paste, self.db_url, self.directory)))
-            stream.write(self._storage_section())
+            stream.write(storage)
+
+    def _write_files(self):
+        with open(os.path.join(self.directory, 'api_paste.ini'), 'w') as f:
+            f.write(API_PASTE)
+        with open(os.path.join(self.directory, 'ck_wsgi.py'), 'w') as f:
+            f.write(WSGI_WRAPPER)
+        self._write_config(self.v1_config,
+                           '[storage]\nversion = 1\nbackend = sqlalchemy\n')
+        if self.influx_url:
+            self._write_config(self.config, self._influx_storage())
 
     def run(self, *command, stdin=None):
         return subprocess.run(command, input=stdin, capture_output=True,
                               check=True, cwd=self.directory)
 
+    @property
+    def influxdb(self):
+        """The --influxdb URL of ratekeeper-import."""
+        return 'influxdb://%s/%s' % (
+            urllib.parse.urlsplit(self.influx_url).netloc,
+            self.influx_database)
+
     def create_schema(self):
+        """CloudKitty's own dbsync, then storage-init of both storages."""
         wrapper = os.path.join(self.directory, 'ck_dbsync.py')
         with open(wrapper, 'w') as stream:
             stream.write(DBSYNC_WRAPPER)
         self.run(venv_bin('python'), wrapper, '--config-file', self.config,
                  'upgrade')
         if self.influx_url is not None:
-            influx_query(self.influx_url, 'CREATE DATABASE cloudkitty')
-        self.run(venv_bin('cloudkitty-storage-init'), '--config-file',
-                 self.config)
+            influx_query(self.influx_url,
+                         'CREATE DATABASE %s' % self.influx_database)
+        for config in {self.v1_config, self.config}:
+            self.run(venv_bin('cloudkitty-storage-init'), '--config-file',
+                     config)
 
-    def push_rated(self, bodies):
-        """Store usagegen.py request bodies with CloudKitty's storage."""
+    def push_v1(self, bodies):
+        """Store usagegen.py request bodies in the v1 SQL storage with
+        CloudKitty's storage code."""
         script = os.path.join(self.directory, 'ck_push.py')
         with open(script, 'w') as stream:
             stream.write(PUSH_SCRIPT)
-        self.run(venv_bin('python'), script, self.config, stdin=bodies)
+        self.run(venv_bin('python'), script, self.v1_config, stdin=bodies)
 
     @contextlib.contextmanager
     def api(self):

@@ -10,8 +10,10 @@ import argparse
 import sys
 
 from ratekeeper import conf as rk_conf
+from ratekeeper import dataframe
 from ratekeeper.importer import ImportRefused
 from ratekeeper.importer import run
+from ratekeeper.importer.copy import DEFAULT_BATCH
 
 
 def parse_args(argv):
@@ -35,15 +37,26 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def moment(text):
+    try:
+        return dataframe.parse_datetime(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_window_options(parser):
-    parser.add_argument('--begin', type=run.parse_moment,
+    parser.add_argument('--begin', type=moment,
                         help='copy periods beginning at or after this '
                              '(default: the first in the source)')
-    parser.add_argument('--end', type=run.parse_moment,
+    parser.add_argument('--end', type=moment,
                         help='copy periods beginning before this (default: '
                              'the end of the last in the source)')
     parser.add_argument('--dry-run', action='store_true',
                         help='check and report, write nothing')
+    parser.add_argument('--batch-size', type=int, default=DEFAULT_BATCH,
+                        metavar='POINTS',
+                        help='points read and written at a time, and between'
+                             ' two checkpoints (default %d)' % DEFAULT_BATCH)
 
 
 def guarded(command, prog):
@@ -60,11 +73,7 @@ def guarded(command, prog):
 
 
 def main(argv=None):
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-    except ImportRefused as exc:
-        print('ratekeeper-import: %s' % exc, file=sys.stderr)
-        return run.EXIT_REFUSED
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     conf = rk_conf.load([], config_files=args.config_file)
     args.window = run.Window(args.begin, args.end)
     return guarded(lambda: run.import_cloudkitty(conf, args, sys.stdout),

@@ -4,7 +4,6 @@ import dataclasses
 import datetime
 import os
 
-from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.db import migration
 from ratekeeper.importer import ImportRefused
@@ -32,13 +31,6 @@ NOT_YET = (
 class Window:
     begin: datetime.datetime = None
     end: datetime.datetime = None
-
-
-def parse_moment(text):
-    try:
-        return dataframe.parse_datetime(text)
-    except ValueError as exc:
-        raise ImportRefused('bad date: %s' % exc) from None
 
 
 def _require_migrated(conf):
@@ -84,8 +76,10 @@ class DataCopy:
     """A source, a target storage and a window, checked before anything
     is written; ``run`` copies and compares."""
 
-    def __init__(self, conf, source, target, target_conf, asked, out):
+    def __init__(self, conf, source, target, target_conf, asked, out,
+                 batch_size=rk_copy.DEFAULT_BATCH):
         self.source = source
+        self.batch_size = batch_size
         self.target = target
         self.target_conf = target_conf
         self.out = out
@@ -109,8 +103,9 @@ class DataCopy:
                   file=self.out)
             print(rk_copy.compare(source_totals, {}).table(), file=self.out)
             return EXIT_OK
-        outcome = rk_copy.copy(self.source, self.target, self.checkpoint,
-                               begin, end)
+        outcome = rk_copy.copy(
+            self.source, self.target, self.checkpoint, begin, end,
+            total_points=None, batch_size=self.batch_size)
         self._report(outcome)
         comparison = rk_copy.compare(source_totals, rk_copy.target_totals(
             self.target, self.target_conf, begin, end))
@@ -151,7 +146,7 @@ def import_cloudkitty(conf, options, out):
         data = None
         if source is not None:
             data = DataCopy(conf, source, _open_storage(conf), conf,
-                            options.window, out)
+                            options.window, out, options.batch_size)
         _import_rules(conf, engine, options.dry_run, out)
         _report_skipped(engine, out)
         if data is None:
@@ -197,7 +192,7 @@ def migrate_storage(conf, target_conf, options, out):
             source = sources.RatekeeperStorage(
                 source_storage, conf, _storage_label(conf))
             data = DataCopy(conf, source, target, target_conf,
-                            options.window, out)
+                            options.window, out, options.batch_size)
             return data.run(options.dry_run)
         finally:
             target.close()
