@@ -165,11 +165,19 @@ class CloudKittyV1Storage:
         if rest is not None:
             yield rest
 
+    def _price_sum(self):
+        # ``rate`` is a FLOAT column: single precision on MariaDB/MySQL,
+        # whose rows read back as their 6-digit text (0.01) while SUM()
+        # adds the binary singles (0.0099999998). Sum what rows read.
+        if self.engine.dialect.name in ('mysql', 'mariadb'):
+            return 'SUM(CAST(CAST(rate AS CHAR) AS DOUBLE))'
+        return 'SUM(rate)'
+
     def totals(self, begin, end):
         query = sa.text(
-            'SELECT tenant_id, res_type, begin, SUM(qty), SUM(rate) '
+            'SELECT tenant_id, res_type, begin, SUM(qty), %s '
             'FROM rated_data_frames WHERE begin >= :begin AND begin < :end '
-            'GROUP BY tenant_id, res_type, begin'
+            'GROUP BY tenant_id, res_type, begin' % self._price_sum()
         ).columns(begin=sa.DateTime)
         totals = {}
         with self.engine.connect() as connection:
