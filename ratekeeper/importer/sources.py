@@ -272,7 +272,8 @@ class CloudKittyInfluxDB:
         """Rows of a query as dicts, streamed chunk by chunk."""
         answer = self._get('/query', q=query, db=self.database, epoch='s',
                            chunked='true', chunk_size=str(INFLUX_CHUNK))
-        for line in answer.iter_lines():
+        # one JSON document per line, a line per chunk of INFLUX_CHUNK rows
+        for line in answer.iter_lines(chunk_size=1 << 20):
             if not line:
                 continue
             result = (json.loads(line).get('results') or [{}])[0]
