@@ -29,7 +29,7 @@ endif
 # Debian packages whose servers the tests start themselves (on free
 # 127.0.0.1 ports, with throwaway directories). Installed with apt-get,
 # as root, only when missing.
-SYSTEM_PACKAGES := influxdb
+SYSTEM_PACKAGES := influxdb prometheus
 
 install: $(INSTALLED)
 

@@ -112,8 +112,111 @@ collect_opts = [
                     'to; non-admin readers are restricted on it.'),
     cfg.StrOpt('metrics_conf',
                help='The metrics configuration (CloudKitty metrics.yml '
-                    'format) served by /v1/info. Default: the copy shipped '
-                    'in the package, ratekeeper/etc/metrics.yml.'),
+                    'format): what the processor collects, and what '
+                    '/v1/info serves. Default: the copy shipped in the '
+                    'package, ratekeeper/etc/metrics.yml.'),
+    cfg.StrOpt('collector',
+               help='The collector the processor collects usage with '
+                    '(an entry point of ratekeeper.collector.backends, '
+                    'e.g. prometheus). Unset: nothing is collected.'),
+    cfg.IntOpt('wait_periods', default=2, min=0,
+               help='Periods to wait after a period has ended before it is '
+                    'collected, so late samples are in. Unlike CloudKitty, '
+                    'a period is never collected before it ends, even with '
+                    '0 or for a new scope.'),
+    cfg.StrOpt('first_period',
+               help='Begin (ISO 8601, UTC when no offset) of the first '
+                    'period collected for a scope the processor has never '
+                    'seen. Default: the first day of the current month '
+                    '00:00 in the processor\'s local time, as CloudKitty.'),
+]
+
+fetcher_opts = [
+    cfg.StrOpt('backend', default='keystone',
+               help='How the processor finds the scopes to collect: an '
+                    'entry point of ratekeeper.fetchers (source, '
+                    'prometheus, keystone).'),
+]
+
+fetcher_source_opts = [
+    cfg.ListOpt('sources', default=[],
+                help='The scopes (project ids) to collect.'),
+]
+
+
+def _prometheus_opts(section):
+    return [
+        cfg.StrOpt('prometheus_url', default='',
+                   help='Prometheus HTTP API, ending in /api/v1 (e.g. '
+                        'http://localhost:9090/api/v1)%s.' % section),
+        cfg.StrOpt('prometheus_user',
+                   help='Basic auth user (with prometheus_password).'),
+        cfg.StrOpt('prometheus_password', secret=True,
+                   help='Basic auth password.'),
+        cfg.StrOpt('cafile',
+                   help='CA bundle to check Prometheus\'s certificate.'),
+        cfg.BoolOpt('insecure', default=False,
+                    help='Do not check Prometheus\'s certificate.'),
+        cfg.FloatOpt('timeout', default=60, min=0,
+                     help='Seconds to wait for an answer of Prometheus.'),
+    ]
+
+
+collector_prometheus_opts = _prometheus_opts('')
+
+fetcher_prometheus_opts = [
+    cfg.StrOpt('metric',
+               help='The metric whose scope label values are the scopes.'),
+    cfg.StrOpt('scope_attribute', default='project_id',
+               help='The label holding the scope id.'),
+    cfg.DictOpt('filters', default={},
+                help='Label matchers (label:value,...) narrowing the '
+                     'series looked at.'),
+    cfg.IntOpt('lookback', default=0, min=0,
+               help='Also list the scopes whose series had a sample in '
+                    'this many seconds before now. 0: only the series '
+                    'Prometheus sees now (its 5-minute staleness window), '
+                    'as CloudKitty.'),
+] + _prometheus_opts(' (the scopes are read from it)')
+
+fetcher_keystone_opts = [
+    cfg.StrOpt('keystone_version', default='3', choices=['3'],
+               help='Identity API version.'),
+    cfg.BoolOpt('ignore_rating_role', default=False,
+                help='Collect every project, not only those where the '
+                     'service user has the "rating" role.'),
+    cfg.BoolOpt('ignore_disabled_tenants', default=False,
+                help='Leave disabled projects out.'),
+]
+
+orchestrator_opts = [
+    cfg.StrOpt('coordination_url', default='file://$state_path/locks',
+               help='tooz coordination URL: processors (threads, '
+                    'processes, hosts) sharing it never process one scope '
+                    'at once (e.g. redis://127.0.0.1:6379, '
+                    'postgresql://..., file://<dir> for one host).'),
+    cfg.IntOpt('max_workers', default=4, min=0,
+               help='Scopes processed at once by one processor process '
+                    '(threads). 0: the process collects nothing.'),
+    cfg.IntOpt('max_threads', default=16, min=1,
+               help='Metrics collected at once for one period, per '
+                    'processor process.'),
+    cfg.StrOpt('skip_datapoints_expression', default='False',
+               help='Expression evaluated (by a safe evaluator, not eval) '
+                    'on every rated point, given as "datapoint" = {"vol": '
+                    '{"unit", "qty"}, "rating": {"price"}, "groupby", '
+                    '"metadata"}; a true result drops the point. A '
+                    'metric\'s own skip_datapoints_expression overrides '
+                    'it.'),
+    cfg.IntOpt('max_periods_per_push', default=24, min=1,
+               help='Due periods of a scope collected at once and stored '
+                    'in one push (one storage write and one state commit '
+                    'for all of them).'),
+    cfg.FloatOpt('poll_interval', default=60, min=0.05,
+                 help='Longest wait between two passes over the scopes '
+                      '(new scopes and re-enabled collection are seen '
+                      'within it); a pass starts earlier when a period '
+                      'becomes due.'),
 ]
 
 OPTS = [
@@ -124,6 +227,12 @@ OPTS = [
     ('storage_duckdb', storage_duckdb_opts),
     ('database', database_opts),
     ('collect', collect_opts),
+    ('fetcher', fetcher_opts),
+    ('fetcher_source', fetcher_source_opts),
+    ('fetcher_prometheus', fetcher_prometheus_opts),
+    ('fetcher_keystone', fetcher_keystone_opts),
+    ('collector_prometheus', collector_prometheus_opts),
+    ('orchestrator', orchestrator_opts),
     # read by oslo.middleware's HTTPProxyToWSGI (see api/app.py)
     ('oslo_middleware', http_proxy_to_wsgi.OPTS),
 ]

@@ -17,13 +17,15 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import conditional
 from ratekeeper.api import errors as api_errors
+from ratekeeper.api import health
 from ratekeeper.api import middleware
 from ratekeeper.api import root
 from ratekeeper.api import v1
 from ratekeeper.api import v2
+from ratekeeper.processor import service as processor_service
 
 LOG = logging.getLogger(__name__)
-PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json']
+PUBLIC_ROUTES = ['/', '/v1', '/v2', '/v2/openapi.json', '/healthcheck']
 # v1 resources with ETags (v2 resources declare it: BaseResource.conditional)
 V1_CONDITIONAL_PATHS = re.compile(
     r'^/(?:rating|billing)/(?:modules/[^/]+|module_config/hashmap/'
@@ -44,9 +46,17 @@ CORS_DEFAULTS = {
 def build_serving_app(conf):
     """The app of a serving process (ratekeeper-api's worker, a WSGI
     server's): its storage is closed when the process exits, which writes
-    any staged points (else the next start would)."""
+    any staged points (else the next start would). With a collector
+    configured and the embedded DuckDB storage, the process also runs the
+    processor, in a thread, on the same storage."""
     storage = rk_storage.get_storage(conf)
-    atexit.register(storage.close)
+    processor = processor_service.start_thread(conf, storage)
+
+    def stop():
+        if processor is not None:
+            processor.stop()
+        storage.close()
+    atexit.register(stop)
     return build_app(conf, storage)
 
 
@@ -57,7 +67,8 @@ def build_app(conf, storage=None):
         storage = rk_storage.get_storage(conf)
     v1_app = conditional.ConditionalPaths(
         v1.create_app(conf, storage), V1_CONDITIONAL_PATHS, _v1_fault)
-    mounts = {'/v1': middleware.VersionHeaders(v1_app, conf, 'v1')}
+    mounts = {'/v1': middleware.VersionHeaders(v1_app, conf, 'v1'),
+              '/healthcheck': health.HealthApp(conf)}
     if conf.storage.version >= 2:
         mounts['/v2'] = middleware.VersionHeaders(
             v2.create_app(conf, storage), conf, 'v2')

@@ -194,8 +194,10 @@ class VersionNegotiation:
     An unversioned path (``/report/total``) goes to the version named by
     ``Accept: application/vnd.ratekeeper.vN+json``, or to the CURRENT
     version without one. A versioned path whose Accept names another
-    version gets 406.
+    version gets 406. ``/healthcheck`` belongs to no version.
     """
+
+    OWN_ROOTS = ('v1', 'v2', 'healthcheck')
 
     _MEDIA_TYPE = re.compile(r'application/vnd\.ratekeeper\.(v\d+)\+json')
 
@@ -221,8 +223,8 @@ class VersionNegotiation:
             return self.app(environ, start_response)
         asked = self._asked(environ)
         segment = path[1:].split('/', 1)[0]
-        if segment in ('v1', 'v2'):
-            if asked and segment not in asked:
+        if segment in self.OWN_ROOTS:
+            if asked and segment not in asked and segment != 'healthcheck':
                 return self._refuse(environ, start_response, path, asked)
             return self.app(environ, start_response)
         wanted = self.current

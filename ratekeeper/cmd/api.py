@@ -18,6 +18,7 @@ from ratekeeper import runtime
 from ratekeeper.api import app as rk_app
 from ratekeeper.api import errors as api_errors
 from ratekeeper.db import migration
+from ratekeeper.processor import service as processor_service
 
 LOG = logging.getLogger('ratekeeper.api')
 # OpenStack's request line: client "request line" status: len: time: (s)
@@ -66,12 +67,18 @@ def main(argv=None):
     logging.basicConfig(
         level=logging.INFO,
         format='%(asctime)s %(levelname)s %(name)s %(message)s')
-    behind = migration.pending(conf)
+    behind = migration.behind_message(conf)
     if behind:
-        LOG.error('the database schema is not up to date (%s): run '
-                  'ratekeeper-dbsync upgrade with the same configuration',
-                  ', '.join(behind))
+        LOG.error(behind)
         return 1
+    if processor_service.embedded(conf):
+        try:
+            processor_service.check(conf)
+        except processor_service.ConfigurationError as exc:
+            LOG.error('cannot start the processor: %s', exc)
+            return 1
+        LOG.info('collecting with %s in this process (embedded storage)',
+                 conf.collect.collector)
     LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d)',
              conf.api.host, conf.api.port, conf.auth_strategy,
              conf.storage.version)

@@ -129,3 +129,13 @@ def pending(conf):
         if revisions.get(tree.name) not in script.get_heads():
             behind.append(tree.name)
     return behind
+
+
+def behind_message(conf):
+    """What a command prints when the schema is behind, or None."""
+    behind = pending(conf)
+    if not behind:
+        return None
+    return ('the database schema is not up to date (%s): run '
+            'ratekeeper-dbsync upgrade with the same configuration'
+            % ', '.join(behind))

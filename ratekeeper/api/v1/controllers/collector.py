@@ -4,7 +4,8 @@ Deprecated in CloudKitty but still served, with every URL form its client
 and functional suite use: ``/mappings/{collector}/{service}`` or a JSON
 body for creation, ``DELETE /mappings/`` with ``{"service"}``,
 ``/states?name=N`` or ``/{name}/states``. States live in the module-state
-table as ``collector_<name>``.
+table as ``collector_<name>``; unlike CloudKitty's, they really stop and
+start the processor's collection (ratekeeper.processor.orchestrator).
 """
 import logging
 
@@ -120,13 +121,17 @@ class StatesController(rest.RestController):
 
     @base.wsexpose(models.CollectorInfos, wtypes.text)
     def get(self, name=None):
-        """Whether the collector is enabled (false when never set)."""
+        """Whether the collector is enabled. Never set, it is enabled when
+        it is the processor's ``[collect] collector`` (which collects
+        unless disabled here), else not."""
         policy.authorize(base.request_context(), policies.GET_STATE, {})
         key = _state_name(name)
-        with db.transaction(base.request_conf()) as session:
+        conf = base.request_conf()
+        with db.transaction(conf) as session:
             row = session.get(db_models.ModuleState, key)
-        return models.CollectorInfos(name=name,
-                                     enabled=bool(row and row.enabled))
+        enabled = row.enabled if row is not None else \
+            name == conf.collect.collector
+        return models.CollectorInfos(name=name, enabled=bool(enabled))
 
     @base.wsexpose(models.CollectorInfos, wtypes.text,
                    body=models.CollectorInfos)

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Processor benchmark: collect, rate and store one day of usage from a
+real Prometheus.
+
+Prometheus (Debian's package) holds one day of usagegen.py's resources
+(100 projects x scale 4: 2000 instances, 1200 volumes, 800 images, one
+sample every 10 minutes), written with promtool. Then, for each setup, a
+fresh store gets the reference rules (rules_setup.py, through a
+ratekeeper-api that opens no v2 storage) and N ratekeeper-processor
+processes collect the 24 hourly periods of the 100 scopes:
+
+  duckdb x1      one processor on the embedded DuckDB file
+  postgresql x1  one processor, v1 SQL storage on PostgreSQL 127.0.0.1:5432
+  postgresql x2  two processors sharing the scopes (Redis locks)
+
+Figures: points/s from the processes' start until every scope is caught
+up (start-up included), the same from the first scope state written (the
+processes' start-up left out), and each process's peak RSS (VmHWM).
+
+usage: .venv/bin/python bench/processor.py [--projects 100] [--scale 4]
+       [--setups duckdb:1,postgresql:1,postgresql:2]
+"""
+import argparse
+import datetime
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tools'))
+
+import prometheus_sample  # noqa: E402
+import rules_setup  # noqa: E402
+import usagegen  # noqa: E402
+
+from ratekeeper import db  # noqa: E402
+from ratekeeper import storage as rk_storage  # noqa: E402
+from ratekeeper.processor import state as scope_state  # noqa: E402
+from ratekeeper.storage import testing  # noqa: E402
+from tests import databases  # noqa: E402
+from tests import live  # noqa: E402
+from tests import prometheus_server  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+UTC = datetime.timezone.utc
+HOURS = 24
+METRICS_YML = os.path.join(os.path.dirname(HERE), 'etc',
+                           'metrics-prometheus.yml')
+
+
+def write_config(directory, prometheus, begin, projects, storage, count):
+    sections = {
+        'DEFAULT': {'state_path': directory, 'auth_strategy': 'noauth'},
+        'collect': {'collector': 'prometheus', 'wait_periods': 0,
+                    'first_period': begin.isoformat(),
+                    'metrics_conf': METRICS_YML},
+        'fetcher': {'backend': 'source'},
+        'fetcher_source': {'sources': ','.join(projects)},
+        'collector_prometheus': {'prometheus_url': prometheus},
+        'orchestrator': {'poll_interval': 0.5,
+                         'coordination_url': (
+                             'redis://127.0.0.1:6379?namespace=rk-bench-%s'
+                             % secrets.token_hex(4)) if count > 1
+                         else 'file://%s/locks' % directory},
+    }
+    if storage != 'duckdb':
+        sections['storage'] = {'version': 1, 'backend': 'sqlalchemy'}
+        sections['database'] = {'connection': storage}
+    path = directory + '/ratekeeper.conf'
+    with open(path, 'w') as stream:
+        for section, values in sections.items():
+            stream.write('[%s]\n' % section)
+            for key, value in values.items():
+                stream.write('%s = %s\n' % (key, value))
+    return path
+
+
+def load_conf(path):
+    conf = testing.make_conf('/nonexistent')
+    conf.clear_override('state_path')
+    conf(['--config-file', path], project='ratekeeper')
+    return conf
+
+
+def create_rules(config):
+    """The reference rules through an API opening no v2 storage."""
+    port = live.free_port()
+    env = dict(os.environ, OS_STORAGE__VERSION='1', OS_API__PORT=str(port),
+               OS_COLLECT__COLLECTOR='')
+    subprocess.run([BIN + '/ratekeeper-dbsync', '--config-file', config,
+                    'upgrade'], check=True, capture_output=True, env=env)
+    api = subprocess.Popen([BIN + '/ratekeeper-api', '--config-file',
+                            config], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        live._wait_until_up('http://127.0.0.1:%d' % port, api)
+        rules_setup.setup(rules_setup.Api('http://127.0.0.1:%d' % port, {}))
+    finally:
+        api.terminate()
+        api.wait()
+
+
+def peak_rss_mb(pid):
+    with open('/proc/%d/status' % pid) as stream:
+        for line in stream:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_setup(prometheus, begin, projects, storage, count, directory):
+    config = write_config(directory, prometheus, begin, projects, storage,
+                          count)
+    create_rules(config)
+    conf = load_conf(config)
+    states = scope_state.ScopeStates(conf)
+    last = begin + datetime.timedelta(hours=HOURS - 1)
+    started = time.monotonic()
+    log = open(directory + '/processors.log', 'wb')
+    processes = [subprocess.Popen([BIN + '/ratekeeper-processor',
+                                   '--config-file', config],
+                                  stdout=log, stderr=subprocess.STDOUT)
+                 for _ in range(count)]
+    first_state = None
+    try:
+        while True:
+            listed = states.list(limit=None)
+            if listed and first_state is None:
+                first_state = time.monotonic()
+            if len(listed) == len(projects) and all(
+                    s.last_processed_timestamp >= last for s in listed):
+                break
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError('a processor exited, see %s'
+                                   % directory)
+            time.sleep(0.1)
+        elapsed = time.monotonic() - started
+        working = time.monotonic() - (first_state or started)
+        rss = [peak_rss_mb(p.pid) for p in processes]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
+        log.close()
+    storage_backend = rk_storage.get_storage(conf)
+    try:
+        total = storage_backend.total(begin, last + datetime.timedelta(
+            hours=1))['results'][0]
+        points = sum(len(batch) for batch in storage_backend.stream(
+            begin, last + datetime.timedelta(hours=1)))
+    finally:
+        storage_backend.close()
+        db.dispose(conf)
+    return points, elapsed, working, rss, total['rate']
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=(
+        argparse.RawDescriptionHelpFormatter))
+    parser.add_argument('--projects', type=int, default=100)
+    parser.add_argument('--scale', type=int, default=4)
+    parser.add_argument('--setups', default='duckdb:1,postgresql:1,'
+                                            'postgresql:2')
+    args = parser.parse_args()
+    generator = usagegen.Generator(projects=args.projects, scale=args.scale)
+    now = datetime.datetime.now(UTC)
+    begin = now.replace(minute=0, second=0, microsecond=0) - \
+        datetime.timedelta(hours=HOURS + 1)
+    print('history: %d projects, %d resources, %d hours (%d points)'
+          % (args.projects, len(generator.resources), HOURS,
+             len(generator.resources) * HOURS), flush=True)
+    t0 = time.monotonic()
+    with prometheus_server.running_prometheus(
+            prometheus_sample.history(generator.resources, begin,
+                                      HOURS)) as prometheus:
+        print('prometheus ready in %.1fs' % (time.monotonic() - t0),
+              flush=True)
+        print('| setup | points | seconds | points/s | points/s after '
+              'start-up | peak RSS (MB) | rated total |\n'
+              '|---|---:|---:|---:|---:|---:|---:|', flush=True)
+        for setup in args.setups.split(','):
+            kind, count = setup.split(':')
+            with tempfile.TemporaryDirectory(
+                    prefix='rk-bench-processor-') as directory:
+                if kind == 'duckdb':
+                    result = run_setup(prometheus, begin,
+                                       generator.projects, 'duckdb',
+                                       int(count), directory)
+                else:
+                    with databases.temporary_database(
+                            'postgresql', 'bench') as url:
+                        result = run_setup(prometheus, begin,
+                                           generator.projects, url,
+                                           int(count), directory)
+            points, elapsed, working, rss, rate = result
+            print('| %s x%s | %d | %.1f | %.0f | %.0f | %s | %s |' % (
+                kind, count, points, elapsed, points / elapsed,
+                points / working, ', '.join('%.0f' % r for r in rss), rate),
+                flush=True)
+
+
+if __name__ == '__main__':
+    main()
