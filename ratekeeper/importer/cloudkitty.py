@@ -173,3 +173,18 @@ def count_rows(engine, table):
             return None
         return connection.execute(
             sa.text('SELECT COUNT(*) FROM %s' % table)).scalar()
+
+
+def read_scope_states(engine):
+    """CloudKitty's scope states (none when storage-init never made the
+    table), datetimes naive UTC as stored."""
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table('cloudkitty_storage_states'):
+            return []
+        return _rows(connection,
+                     'SELECT identifier, scope_key, fetcher, collector, '
+                     'last_processed_timestamp, scope_activation_toggle_date,'
+                     ' active FROM cloudkitty_storage_states ORDER BY id',
+                     last_processed_timestamp=sa.DateTime,
+                     scope_activation_toggle_date=sa.DateTime,
+                     active=sa.Boolean)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ratekeeper import db
 from ratekeeper.db import models as core_models
 from ratekeeper.importer import ImportRefused
+from ratekeeper.processor import state as scope_state
 from ratekeeper.rating.hashmap import models
 from ratekeeper.rating.hashmap import rules as hashmap_rules
 
@@ -74,18 +75,34 @@ def _upsert_states(session, module_states, collector_mappings):
                                                    collector=collector))
 
 
+STATE_KEY = ('identifier', 'scope_key', 'fetcher', 'collector')
+
+
+def _add_scope_states(session, states):
+    """Add the scopes ratekeeper has no state for; the number added. A
+    scope ratekeeper already processes keeps its own state."""
+    present = {tuple(row) for row in session.execute(sa.select(
+        *(getattr(scope_state.ScopeStateRow, key) for key in STATE_KEY)))}
+    new = [row for row in states
+           if tuple(row[key] for key in STATE_KEY) not in present]
+    session.add_all([scope_state.ScopeStateRow(**row) for row in new])
+    return len(new)
+
+
 def import_rules(conf, rules, module_states, collector_mappings,
-                 dry_run=False):
-    """Write everything in one transaction; 'imported' or 'already
-    imported'. ImportRefused when ratekeeper holds other hashmap rules."""
+                 scope_states=(), dry_run=False):
+    """Write everything in one transaction; ('imported' or 'already
+    imported', scope states added). ImportRefused when ratekeeper holds
+    other hashmap rules."""
     try:
         return _import_rules(conf, rules, module_states, collector_mappings,
-                             dry_run)
+                             scope_states, dry_run)
     except _DryRun as finished:
-        return str(finished)
+        return finished.args
 
 
-def _import_rules(conf, rules, module_states, collector_mappings, dry_run):
+def _import_rules(conf, rules, module_states, collector_mappings,
+                  scope_states, dry_run):
     with db.transaction(conf) as session:
         existing = _existing_ids(session)
         wanted = _source_ids(rules)
@@ -99,6 +116,7 @@ def _import_rules(conf, rules, module_states, collector_mappings, dry_run):
         if outcome == 'imported':
             _add_rules(session, rules)
         _upsert_states(session, module_states, collector_mappings)
+        added = _add_scope_states(session, scope_states)
         if dry_run:
-            raise _DryRun('would be ' + outcome)
-    return outcome
+            raise _DryRun('would be ' + outcome, added)
+    return outcome, added

@@ -11,7 +11,6 @@ from ratekeeper.importer import cloudkitty
 from ratekeeper.importer import copy as rk_copy
 from ratekeeper.importer import rules as rk_rules
 from ratekeeper.importer import sources
-from ratekeeper.storage import v2 as storage_v2
 
 EXIT_OK = 0
 EXIT_DIFFERENT = 1
@@ -21,7 +20,6 @@ EXIT_REFUSED = 2
 # the missing piece)
 NOT_YET = (
     ('pyscripts_scripts', 'pyscripts', 'pyscripts rating module'),
-    ('cloudkitty_storage_states', 'scope states', 'scope state table'),
     ('storage_scope_reprocessing_schedule', 'reprocessing tasks',
      'reprocessing schedule'),
 )
@@ -41,11 +39,12 @@ def _require_migrated(conf):
                             % ', '.join(behind))
 
 
-def _open_storage(conf):
+def _open_storage(conf, role='target'):
     try:
         return rk_storage.get_storage(conf)
-    except storage_v2.StorageError as exc:
-        raise ImportRefused('the target storage is unavailable: %s' % exc)
+    except Exception as exc:  # any backend's failure to open (a lock...)
+        raise ImportRefused('the %s storage is unavailable: %s'
+                            % (role, exc)) from None
 
 
 def _window(source, asked):
@@ -163,7 +162,9 @@ def _import_rules(conf, engine, dry_run, out):
     rules = cloudkitty.read_rules(engine)
     states = cloudkitty.read_module_states(engine)
     mappings = cloudkitty.read_collector_mappings(engine)
-    outcome = rk_rules.import_rules(conf, rules, states, mappings, dry_run)
+    scopes = cloudkitty.read_scope_states(engine)
+    outcome, added = rk_rules.import_rules(conf, rules, states, mappings,
+                                           scopes, dry_run)
     print('hashmap rules: %s (%s)' % (outcome, ', '.join(
         '%d %s' % (count, kind) for kind, count in rules.counts().items())),
         file=out)
@@ -172,6 +173,9 @@ def _import_rules(conf, engine, dry_run, out):
                                priority)
         for name, enabled, priority in states) or 'none'), file=out)
     print('collector mappings: %d' % len(mappings), file=out)
+    print('scope states: %d %simported, %d already there'
+          % (added, 'would be ' if dry_run else '', len(scopes) - added),
+          file=out)
 
 
 def _report_skipped(engine, out):
@@ -185,7 +189,9 @@ def _report_skipped(engine, out):
 def migrate_storage(conf, target_conf, options, out):
     """ratekeeper-storage migrate; returns the exit status."""
     _require_migrated(target_conf)
-    source_storage = _open_storage(conf)
+    if _storage_label(conf) == _storage_label(target_conf):
+        raise ImportRefused('the target storage is the configured one')
+    source_storage = _open_storage(conf, 'source')
     try:
         target = _open_storage(target_conf)
         try:
