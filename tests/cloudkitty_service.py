@@ -15,6 +15,8 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
+import socket
 import shutil
 import subprocess
 import sys
@@ -44,6 +46,23 @@ paste.app_factory = cloudkitty.api.app:app_factory
 
 [filter:request_id]
 paste.filter_factory = oslo_middleware:RequestId.factory
+"""
+
+# The processor's collector needs one; it never collects here.
+METRICS = """\
+metrics:
+  instance:
+    unit: instance
+    groupby: [id, user_id, project_id]
+    metadata: [flavor_name, flavor_id, vcpus]
+  volume:
+    unit: GiB
+    groupby: [id, user_id, project_id]
+    metadata: [volume_type]
+  image:
+    unit: MiB
+    groupby: [id, user_id, project_id]
+    metadata: [container_format, disk_format]
 """
 
 # Imported by gunicorn instead of cloudkitty.wsgi.api (see the docstring).
@@ -211,8 +230,9 @@ class CloudKitty:
     InfluxDB is given, else v1), and one for its v1 SQL storage."""
 
     def __init__(self, directory, db_url, influx_url=None,
-                 influx_database='cloudkitty'):
+                 influx_database='cloudkitty', transport_url='fake:/'):
         ensure_venv()
+        self.transport_url = transport_url
         self.directory = directory
         self.db_url = db_url
         self.influx_url = influx_url
@@ -245,12 +265,25 @@ class CloudKitty:
                 [DEFAULT]
                 auth_strategy = noauth
                 api_paste_config = %s
-                transport_url = fake:/
+                transport_url = %s
+                control_exchange = ck_%s
                 [database]
                 connection = %s
                 [orchestrator]
                 coordination_url = file://%s/coordination
-                """ % (paste, self.db_url, self.directory)))
+                max_workers = 1
+                [collect]
+                collector = prometheus
+                metrics_conf = %s
+                [collector_prometheus]
+                prometheus_url = http://127.0.0.1:9/api/v1
+                [fetcher]
+                backend = source
+                [fetcher_source]
+                sources =
+                """ % (paste, self.transport_url, secrets.token_hex(6),
+                       self.db_url, self.directory,
+                       os.path.join(self.directory, 'metrics.yml'))))
             stream.write(storage)
 
     def _write_files(self):
@@ -258,6 +291,8 @@ class CloudKitty:
             f.write(API_PASTE)
         with open(os.path.join(self.directory, 'ck_wsgi.py'), 'w') as f:
             f.write(WSGI_WRAPPER)
+        with open(os.path.join(self.directory, 'metrics.yml'), 'w') as f:
+            f.write(METRICS)
         self._write_config(self.v1_config,
                            '[storage]\nversion = 1\nbackend = sqlalchemy\n')
         if self.influx_url:
@@ -304,7 +339,7 @@ class CloudKitty:
         log = open(os.path.join(self.directory, 'api.log'), 'wb')
         process = subprocess.Popen(
             [venv_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
-             '--workers', '1', 'ck_wsgi:application'],
+             '--workers', '1', '--timeout', '120', 'ck_wsgi:application'],
             env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
         self.url = 'http://127.0.0.1:%d' % port
         try:
@@ -313,6 +348,36 @@ class CloudKitty:
         finally:
             stop(process)
             log.close()
+
+    @contextlib.contextmanager
+    def processor(self):
+        """cloudkitty-processor, which answers quotes over RPC (its
+        fetcher lists no scope: it rates nothing)."""
+        log_path = os.path.join(self.directory, 'processor.log')
+        log = open(log_path, 'wb')
+        process = subprocess.Popen(
+            [venv_bin('cloudkitty-processor'), '--config-file', self.config],
+            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while b'initiated as CloudKitty rating processor' not in \
+                    open(log_path, 'rb').read():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError('cloudkitty-processor did not start')
+                time.sleep(0.2)
+            yield
+        finally:
+            stop(process)
+            log.close()
+
+
+def rabbitmq_url():
+    """RabbitMQ on 127.0.0.1:5672 when it answers, else None."""
+    try:
+        socket.create_connection(('127.0.0.1', 5672), timeout=2).close()
+    except OSError:
+        return None
+    return 'rabbit://guest:guest@127.0.0.1:5672/'
 
 
 def usagegen(*args):

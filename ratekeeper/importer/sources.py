@@ -12,9 +12,10 @@ Every source has the same four methods:
 - ``totals(begin, end)``: {(month 'YYYY-MM', scope, type): [qty, price]}.
 """
 import datetime
-import json
+import itertools
 import urllib.parse
 
+import orjson
 import sqlalchemy as sa
 
 from ratekeeper import dataframe
@@ -27,9 +28,6 @@ UTC = datetime.timezone.utc
 # numbers as fields, the keys of each kind listed in two fields.
 INFLUX_MEASUREMENT = 'dataframes'
 INFLUX_PERIOD_FIELD = '__ck_collect_period'
-INFLUX_RESERVED = frozenset({'time', 'type', 'qty', 'price', 'unit',
-                             'description', 'groupby', 'metadata',
-                             INFLUX_PERIOD_FIELD})
 # CloudKitty's default metrics group by these; a v1 point of a type the
 # metrics configuration does not know keeps them as groupby.
 DEFAULT_GROUPBY = ('id', 'user_id', 'project_id')
@@ -58,31 +56,22 @@ def naive(moment):
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-class BatchBuilder:
-    """Points gathered into PointBatches of at most ``size`` points."""
-
-    def __init__(self, size):
-        self.size = size
-        self.batch = dataframe.PointBatch()
-
-    def add(self, begin, end, metric_type, unit, qty, price, groupby,
-            metadata):
-        batch = self.batch
-        batch.begin.append(begin)
-        batch.end.append(end)
-        batch.type.append(metric_type)
-        batch.unit.append(unit)
-        batch.qty.append(qty)
-        batch.price.append(price)
-        batch.groupby.append(groupby)
-        batch.metadata.append(metadata)
-        if len(batch) >= self.size:
-            return self.take()
-        return None
-
-    def take(self):
-        batch, self.batch = self.batch, dataframe.PointBatch()
-        return batch if len(batch) else None
+def batched(points, size):
+    """PointBatches of at most ``size`` of ``points``, each point a tuple
+    (begin, end, type, unit, qty, price, groupby, metadata)."""
+    batch = dataframe.PointBatch()
+    columns = (batch.begin, batch.end, batch.type, batch.unit, batch.qty,
+               batch.price, batch.groupby, batch.metadata)
+    for point in points:
+        for column, value in zip(columns, point):
+            column.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = dataframe.PointBatch()
+            columns = (batch.begin, batch.end, batch.type, batch.unit,
+                       batch.qty, batch.price, batch.groupby, batch.metadata)
+    if len(batch):
+        yield batch
 
 
 def groupby_keys_by_type(conf):
@@ -141,13 +130,15 @@ class CloudKittyV1Storage:
         return groupby, metadata
 
     def batches(self, begin, end, size):
+        return batched(self._points(begin, end, size), size)
+
+    def _points(self, begin, end, size):
         query = sa.text(
             'SELECT begin, %s, res_type, unit, qty, rate, tenant_id, %s '
             'FROM rated_data_frames WHERE begin >= :begin AND begin < :end '
             'ORDER BY begin, id' % (self._quoted('end'), self._quoted('desc'))
-        ).columns(begin=sa.DateTime, qty=sa.Numeric(15, 5, asdecimal=False),
-                  rate=sa.Float)
-        builder = BatchBuilder(size)
+        ).columns(qty=sa.Numeric(15, 5, asdecimal=False), rate=sa.Float)
+        moments = Moments()
         with self.engine.connect() as connection:
             rows = connection.execution_options(
                 stream_results=True, yield_per=size).execute(
@@ -155,15 +146,9 @@ class CloudKittyV1Storage:
             for (first, last, metric_type, unit, qty, price, tenant_id,
                  desc) in rows:
                 groupby, metadata = self._split(
-                    metric_type, tenant_id, json.loads(desc or '{}'))
-                full = builder.add(aware(first), aware(_datetime(last)),
-                                   metric_type, unit, qty, price or 0.0,
-                                   groupby, metadata)
-                if full is not None:
-                    yield full
-        rest = builder.take()
-        if rest is not None:
-            yield rest
+                    metric_type, tenant_id, orjson.loads(desc or '{}'))
+                yield (moments[first], moments[last], metric_type, unit, qty,
+                       price or 0.0, groupby, metadata)
 
     def _price_sum(self):
         # ``rate`` is a FLOAT column: single precision on MariaDB/MySQL,
@@ -185,6 +170,15 @@ class CloudKittyV1Storage:
                     query, {'begin': naive(begin), 'end': naive(end)}):
                 add_total(totals, first, scope, metric_type, qty, price)
         return totals
+
+
+class Moments(dict):
+    """Stored datetimes (text on SQLite) as aware UTC, each distinct one
+    converted once: a period's begin repeats for all its points."""
+
+    def __missing__(self, raw):
+        moment = self[raw] = aware(_datetime(raw))
+        return moment
 
 
 def _datetime(value):
@@ -276,7 +270,7 @@ class CloudKittyInfluxDB:
         for line in answer.iter_lines(chunk_size=1 << 20):
             if not line:
                 continue
-            result = (json.loads(line).get('results') or [{}])[0]
+            result = (orjson.loads(line).get('results') or [{}])[0]
             if 'error' in result:
                 raise ImportRefused('InfluxDB failed: %s' % result['error'])
             for series in result.get('series') or []:
@@ -285,23 +279,18 @@ class CloudKittyInfluxDB:
                     yield dict(zip(columns, values))
 
     def batches(self, begin, end, size):
-        builder = BatchBuilder(size)
+        return batched(self._points(begin, end), size)
+
+    def _points(self, begin, end):
         query = 'SELECT * FROM %s %s' % (
             INFLUX_MEASUREMENT, self._where(begin, end))
         for row in self._rows(query):
             first = _from_epoch(row['time'])
-            groupby = _attributes(row, row.get('groupby'))
-            metadata = _attributes(row, row.get('metadata'))
-            full = builder.add(
-                first, first + datetime.timedelta(
-                    seconds=int(row[INFLUX_PERIOD_FIELD])),
-                row['type'], row['unit'], row['qty'], row['price'] or 0.0,
-                groupby, metadata)
-            if full is not None:
-                yield full
-        rest = builder.take()
-        if rest is not None:
-            yield rest
+            period = datetime.timedelta(seconds=int(row[INFLUX_PERIOD_FIELD]))
+            yield (first, first + period, row['type'], row['unit'],
+                   row['qty'], row['price'] or 0.0,
+                   _attributes(row, row.get('groupby')),
+                   _attributes(row, row.get('metadata')))
 
     def totals(self, begin, end):
         query = ('SELECT SUM("qty"), SUM("price") FROM %s %s GROUP BY '
@@ -352,15 +341,9 @@ class RatekeeperStorage:
                 max(aware(row['end']) for row in rows))
 
     def batches(self, begin, end, size):
-        builder = BatchBuilder(size)
-        for points in self.storage.stream(begin, end, batch_size=size):
-            for point in points:
-                full = builder.add(*point)
-                if full is not None:
-                    yield full
-        rest = builder.take()
-        if rest is not None:
-            yield rest
+        points = itertools.chain.from_iterable(
+            self.storage.stream(begin, end, batch_size=size))
+        return batched(points, size)
 
     def totals(self, begin, end):
         return storage_totals(self.storage, begin, end, self.scope_key)

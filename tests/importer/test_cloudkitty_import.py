@@ -36,6 +36,24 @@ def influx():
         yield url
 
 
+SCOPES = [
+    {'scope_id': 'scope-a', 'scope_key': 'project_id', 'fetcher': 'keystone',
+     'collector': 'prometheus', 'active': True,
+     'last_processed_timestamp': '2026-11-30T20:00:00+00:00'},
+    {'scope_id': 'scope-b', 'scope_key': 'project_id', 'fetcher': 'source',
+     'collector': 'gnocchi', 'active': False,
+     'last_processed_timestamp': '2026-10-01T00:00:00+00:00'},
+]
+
+
+def post_json(url, body):
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method='POST',
+        headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return answer.read()
+
+
 @contextlib.contextmanager
 def ck_database(kind, directory):
     if kind == 'sqlite':
@@ -52,12 +70,15 @@ def cloudkitty(request, influx, tmp_path_factory):
     with ck_database(request.param, directory) as db_url:
         ck = cloudkitty_service.CloudKitty(
             directory, db_url, influx,
-            influx_database='ck_%s' % request.param)
+            influx_database='ck_%s' % request.param,
+            transport_url=cloudkitty_service.rabbitmq_url() or 'fake:/')
         ck.create_schema()
         ck.push_v1(cloudkitty_service.usagegen(
             'dump', '-n', str(POINTS), '--start', START))
         with ck.api() as url:
             cloudkitty_service.rules_setup(url)
+            for scope in SCOPES:
+                post_json(url + '/v2/scope', scope)
             cloudkitty_service.usagegen('load', '-n', str(POINTS), '--start',
                                         START, '--url', url)
             yield ck, url
@@ -82,14 +103,15 @@ def imported(cloudkitty, tmp_path_factory):
     state = str(tmp_path_factory.mktemp('rk-imported'))
     result = run_import(state, '--db', ck.db_url, '--influxdb', ck.influxdb)
     with live.running_server(state_path=state) as (url, _env):
-        yield result, url
+        yield result, url, state
 
 
 def test_import_says_every_total_is_equal(imported):
-    result, _url = imported
+    result, _url, _state = imported
     assert 'hashmap rules: imported (3 services, 3 fields, 3 groups, ' \
         '8 mappings, 2 thresholds)' in result.stdout
     assert 'module states: hashmap enabled priority 1' in result.stdout
+    assert 'scope states: 2 imported, 0 already there' in result.stdout
     assert '%d points copied' % POINTS in result.stdout
     assert '2026-11 ' in result.stdout and '2026-12 ' in result.stdout
     assert result.stdout.rstrip().endswith('all totals equal')
@@ -125,7 +147,7 @@ def sorted_listing(listing):
 
 def test_the_client_lists_the_same_rules(cloudkitty, imported):
     _ck, ck_url = cloudkitty
-    _result, rk_url = imported
+    _result, rk_url, _state = imported
     ck_rules = sorted_listing(rule_listings(ck_url))
     rk_rules = sorted_listing(rule_listings(rk_url))
     assert len(ck_rules) == 3 + 3 + 3  # the lists, 3 services, 3 fields
@@ -166,7 +188,7 @@ def summary(url, **params):
     ['type', 'project_id'], ['type'], ['time', 'type'], ['project_id']])
 def test_summary_is_the_same(cloudkitty, imported, groupby):
     _ck, ck_url = cloudkitty
-    _result, rk_url = imported
+    _result, rk_url, _state = imported
     params = {'begin': '2026-11-30T00:00:00', 'end': '2026-12-02T00:00:00',
               'groupby': groupby, 'limit': 1000}
     ck_summary = summary(ck_url, **params)
@@ -295,3 +317,54 @@ def test_refuses_an_unreachable_influxdb(cloudkitty, tmp_path):
     assert result.returncode == 2
     assert 'is unreachable' in result.stderr
     assert rules_count(state) == 0
+
+
+def test_scope_states_are_imported(cloudkitty, imported):
+    _ck, ck_url = cloudkitty
+    _result, _url, state = imported
+    listed = get_json(ck_url + '/v2/scope?active=true&active=false')
+    ck_scopes = sorted(
+        (s['scope_id'], s['scope_key'], s['fetcher'], s['collector'],
+         s['active'], s['last_processed_timestamp'][:19])
+        for s in listed['results'])
+    assert [scope[0] for scope in ck_scopes] == ['scope-a', 'scope-b']
+    with contextlib.closing(sqlite3.connect(
+            os.path.join(state, 'ratekeeper.sqlite'))) as connection:
+        rk_scopes = sorted(
+            (identifier, key, fetcher, collector, bool(active),
+             moment.replace(' ', 'T')[:19])
+            for identifier, key, fetcher, collector, active, moment in
+            connection.execute(
+                'SELECT identifier, scope_key, fetcher, collector, active, '
+                'last_processed_timestamp FROM rk_scope_states'))
+    assert rk_scopes == ck_scopes
+
+
+QUOTES = [
+    {'service': 'instance', 'desc': {'flavor_name': 'm1.small', 'vcpus': '4'},
+     'volume': '2'},
+    {'service': 'instance', 'desc': {'flavor_name': 'm1.large', 'vcpus': '8'},
+     'volume': '1'},
+    {'service': 'volume', 'desc': {'volume_type': 'ssd'}, 'volume': '10'},
+    {'service': 'volume', 'desc': {'volume_type': 'ceph'}, 'volume': '3'},
+    {'service': 'image', 'desc': {'disk_format': 'raw'}, 'volume': '2048'},
+    {'service': 'image', 'desc': {'disk_format': 'raw'}, 'volume': '512'},
+    {'service': 'network', 'desc': {}, 'volume': '5'},
+]
+
+
+def quote(url, resource):
+    return post_json(url + '/v1/rating/quote', {'resources': [resource]})
+
+
+def test_quotes_are_the_same(cloudkitty, imported):
+    """CloudKitty answers quotes through its processor, over RabbitMQ."""
+    ck, ck_url = cloudkitty
+    _result, rk_url, _state = imported
+    if ck.transport_url.startswith('fake'):
+        pytest.skip('RabbitMQ is not running on 127.0.0.1:5672: CloudKitty '
+                    'answers quotes only through its processor over RPC')
+    with ck.processor():
+        ck_quotes = [quote(ck_url, resource) for resource in QUOTES]
+    assert any(answer != b'"0"' for answer in ck_quotes)
+    assert [quote(rk_url, resource) for resource in QUOTES] == ck_quotes
