@@ -7,6 +7,7 @@ environment source), which is how ``make run`` starts with no config file.
 """
 from oslo_config import cfg
 from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
 
 CONF = cfg.CONF
 
@@ -41,6 +42,10 @@ api_opts = [
                help='Requests served at once beyond which a new one gets '
                     'an immediate 503 with Retry-After instead of waiting; '
                     '0 leaves the bound to the server\'s threads.'),
+    cfg.BoolOpt('log_requests', default=True,
+                help='Log one line per request served by ratekeeper-api '
+                     '(client "request line" status: len: time: '
+                     'request_id:), as OpenStack services do.'),
     cfg.StrOpt('response_validation', default='warn',
                choices=[('error', 'an invalid response becomes a 500'),
                         ('warn', 'an invalid response is logged'),
@@ -313,6 +318,8 @@ OPTS = [
     ('collector_prometheus', collector_prometheus_opts),
     ('orchestrator', orchestrator_opts + reprocessing_opts),
     ('pyscripts', pyscripts_opts),
+    # read by oslo.middleware's HTTPProxyToWSGI (see api/app.py)
+    ('oslo_middleware', http_proxy_to_wsgi.OPTS),
 ]
 
 

@@ -45,9 +45,19 @@ def _wait_until_up(url, process, timeout=30):
 
 
 @contextlib.contextmanager
-def running_server(**options):
-    """Yield (base URL, env) of a fresh server on a free port."""
+def _state_directory(state_path):
+    if state_path is not None:
+        yield state_path
+        return
     with tempfile.TemporaryDirectory(prefix='ratekeeper-live-') as state:
+        yield state
+
+
+@contextlib.contextmanager
+def running_server(state_path=None, **options):
+    """Yield (base URL, env) of a server on a free port, on a fresh state
+    directory unless ``state_path`` names one."""
+    with _state_directory(state_path) as state:
         port = free_port()
         env = server_env(state, port, **options)
         subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],

@@ -1,14 +1,16 @@
 """The one WSGI entry point: versions at /, v1 at /v1, v2 at /v2.
 
-Outermost first: request id, CORS, JSON errors, load shedding, body size
-limit, version negotiation (unversioned paths), authentication (keystone
-mode), request context, then the dispatcher, each version app wrapped in
-its version headers.
+Outermost first: proxy headers (X-Forwarded-Proto/Host, when
+``[oslo_middleware] enable_proxy_headers_parsing``), request id, CORS,
+JSON errors, load shedding, body size limit, version negotiation
+(unversioned paths), authentication (keystone mode), request context, then
+the dispatcher, each version app wrapped in its version headers.
 """
 import atexit
 import logging
 
 from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ratekeeper import storage as rk_storage
@@ -92,4 +94,8 @@ def build_app(conf, storage=None):
         # webob per request (~25 µs): only when an origin is allowed
         cors.set_defaults(**CORS_DEFAULTS)
         app = cors.CORS(app, conf)
-    return middleware.RequestId(app)
+    app = middleware.RequestId(app)
+    if conf.oslo_middleware.enable_proxy_headers_parsing:
+        # webob per request: only when a proxy is said to be in front
+        app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    return app

@@ -23,6 +23,9 @@ from ratekeeper.db import migration
 from ratekeeper.processor import service as processor_service
 
 LOG = logging.getLogger('ratekeeper.api')
+# OpenStack's request line: client "request line" status: len: time: (s)
+ACCESS_LOG_FORMAT = ('%(h)s "%(r)s" status: %(s)s len: %(B)s time: %(L)s '
+                     'request_id: %({x-openstack-request-id}o)s')
 
 
 def write_json_error(sock, status, reason, message):
@@ -90,7 +93,11 @@ def main(argv=None):
         'worker_class': 'gthread',
         'threads': conf.api.threads,
         'timeout': 300,
-        'accesslog': None,
+        'accesslog': '-' if conf.api.log_requests else None,
+        'access_log_format': ACCESS_LOG_FORMAT,
+        # X-Forwarded-* are trusted only through [oslo_middleware]
+        # enable_proxy_headers_parsing (gunicorn trusts 127.0.0.1's)
+        'forwarded_allow_ips': '',
         # request lines up to 1 MiB reach the app, which answers a long
         # URI with its own JSON 414 (gunicorn's would be an HTML page)
         'limit_request_line': 0,

@@ -14,6 +14,7 @@ from alembic import context
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
+from alembic import util as alembic_util
 from stevedore import extension
 
 from ratekeeper import db
@@ -73,6 +74,39 @@ def downgrade(conf, revision='base', only=None):
         for tree in reversed(trees()):
             if only in (None, tree.name):
                 command.downgrade(_config(tree, connection), revision)
+
+
+def _holds(tree, revision):
+    script = alembic_script.ScriptDirectory(tree.script_location)
+    try:
+        return script.get_revision(revision) is not None
+    except alembic_util.CommandError:
+        return False
+
+
+def _tree_of(revision):
+    """The one tree holding ``revision``; ValueError when none or several
+    do."""
+    holding = [tree.name for tree in trees() if _holds(tree, revision)]
+    if not holding:
+        raise ValueError('no migration tree has revision %r' % revision)
+    if len(holding) > 1:
+        raise ValueError('revision %r is in several trees (%s): name one '
+                         'with --tree' % (revision, ', '.join(holding)))
+    return holding[0]
+
+
+def stamp(conf, revision='heads', only=None):
+    """Record ``revision`` as applied without running migrations: adopts a
+    database whose schema is known to be at that revision (restored from
+    a dump, or made by another tool). A named revision stamps its tree."""
+    if only is None and revision not in ('heads', 'head', 'base'):
+        only = _tree_of(revision)
+    with db.get_engine(conf).begin() as connection:
+        for tree in trees():
+            if only in (None, tree.name):
+                command.stamp(_config(tree, connection), revision,
+                              purge=True)
 
 
 def current(conf):

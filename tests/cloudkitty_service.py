@@ -1,0 +1,391 @@
+"""A real CloudKitty 25.0.0 beside ratekeeper, for the import tests.
+
+CloudKitty is installed once into a venv of its own, cached outside the
+repository (``$RATEKEEPER_TEST_CACHE`` or ~/.cache/ratekeeper-tests), and
+run from there: its schema made by its own ``cloudkitty-dbsync`` and
+``cloudkitty-storage-init``, its API under gunicorn on a free 127.0.0.1
+port, its rated data written by its own storage code (v1 SQL) or through
+its API (InfluxDB, a Debian ``influxd`` started here). The workarounds
+are those of /work/shared/reference/running-cloudkitty.md: oslo.config
+must not see gunicorn's arguments, the noauth pipeline needs
+keystonemiddleware's options registered, and ``cloudkitty-dbsync`` on a
+SQLite file needs one shared connection (StaticPool).
+"""
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import socket
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+
+from tests import live
+
+VERSION = '25.0.0'
+CACHE = os.environ.get('RATEKEEPER_TEST_CACHE') or os.path.join(
+    os.path.expanduser('~'), '.cache', 'ratekeeper-tests')
+VENV = os.path.join(CACHE, 'cloudkitty-%s' % VERSION)
+PACKAGES = ['cloudkitty==%s' % VERSION, 'python-cloudkittyclient',
+            'gunicorn', 'pymysql']
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, 'bench')
+
+API_PASTE = """\
+[pipeline:cloudkitty+noauth]
+pipeline = request_id ck_api
+
+[app:ck_api]
+paste.app_factory = cloudkitty.api.app:app_factory
+
+[filter:request_id]
+paste.filter_factory = oslo_middleware:RequestId.factory
+"""
+
+# The processor's collector needs one; it never collects here.
+METRICS = """\
+metrics:
+  instance:
+    unit: instance
+    groupby: [id, user_id, project_id]
+    metadata: [flavor_name, flavor_id, vcpus]
+  volume:
+    unit: GiB
+    groupby: [id, user_id, project_id]
+    metadata: [volume_type]
+  image:
+    unit: MiB
+    groupby: [id, user_id, project_id]
+    metadata: [container_format, disk_format]
+"""
+
+# Imported by gunicorn instead of cloudkitty.wsgi.api (see the docstring).
+WSGI_WRAPPER = """\
+import os
+import sys
+sys.argv = [sys.argv[0], '--config-file', os.environ['CK_CONFIG']]
+import keystonemiddleware.auth_token  # registers [keystone_authtoken]
+from cloudkitty.wsgi.api import application  # noqa
+"""
+
+DBSYNC_WRAPPER = """\
+import sys
+import sqlalchemy
+from sqlalchemy import pool
+
+_create_engine = sqlalchemy.create_engine
+
+
+def _one_connection(url, *args, **kwargs):
+    if str(url).startswith('sqlite'):
+        kwargs['poolclass'] = pool.StaticPool
+        for key in ('pool_size', 'max_overflow', 'pool_timeout'):
+            kwargs.pop(key, None)
+    return _create_engine(url, *args, **kwargs)
+
+
+sqlalchemy.create_engine = _one_connection
+from cloudkitty.cli import dbsync  # noqa
+sys.argv = ['cloudkitty-dbsync'] + sys.argv[1:]
+sys.exit(dbsync.main())
+"""
+
+# Pushes usagegen.py's request bodies (stdin) into CloudKitty's configured
+# storage with CloudKitty's own storage code, one push per scope and
+# period, as its processor does.
+PUSH_SCRIPT = """\
+import json
+import sys
+from cloudkitty import dataframe
+from cloudkitty import service
+from cloudkitty import storage
+
+sys.argv = [sys.argv[0], '--config-file', sys.argv[1]]
+service.prepare_service()
+backend = storage.get_storage()
+for line in sys.stdin:
+    for frame in json.loads(line)['dataframes']:
+        by_scope = {}
+        for kind, points in frame['usage'].items():
+            for point in points:
+                scope = point['groupby']['project_id']
+                by_scope.setdefault(scope, {}).setdefault(kind, []).append(
+                    point)
+        for scope, usage in by_scope.items():
+            backend.push([dataframe.DataFrame.from_dict(
+                {'period': frame['period'], 'usage': usage})], scope)
+"""
+
+
+def venv_bin(name):
+    return os.path.join(VENV, 'bin', name)
+
+
+def ensure_venv():
+    """The cached CloudKitty venv, installed on first use (under a lock,
+    built aside and renamed, so a killed install leaves nothing half)."""
+    if os.path.exists(os.path.join(VENV, '.complete')):
+        return VENV
+    os.makedirs(CACHE, exist_ok=True)
+    with open(VENV + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(VENV, '.complete')):
+            return VENV
+        building = VENV + '.building'
+        shutil.rmtree(building, ignore_errors=True)
+        subprocess.run([sys.executable, '-m', 'venv', building], check=True)
+        subprocess.run([os.path.join(building, 'bin', 'pip'), 'install', '-q']
+                       + PACKAGES, check=True)
+        open(os.path.join(building, '.complete'), 'w').close()
+        shutil.rmtree(VENV, ignore_errors=True)
+        os.rename(building, VENV)
+    return VENV
+
+
+def wait_for(url, process, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError('%s exited with %s' % (what,
+                                                      process.returncode))
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError('%s did not answer within %ss' % (what, timeout))
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def influxdb():
+    """Yield the HTTP URL of a fresh influxd (Debian's 1.x package)."""
+    influxd = shutil.which('influxd')
+    if influxd is None:
+        raise RuntimeError('influxd is missing: make system-packages '
+                           'installs the Debian package influxdb')
+    with tempfile.TemporaryDirectory(prefix='rk-influx-') as directory:
+        port, rpc_port = live.free_port(), live.free_port()
+        config = os.path.join(directory, 'influxdb.conf')
+        with open(config, 'w') as stream:
+            stream.write(textwrap.dedent("""\
+                reporting-disabled = true
+                bind-address = "127.0.0.1:%d"
+                [meta]
+                  dir = "%s/meta"
+                [data]
+                  dir = "%s/data"
+                  wal-dir = "%s/wal"
+                  query-log-enabled = false
+                [http]
+                  bind-address = "127.0.0.1:%d"
+                  log-enabled = false
+                [monitor]
+                  store-enabled = false
+                [continuous_queries]
+                  enabled = false
+                """ % (rpc_port, directory, directory, directory, port)))
+        log = open(os.path.join(directory, 'influxd.log'), 'wb')
+        process = subprocess.Popen([influxd, '-config', config], stdout=log,
+                                   stderr=subprocess.STDOUT)
+        url = 'http://127.0.0.1:%d' % port
+        try:
+            wait_for(url + '/ping', process, 'influxd')
+            yield url
+        finally:
+            stop(process)
+            log.close()
+
+
+def influx_query(url, query, database=None):
+    params = {'q': query}
+    if database:
+        params['db'] = database
+    request = urllib.request.Request(
+        url + '/query', data=urllib.parse.urlencode(params).encode(),
+        method='POST')
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+class CloudKitty:
+    """One CloudKitty database in a throwaway directory, with two
+    configurations: its API and processor's (InfluxDB storage when an
+    InfluxDB is given, else v1), and one for its v1 SQL storage."""
+
+    def __init__(self, directory, db_url, influx_url=None,
+                 influx_database='cloudkitty', transport_url='fake:/'):
+        ensure_venv()
+        self.transport_url = transport_url
+        self.directory = directory
+        self.db_url = db_url
+        self.influx_url = influx_url
+        self.influx_database = influx_database
+        self.v1_config = os.path.join(directory, 'cloudkitty-v1.conf')
+        self.config = (os.path.join(directory, 'cloudkitty.conf')
+                       if influx_url else self.v1_config)
+        self.url = None
+        self._write_files()
+
+    def _influx_storage(self):
+        influx = urllib.parse.urlsplit(self.influx_url)
+        return textwrap.dedent("""\
+            [storage]
+            version = 2
+            backend = influxdb
+            [storage_influxdb]
+            version = 1
+            host = %s
+            port = %d
+            database = %s
+            retention_policy = autogen
+            use_ssl = false
+            """ % (influx.hostname, influx.port, self.influx_database))
+
+    def _write_config(self, path, storage):
+        paste = os.path.join(self.directory, 'api_paste.ini')
+        with open(path, 'w') as stream:
+            stream.write(textwrap.dedent("""\
+                [DEFAULT]
+                auth_strategy = noauth
+                api_paste_config = %s
+                transport_url = %s
+                control_exchange = ck_%s
+                [database]
+                connection = %s
+                [orchestrator]
+                coordination_url = file://%s/coordination
+                max_workers = 1
+                [collect]
+                collector = prometheus
+                metrics_conf = %s
+                [collector_prometheus]
+                prometheus_url = http://127.0.0.1:9/api/v1
+                [fetcher]
+                backend = source
+                [fetcher_source]
+                sources =
+                """ % (paste, self.transport_url, secrets.token_hex(6),
+                       self.db_url, self.directory,
+                       os.path.join(self.directory, 'metrics.yml'))))
+            stream.write(storage)
+
+    def _write_files(self):
+        with open(os.path.join(self.directory, 'api_paste.ini'), 'w') as f:
+            f.write(API_PASTE)
+        with open(os.path.join(self.directory, 'ck_wsgi.py'), 'w') as f:
+            f.write(WSGI_WRAPPER)
+        with open(os.path.join(self.directory, 'metrics.yml'), 'w') as f:
+            f.write(METRICS)
+        self._write_config(self.v1_config,
+                           '[storage]\nversion = 1\nbackend = sqlalchemy\n')
+        if self.influx_url:
+            self._write_config(self.config, self._influx_storage())
+
+    def run(self, *command, stdin=None):
+        return subprocess.run(command, input=stdin, capture_output=True,
+                              check=True, cwd=self.directory)
+
+    @property
+    def influxdb(self):
+        """The --influxdb URL of ratekeeper-import."""
+        return 'influxdb://%s/%s' % (
+            urllib.parse.urlsplit(self.influx_url).netloc,
+            self.influx_database)
+
+    def create_schema(self):
+        """CloudKitty's own dbsync, then storage-init of both storages."""
+        wrapper = os.path.join(self.directory, 'ck_dbsync.py')
+        with open(wrapper, 'w') as stream:
+            stream.write(DBSYNC_WRAPPER)
+        self.run(venv_bin('python'), wrapper, '--config-file', self.config,
+                 'upgrade')
+        if self.influx_url is not None:
+            influx_query(self.influx_url,
+                         'CREATE DATABASE %s' % self.influx_database)
+        for config in {self.v1_config, self.config}:
+            self.run(venv_bin('cloudkitty-storage-init'), '--config-file',
+                     config)
+
+    def push_v1(self, bodies):
+        """Store usagegen.py request bodies in the v1 SQL storage with
+        CloudKitty's storage code."""
+        script = os.path.join(self.directory, 'ck_push.py')
+        with open(script, 'w') as stream:
+            stream.write(PUSH_SCRIPT)
+        self.run(venv_bin('python'), script, self.v1_config, stdin=bodies)
+
+    @contextlib.contextmanager
+    def api(self):
+        port = live.free_port()
+        env = dict(os.environ, CK_CONFIG=self.config,
+                   PYTHONPATH=self.directory)
+        log = open(os.path.join(self.directory, 'api.log'), 'wb')
+        process = subprocess.Popen(
+            [venv_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
+             '--workers', '1', '--timeout', '120', 'ck_wsgi:application'],
+            env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        self.url = 'http://127.0.0.1:%d' % port
+        try:
+            wait_for(self.url + '/', process, 'CloudKitty API')
+            yield self.url
+        finally:
+            stop(process)
+            log.close()
+
+    @contextlib.contextmanager
+    def processor(self):
+        """cloudkitty-processor, which answers quotes over RPC (its
+        fetcher lists no scope: it rates nothing)."""
+        log_path = os.path.join(self.directory, 'processor.log')
+        log = open(log_path, 'wb')
+        process = subprocess.Popen(
+            [venv_bin('cloudkitty-processor'), '--config-file', self.config],
+            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while b'initiated as CloudKitty rating processor' not in \
+                    open(log_path, 'rb').read():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError('cloudkitty-processor did not start')
+                time.sleep(0.2)
+            yield
+        finally:
+            stop(process)
+            log.close()
+
+
+def rabbitmq_url():
+    """RabbitMQ on 127.0.0.1:5672 when it answers, else None."""
+    try:
+        socket.create_connection(('127.0.0.1', 5672), timeout=2).close()
+    except OSError:
+        return None
+    return 'rabbit://guest:guest@127.0.0.1:5672/'
+
+
+def usagegen(*args):
+    return subprocess.run(
+        [sys.executable, os.path.join(BENCH, 'usagegen.py')] + list(args),
+        capture_output=True, check=True).stdout
+
+
+def rules_setup(url):
+    subprocess.run([sys.executable, os.path.join(BENCH, 'rules_setup.py'),
+                    '--url', url], capture_output=True, check=True)
