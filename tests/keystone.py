@@ -90,6 +90,8 @@ def _set_up(directory, conf_file, url):
             job.result()
     _manage(conf_file, 'bootstrap', '--bootstrap-password', ADMIN_PASSWORD,
             '--bootstrap-public-url', url + '/v3',
+            '--bootstrap-internal-url', url + '/v3',
+            '--bootstrap-admin-url', url + '/v3',
             '--bootstrap-region-id', 'RegionOne')
 
 
