@@ -30,6 +30,7 @@ VENV = os.path.join(CACHE, 'keystone-' + VERSION)
 PYTHON = os.path.join(VENV, 'bin', 'python')
 ADMIN_PASSWORD = 'admin-secret'
 PASSWORD = 'user-secret'
+CORS_ALLOW_HEADERS = 'X-Auth-Token,Content-Type,OpenStack-API-Version'
 
 # Every command runs as `python -c` so that the venv can be built under a
 # temporary name and renamed into place when complete (scripts' shebangs
@@ -70,8 +71,7 @@ def _config(directory, origin):
         '[credential]', 'key_repository = %s/credential' % directory,
         '[cors]', 'allowed_origin = %s' % origin,
         'expose_headers = X-Subject-Token',
-        'allow_headers = X-Auth-Token,Content-Type,X-Subject-Token,'
-        'OpenStack-API-Version', ''])
+        'allow_headers = ' + CORS_ALLOW_HEADERS, ''])
 
 
 def _manage(conf_file, *args):
@@ -172,7 +172,13 @@ def running_keystone(origin='http://127.0.0.1'):
         with open(conf_file, 'w') as conf:
             conf.write(_config(d, origin))
         _set_up(d, conf_file, url)
-        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=conf_file)
+        # Keystone's CORS middleware reads its own ConfigOpts of project
+        # keystone (default config files only): oslo.config's environment
+        # source gives it the [cors] options.
+        env = dict(os.environ, OS_KEYSTONE_CONFIG_FILES=conf_file,
+                   OS_CORS__ALLOWED_ORIGIN=origin,
+                   OS_CORS__EXPOSE_HEADERS='X-Subject-Token',
+                   OS_CORS__ALLOW_HEADERS=CORS_ALLOW_HEADERS)
         log = open(os.path.join(d, 'keystone.log'), 'wb')
         process = subprocess.Popen([PYTHON, '-c', SERVE, str(port)], env=env,
                                    stdout=log, stderr=subprocess.STDOUT)

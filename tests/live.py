@@ -45,10 +45,10 @@ def _wait_until_up(url, process, timeout=30):
 
 
 @contextlib.contextmanager
-def running_server(**options):
-    """Yield (base URL, env) of a fresh server on a free port."""
+def running_server(port=None, **options):
+    """Yield (base URL, env) of a fresh server on `port` or a free one."""
     with tempfile.TemporaryDirectory(prefix='ratekeeper-live-') as state:
-        port = free_port()
+        port = port or free_port()
         env = server_env(state, port, **options)
         subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],
                        env=env, check=True, capture_output=True)
