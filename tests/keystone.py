@@ -15,8 +15,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 from keystoneauth1.identity import v3 as ks_identity
 from keystoneauth1 import session as ks_session
@@ -95,19 +93,6 @@ def _set_up(directory, conf_file, url):
             '--bootstrap-region-id', 'RegionOne')
 
 
-def _wait_until_up(url, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError('keystone exited with %s' % process.returncode)
-        try:
-            with urllib.request.urlopen(url + '/v3', timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError('keystone did not answer within %ss' % timeout)
-
-
 @dataclasses.dataclass
 class Keystone:
     url: str
@@ -183,14 +168,10 @@ def running_keystone(origin='http://127.0.0.1'):
         process = subprocess.Popen([PYTHON, '-c', SERVE, str(port)], env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_until_up(url, process)
+            live.wait_until_up(url + '/v3', process, 60, 'keystone')
             admin_session = Keystone(url, None).session(
                 'admin', project_name='admin')
             yield Keystone(url, ks_client.Client(session=admin_session))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            live.stop(process)
             log.close()
