@@ -30,18 +30,28 @@ def server_env(state_path, port, **options):
     return env
 
 
-def _wait_until_up(url, process, timeout=30):
+def wait_until_up(url, process, timeout=30, what='ratekeeper-api'):
+    """Poll `url` until it answers; fail if `process` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError('ratekeeper-api exited with %s'
-                               % process.returncode)
+            raise RuntimeError('%s exited with %s'
+                               % (what, process.returncode))
         try:
-            with urllib.request.urlopen(url + '/', timeout=1):
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError('ratekeeper-api did not answer within %ss' % timeout)
+    raise RuntimeError('%s did not answer within %ss' % (what, timeout))
+
+
+def stop(process):
+    """End a server we started, by its own PID."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @contextlib.contextmanager
@@ -54,11 +64,11 @@ def _state_directory(state_path):
 
 
 @contextlib.contextmanager
-def running_server(state_path=None, **options):
-    """Yield (base URL, env) of a server on a free port, on a fresh state
-    directory unless ``state_path`` names one."""
+def running_server(state_path=None, port=None, **options):
+    """Yield (base URL, env) of a server on ``port`` or a free one, on a
+    fresh state directory unless ``state_path`` names one."""
     with _state_directory(state_path) as state:
-        port = free_port()
+        port = port or free_port()
         env = server_env(state, port, **options)
         subprocess.run([os.path.join(BIN, 'ratekeeper-dbsync'), 'upgrade'],
                        env=env, check=True, capture_output=True)
@@ -68,12 +78,8 @@ def running_server(state_path=None, **options):
                                    stderr=subprocess.STDOUT)
         url = 'http://127.0.0.1:%d' % port
         try:
-            _wait_until_up(url, process)
+            wait_until_up(url + '/', process)
             yield url, env
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
             log.close()

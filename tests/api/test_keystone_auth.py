@@ -1,9 +1,10 @@
 """keystone mode: keystonemiddleware's auth_token guards every route but
 the version documents, and the token's project and roles drive policy.
 
-There is no keystone server here: keystonemiddleware's own AuthTokenFixture
-stands in for token validation (it answers for the tokens it was given and
-refuses every other one).
+In process and fast: keystonemiddleware's own AuthTokenFixture stands in
+for token validation (it answers for the tokens it was given and refuses
+every other one). The same against a real Keystone server, with real tokens
+of every scope: test_keystone_live.py.
 """
 import pytest
 from keystonemiddleware import fixture as ks_fixture

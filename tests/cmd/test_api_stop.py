@@ -23,7 +23,7 @@ def test_a_stopping_server_writes_its_staged_points(tmp_path):
                                   env=env, stdout=log,
                                   stderr=subprocess.STDOUT)
         try:
-            live._wait_until_up(url, server)
+            live.wait_until_up(url + '/', server)
             frames = json.loads(json.dumps(testing.hourly_frames(2),
                                            default=str))
             request = urllib.request.Request(

@@ -105,12 +105,14 @@ def _point(qty, price, project, resource, **metadata):
             'metadata': metadata}
 
 
-def known_frames(begin, hours):
+def known_frames(begin, hours, project_a=PROJECT_A,
+                 project_b=PROJECT_B):
     """Hourly frames from ``begin``: in each hour, project A has two
     instances (1 each at 0.5) and one volume (10 GiB at 0.25); project B
     has one instance (1 at 0.5) and one image (4 at 0.125).
 
     Per hour: qty 17, rate 1.875 (A: 12, 1.25; B: 5, 0.625).
+    The projects' ids can be given (a real Keystone's, for instance).
     """
     frames = []
     for hour in range(hours):
@@ -121,13 +123,13 @@ def known_frames(begin, hours):
                        .isoformat()},
             'usage': {
                 'instance': [
-                    _point(1, 0.5, PROJECT_A, 'vm-a1', flavor_name='m1.small'),
-                    _point(1, 0.5, PROJECT_A, 'vm-a2', flavor_name='m1.large'),
-                    _point(1, 0.5, PROJECT_B, 'vm-b1', flavor_name='m1.small'),
+                    _point(1, 0.5, project_a, 'vm-a1', flavor_name='m1.small'),
+                    _point(1, 0.5, project_a, 'vm-a2', flavor_name='m1.large'),
+                    _point(1, 0.5, project_b, 'vm-b1', flavor_name='m1.small'),
                 ],
-                'volume': [_point(10, 0.25, PROJECT_A, 'vol-a1',
+                'volume': [_point(10, 0.25, project_a, 'vol-a1',
                                   volume_type='ssd')],
-                'image': [_point(4, 0.125, PROJECT_B, 'img-b1',
+                'image': [_point(4, 0.125, project_b, 'img-b1',
                                  disk_format='qcow2')],
             }})
     return frames
