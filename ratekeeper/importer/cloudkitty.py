@@ -1,6 +1,6 @@
 """A CloudKitty 25 database, read-only: its schema revisions, rating rules,
-module states, collector mappings and the tables ratekeeper may not have
-yet (scope states, the reprocessing schedule, pyscripts).
+module states, collector mappings, scope states, reprocessing schedule and
+pyscripts (tables that exist only once CloudKitty made them).
 
 Numbers are read through SQLAlchemy's Numeric with CloudKitty's scales, as
 CloudKitty reads them: on SQLite, where they are stored as doubles, a cost

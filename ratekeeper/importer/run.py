@@ -16,6 +16,7 @@ EXIT_OK = 0
 EXIT_DIFFERENT = 1
 EXIT_REFUSED = 2
 
+
 @dataclasses.dataclass
 class Window:
     begin: datetime.datetime = None
