@@ -1,6 +1,6 @@
 """A CloudKitty 25 database, read-only: its schema revisions, rating rules,
-module states, collector mappings and the tables ratekeeper may not have
-yet (scope states, the reprocessing schedule, pyscripts).
+module states, collector mappings, scope states, reprocessing schedule and
+pyscripts (tables that exist only once CloudKitty made them).
 
 Numbers are read through SQLAlchemy's Numeric with CloudKitty's scales, as
 CloudKitty reads them: on SQLite, where they are stored as doubles, a cost
@@ -8,6 +8,7 @@ written as 0.01 reads 0.0100000000000000002081668171 in CloudKitty's API,
 and the imported rule shows and prices the same.
 """
 import dataclasses
+import zlib
 
 import sqlalchemy as sa
 
@@ -144,8 +145,12 @@ def _rule_query(table, columns, engine):
              'LEFT JOIN hashmap_fields f ON f.id = m.field_id '
              'LEFT JOIN hashmap_groups g ON g.id = m.group_id ORDER BY m.id'
              % (columns, table))
+    return _quote_end(query, engine)
+
+
+def _quote_end(query, engine):
     if engine.dialect.name in ('mysql', 'mariadb'):
-        query = query.replace('"end"', '`end`')
+        return query.replace('"end"', '`end`')
     return query
 
 
@@ -166,20 +171,11 @@ def read_collector_mappings(engine):
                                  'ORDER BY service')]
 
 
-def count_rows(engine, table):
-    """Rows of ``table``, or None when CloudKitty never created it."""
-    with engine.connect() as connection:
-        if not sa.inspect(connection).has_table(table):
-            return None
-        return connection.execute(
-            sa.text('SELECT COUNT(*) FROM %s' % table)).scalar()
-
-
 def read_scope_states(engine):
     """CloudKitty's scope states (none when storage-init never made the
     table), datetimes naive UTC as stored."""
     with engine.connect() as connection:
-        if not sa.inspect(connection).has_table('cloudkitty_storage_states'):
+        if not _has_table(connection, 'cloudkitty_storage_states'):
             return []
         return _rows(connection,
                      'SELECT identifier, scope_key, fetcher, collector, '
@@ -188,3 +184,40 @@ def read_scope_states(engine):
                      last_processed_timestamp=sa.DateTime,
                      scope_activation_toggle_date=sa.DateTime,
                      active=sa.Boolean)
+
+
+def _has_table(connection, table):
+    return sa.inspect(connection).has_table(table)
+
+
+def read_pyscripts(engine):
+    """CloudKitty's pyscripts, deleted ones too, the text unpacked (it
+    keeps it zlib-compressed) and the checksum as stored."""
+    with engine.connect() as connection:
+        if not _has_table(connection, 'pyscripts_scripts'):
+            return []
+        scripts = _rows(connection, _quote_end(
+            'SELECT script_id, name, data, checksum, created_at, start, '
+            '"end", description, deleted, created_by, updated_by, '
+            'deleted_by FROM pyscripts_scripts ORDER BY id', engine),
+            data=sa.LargeBinary, **{column: sa.DateTime for column in
+                                    ('created_at', 'start', 'end',
+                                     'deleted')})
+    for script in scripts:
+        script['data'] = zlib.decompress(script['data']).decode('utf-8')
+    return scripts
+
+
+def read_reprocessing_tasks(engine):
+    """CloudKitty's reprocessing schedule, finished tasks too."""
+    with engine.connect() as connection:
+        if not _has_table(connection,
+                          'storage_scope_reprocessing_schedule'):
+            return []
+        return _rows(connection,
+                     'SELECT identifier, start_reprocess_time, '
+                     'end_reprocess_time, current_reprocess_time, reason '
+                     'FROM storage_scope_reprocessing_schedule ORDER BY id',
+                     start_reprocess_time=sa.DateTime,
+                     end_reprocess_time=sa.DateTime,
+                     current_reprocess_time=sa.DateTime)

@@ -1,18 +1,24 @@
 """CloudKitty's rating rules and states written into ratekeeper's database,
 all in one transaction: an interrupted or refused import leaves nothing.
 
-The hashmap rule set goes into an empty one (ratekeeper's own rules are
-never merged with CloudKitty's); a rule set holding exactly CloudKitty's
-ids is one a previous run imported, and is left as it is.
+The hashmap rule set and the pyscripts each go into an empty one
+(ratekeeper's own rules are never merged with CloudKitty's); a set holding
+exactly CloudKitty's ids is one a previous run imported, and is left as it
+is.
 """
+import dataclasses
+
 import sqlalchemy as sa
 
 from ratekeeper import db
 from ratekeeper.db import models as core_models
 from ratekeeper.importer import ImportRefused
+from ratekeeper.processor import schedule
 from ratekeeper.processor import state as scope_state
 from ratekeeper.rating.hashmap import models
 from ratekeeper.rating.hashmap import database as hashmap_database
+from ratekeeper.rating.pyscripts import models as pyscripts_models
+from ratekeeper.rating.pyscripts import scripts as pyscripts
 
 # (rules attribute, model, id column)
 KINDS = (
@@ -89,34 +95,90 @@ def _add_scope_states(session, states):
     return len(new)
 
 
-def import_rules(conf, rules, module_states, collector_mappings,
-                 scope_states=(), dry_run=False):
-    """Write everything in one transaction; ('imported' or 'already
-    imported', scope states added). ImportRefused when ratekeeper holds
-    other hashmap rules."""
+def _script(row):
+    live_name = row['name'] if row['deleted'] is None else None
+    return pyscripts_models.Script(live_name=live_name, **row)
+
+
+def _import_pyscripts(session, scripts):
+    """'imported', 'already imported' or 'none'; ImportRefused when
+    ratekeeper holds other pyscripts, or CloudKitty two live scripts of
+    one name (ratekeeper keeps live names unique)."""
+    existing = set(session.scalars(sa.select(
+        pyscripts_models.Script.script_id)))
+    wanted = {row['script_id'] for row in scripts}
+    if existing and existing != wanted:
+        raise ImportRefused(
+            'ratekeeper already has %d pyscripts that are not '
+            'CloudKitty\'s: import into an empty set of pyscripts'
+            % len(existing))
+    if existing:
+        return 'already imported'
+    if not scripts:
+        return 'none'
+    live = [row['name'] for row in scripts if row['deleted'] is None]
+    if len(set(live)) != len(live):
+        raise ImportRefused('CloudKitty has two pyscripts of one name that '
+                            'are not deleted; delete one first')
+    session.add_all([_script(row) for row in scripts])
+    session.flush()
+    pyscripts.REVISIONS.bump(session)
+    return 'imported'
+
+
+@dataclasses.dataclass
+class Outcome:
+    rules: str
+    scope_states: int = 0
+    pyscripts: str = 'none'
+    tasks: int = 0
+
+
+@dataclasses.dataclass
+class Source:
+    """What is read from CloudKitty's database."""
+
+    rules: object
+    module_states: list
+    collector_mappings: list
+    scope_states: list = ()
+    pyscripts: list = ()
+    tasks: list = ()
+
+
+def import_rules(conf, source, dry_run=False):
+    """Write everything in one transaction; an Outcome (its words say
+    'would be' on a dry run). ImportRefused when ratekeeper holds other
+    hashmap rules or pyscripts."""
     try:
-        return _import_rules(conf, rules, module_states, collector_mappings,
-                             scope_states, dry_run)
+        return _import_rules(conf, source, dry_run)
     except _DryRun as finished:
-        return finished.args
+        return finished.args[0]
 
 
-def _import_rules(conf, rules, module_states, collector_mappings,
-                  scope_states, dry_run):
+def _import_rules(conf, source, dry_run):
     with db.transaction(conf) as session:
         existing = _existing_ids(session)
-        wanted = _source_ids(rules)
+        wanted = _source_ids(source.rules)
         if any(existing.values()) and existing != wanted:
             raise ImportRefused(
                 'ratekeeper already has hashmap rules that are not '
                 'CloudKitty\'s (%s): import into an empty rule set'
                 % ', '.join('%d %s' % (len(ids), kind)
                             for kind, ids in existing.items() if ids))
-        outcome = 'already imported' if any(existing.values()) else 'imported'
-        if outcome == 'imported':
-            _add_rules(session, rules)
-        _upsert_states(session, module_states, collector_mappings)
-        added = _add_scope_states(session, scope_states)
+        outcome = Outcome(
+            'already imported' if any(existing.values()) else 'imported')
+        if outcome.rules == 'imported':
+            _add_rules(session, source.rules)
+        outcome.pyscripts = _import_pyscripts(session, source.pyscripts)
+        _upsert_states(session, source.module_states,
+                       source.collector_mappings)
+        outcome.scope_states = _add_scope_states(session,
+                                                 source.scope_states)
+        outcome.tasks = schedule.restore_tasks(session, source.tasks)
         if dry_run:
-            raise _DryRun('would be ' + outcome, added)
-    return outcome, added
+            outcome.rules = 'would be ' + outcome.rules
+            if outcome.pyscripts == 'imported':
+                outcome.pyscripts = 'would be imported'
+            raise _DryRun(outcome)
+    return outcome

@@ -16,14 +16,6 @@ EXIT_OK = 0
 EXIT_DIFFERENT = 1
 EXIT_REFUSED = 2
 
-# CloudKitty tables ratekeeper has no counterpart of yet: (table, what,
-# the missing piece)
-NOT_YET = (
-    ('pyscripts_scripts', 'pyscripts', 'pyscripts rating module'),
-    ('storage_scope_reprocessing_schedule', 'reprocessing tasks',
-     'reprocessing schedule'),
-)
-
 
 @dataclasses.dataclass
 class Window:
@@ -147,7 +139,6 @@ def import_cloudkitty(conf, options, out):
             data = DataCopy(conf, source, _open_storage(conf), conf,
                             options.window, out, options.batch_size)
         _import_rules(conf, engine, options.dry_run, out)
-        _report_skipped(engine, out)
         if data is None:
             return EXIT_OK
         try:
@@ -159,31 +150,35 @@ def import_cloudkitty(conf, options, out):
 
 
 def _import_rules(conf, engine, dry_run, out):
-    rules = cloudkitty.read_rules(engine)
-    states = cloudkitty.read_module_states(engine)
-    mappings = cloudkitty.read_collector_mappings(engine)
-    scopes = cloudkitty.read_scope_states(engine)
-    outcome, added = rk_rules.import_rules(conf, rules, states, mappings,
-                                           scopes, dry_run)
-    print('hashmap rules: %s (%s)' % (outcome, ', '.join(
-        '%d %s' % (count, kind) for kind, count in rules.counts().items())),
+    source = rk_rules.Source(
+        rules=cloudkitty.read_rules(engine),
+        module_states=cloudkitty.read_module_states(engine),
+        collector_mappings=cloudkitty.read_collector_mappings(engine),
+        scope_states=cloudkitty.read_scope_states(engine),
+        pyscripts=cloudkitty.read_pyscripts(engine),
+        tasks=cloudkitty.read_reprocessing_tasks(engine))
+    outcome = rk_rules.import_rules(conf, source, dry_run)
+    would = 'would be ' if dry_run else ''
+    print('hashmap rules: %s (%s)' % (outcome.rules, ', '.join(
+        '%d %s' % (count, kind)
+        for kind, count in source.rules.counts().items())), file=out)
+    print('pyscripts: %s (%d, %d deleted)' % (
+        outcome.pyscripts, len(source.pyscripts),
+        sum(row['deleted'] is not None for row in source.pyscripts)),
         file=out)
     print('module states: %s' % (', '.join(
         '%s %s priority %d' % (name, 'enabled' if enabled else 'disabled',
                                priority)
-        for name, enabled, priority in states) or 'none'), file=out)
-    print('collector mappings: %d' % len(mappings), file=out)
-    print('scope states: %d %simported, %d already there'
-          % (added, 'would be ' if dry_run else '', len(scopes) - added),
+        for name, enabled, priority in source.module_states) or 'none'),
+        file=out)
+    print('collector mappings: %d' % len(source.collector_mappings),
           file=out)
-
-
-def _report_skipped(engine, out):
-    for table, what, missing in NOT_YET:
-        count = cloudkitty.count_rows(engine, table)
-        if count:
-            print('skipped: %d %s (ratekeeper has no %s yet)'
-                  % (count, what, missing), file=out)
+    print('scope states: %d %simported, %d already there'
+          % (outcome.scope_states, would,
+             len(source.scope_states) - outcome.scope_states), file=out)
+    print('reprocessing tasks: %d %simported, %d already there'
+          % (outcome.tasks, would, len(source.tasks) - outcome.tasks),
+          file=out)
 
 
 def migrate_storage(conf, target_conf, options, out):

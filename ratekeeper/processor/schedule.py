@@ -198,6 +198,23 @@ class Schedule:
                 values, synchronize_session=False)
 
 
+TASK_KEY = ('identifier', 'start_reprocess_time', 'end_reprocess_time',
+            'reason')
+
+
+def restore_tasks(session, tasks):
+    """Add tasks scheduled elsewhere (an import), with their progress, in
+    the caller's transaction: dicts of TaskRow's columns, naive UTC. A task
+    already held (same scope, window and reason) keeps ratekeeper's own
+    progress. Returns the number added."""
+    present = {tuple(row) for row in session.execute(
+        sa.select(*(getattr(TaskRow, key) for key in TASK_KEY)))}
+    new = [task for task in tasks
+           if tuple(task[key] for key in TASK_KEY) not in present]
+    session.add_all(TaskRow(**task) for task in new)
+    return len(new)
+
+
 class Resets:
     """Scope resets asked for and not yet done."""
 

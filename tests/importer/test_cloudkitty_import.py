@@ -8,7 +8,9 @@ into its v1 SQL storage. ratekeeper then imports it, and the same client
 lists the same rules on both services, and /v2/summary says the same.
 """
 import contextlib
+import datetime
 import decimal
+import hashlib
 import json
 import os
 import signal
@@ -23,6 +25,7 @@ import sqlalchemy as sa
 from tests import cloudkitty_service
 from tests import databases
 from tests import live
+from tests.cli.test_v2_client import cloudkitty as client
 from tests.cli.test_v2_client import rows
 
 START = '2026-11-30T20:00:00'  # the data crosses a month boundary
@@ -80,9 +83,62 @@ def cloudkitty(request, influx, tmp_path_factory):
             cloudkitty_service.rules_setup(url)
             for scope in SCOPES:
                 post_json(url + '/v2/scope', scope)
+            add_pyscripts_and_tasks(url, db_url)
             cloudkitty_service.usagegen('load', '-n', str(POINTS), '--start',
                                         START, '--url', url)
             yield ck, url
+
+
+SCRIPTS = {
+    'double': 'for service in data:\n    pass\n',
+    'gone': 'x = 1\n',
+    'later': 'data = data\n',
+}
+# (scope, start, end, progress made before the import)
+TASKS = [
+    ('scope-a', '2026-11-30T10:00:00', '2026-11-30T15:00:00',
+     '2026-11-30 12:00:00'),
+    ('scope-a', '2026-11-30T16:00:00', '2026-11-30T17:00:00', None),
+    ('scope-a', '2026-11-30T00:00:00', '2026-11-30T05:00:00',
+     '2026-11-30 05:00:00'),  # finished
+]
+
+
+def reason(scope, start):
+    return 'fix %s from %s' % (scope, start)
+
+
+def add_pyscripts_and_tasks(url, db_url):
+    """Pyscripts (one deleted, one starting later) and reprocessing tasks
+    through CloudKitty's API with the client; the tasks' progress as
+    CloudKitty's processor records it, in its table."""
+    # CloudKitty 25 answers the client's "pyscript create" without a
+    # keystone token with a 500 ("An auth plugin is required to determine
+    # endpoint URL"): the scripts are posted as the client would
+    scripts = url + '/v1/rating/module_config/pyscripts/scripts'
+    for name, data in SCRIPTS.items():
+        body = {'name': name, 'data': data}
+        if name == 'later':
+            body['start'] = '2027-01-01T00:00:00'
+        created = json.loads(post_json(scripts, body))
+        if name == 'gone':
+            urllib.request.urlopen(urllib.request.Request(
+                scripts + '/' + created['script_id'], method='DELETE'),
+                timeout=60).close()
+    for scope, start, end, _progress in TASKS:
+        client(url, 'tasks', 'reprocessing', 'create', '--scope-id', scope,
+               '--start-reprocess-time', start, '--end-reprocess-time', end,
+               '--reason', reason(scope, start))
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    with engine.begin() as connection:
+        for scope, start, _end, progress in TASKS:
+            connection.execute(sa.text(
+                'UPDATE storage_scope_reprocessing_schedule SET '
+                'current_reprocess_time = :progress WHERE reason = :reason'
+            ).bindparams(sa.bindparam('progress', type_=sa.DateTime)),
+                {'progress': progress and datetime.datetime.fromisoformat(
+                    progress), 'reason': reason(scope, start)})
+    engine.dispose()
 
 
 def run_import(state, *args, check=True):
@@ -103,7 +159,10 @@ def imported(cloudkitty, tmp_path_factory):
     ck, _url = cloudkitty
     state = str(tmp_path_factory.mktemp('rk-imported'))
     result = run_import(state, '--db', ck.db_url, '--influxdb', ck.influxdb)
-    with live.running_server(state_path=state) as (url, _env):
+    # no reprocessing workers: they would carry on the imported tasks
+    with live.running_server(
+            state_path=state,
+            ORCHESTRATOR__MAX_WORKERS_REPROCESSING=0) as (url, _env):
         yield result, url, state
 
 
@@ -113,6 +172,10 @@ def test_import_says_every_total_is_equal(imported):
         '8 mappings, 2 thresholds)' in result.stdout
     assert 'module states: hashmap enabled priority 1' in result.stdout
     assert 'scope states: 2 imported, 0 already there' in result.stdout
+    assert 'pyscripts: imported (3, 1 deleted)' in result.stdout
+    assert 'reprocessing tasks: 3 imported, 0 already there' \
+        in result.stdout
+    assert 'skipped' not in result.stdout
     assert '%d points copied' % POINTS in result.stdout
     assert '2026-11 ' in result.stdout and '2026-12 ' in result.stdout
     assert result.stdout.rstrip().endswith('all totals equal')
@@ -259,14 +322,86 @@ def test_v1_storage_import_resumes_after_a_kill(cloudkitty, tmp_path):
     assert stored_points(state) == POINTS
 
 
+def script_listing(url):
+    listed = sorted(rows(url, 'pyscript', 'list'),
+                    key=lambda row: row['Script ID'])
+    shown = [row for listed_row in listed for row in rows(
+        url, 'pyscript', 'get', listed_row['Script ID'])]
+    return listed, shown
+
+
+def test_the_client_shows_the_same_pyscripts(cloudkitty, imported):
+    _ck, ck_url = cloudkitty
+    _result, rk_url, _state = imported
+    ck_listed, ck_shown = script_listing(ck_url)
+    assert sorted(row['Name'] for row in ck_listed) == ['double', 'later']
+    assert script_listing(rk_url) == (ck_listed, ck_shown)
+    assert {row['Name']: (row['Data'], row['Checksum']) for row in
+            ck_shown} == {name: (SCRIPTS[name], hashlib.sha512(
+                SCRIPTS[name].encode()).hexdigest())
+                for name in ('double', 'later')}
+
+
+def test_the_client_shows_the_same_reprocessing_tasks(cloudkitty, imported):
+    _ck, ck_url = cloudkitty
+    _result, rk_url, _state = imported
+    for scopes in ([], ['--scope-id', 'scope-a'], ['--order', 'asc']):
+        ck_tasks = rows(ck_url, 'tasks', 'reprocessing', 'get', *scopes)
+        assert len(ck_tasks) == 3
+        assert rows(rk_url, 'tasks', 'reprocessing', 'get', *scopes) == \
+            ck_tasks
+    progress = sorted(row['Current reprocessing time'] for row in
+                      rows(rk_url, 'tasks', 'reprocessing', 'get'))
+    assert progress == sorted((task[3] or '').replace(' ', 'T')
+                              for task in TASKS)
+
+
+def test_reimport_adds_nothing(cloudkitty, imported):
+    ck, _url = cloudkitty
+    _result, _rk_url, state = imported
+    again = run_import(state, '--db', ck.db_url)
+    assert 'pyscripts: already imported (3, 1 deleted)' in again.stdout
+    assert 'reprocessing tasks: 0 imported, 3 already there' in again.stdout
+    assert table_count(state, 'rk_reprocessing_schedule') == 3
+
+
+def table_count(state, table):
+    with contextlib.closing(sqlite3.connect(
+            os.path.join(state, 'ratekeeper.sqlite'))) as connection:
+        return connection.execute(
+            'SELECT COUNT(*) FROM %s' % table).fetchone()[0]
+
+
+def test_refuses_pyscripts_that_are_not_cloudkittys(cloudkitty, tmp_path):
+    ck, _url = cloudkitty
+    state = str(tmp_path)
+    run_import(state, '--db', 'sqlite:///' + os.path.join(
+        state, 'ratekeeper.sqlite'), '--dry-run', check=False)  # migrates
+    with live.running_server(state_path=state) as (url, _env):
+        client(url, 'pyscript', 'create', 'own', 'y = 2\n')
+    result = run_import(state, '--db', ck.db_url, check=False)
+    assert result.returncode == 2
+    assert 'already has 1 pyscripts that are not CloudKitty' \
+        in result.stderr
+    assert rules_count(state) == 0
+    assert table_count(state, 'rk_pyscripts_scripts') == 1
+    assert table_count(state, 'rk_reprocessing_schedule') == 0
+    assert table_count(state, 'rk_scope_states') == 0
+
+
 def test_dry_run_writes_nothing(cloudkitty, tmp_path):
     ck, _url = cloudkitty
     state = str(tmp_path)
     result = run_import(state, '--db', ck.db_url, '--v1-storage',
                         '--dry-run')
     assert 'hashmap rules: would be imported' in result.stdout
+    assert 'pyscripts: would be imported (3, 1 deleted)' in result.stdout
+    assert 'reprocessing tasks: 3 would be imported' in result.stdout
     assert 'dry run: nothing copied' in result.stdout
     assert rules_count(state) == 0
+    for table in ('rk_pyscripts_scripts', 'rk_pyscripts_revision',
+                  'rk_reprocessing_schedule', 'rk_scope_states'):
+        assert table_count(state, table) == 0, table
     assert not os.path.exists(os.path.join(state, 'imports'))
 
 
