@@ -19,14 +19,14 @@ INGEST = os.path.join(live.BIN, 'ratekeeper-ingest')
 POINTS = 1500
 
 
-def write_config(directory, version, url=None):
+def write_config(directory, version, url=None, storage_lines=''):
     os.makedirs(directory, exist_ok=True)
     url = url or 'sqlite:///%s/ratekeeper.sqlite' % directory
     path = os.path.join(directory, 'ratekeeper.conf')
     with open(path, 'w') as stream:
         stream.write('[DEFAULT]\nstate_path = %s\n[storage]\nversion = %d\n'
-                     '[database]\nconnection = %s\n' % (directory, version,
-                                                        url))
+                     '%s[database]\nconnection = %s\n'
+                     % (directory, version, storage_lines, url))
     subprocess.run([DBSYNC, '--config-file', path, 'upgrade'], check=True,
                    capture_output=True)
     return path
@@ -94,6 +94,32 @@ def test_v1_to_duckdb_and_back(v1_source, tmp_path):
     result = migrate(duckdb, back)
     assert result.returncode == 0, result.stdout + result.stderr
     assert points_of(back) == original
+
+
+def test_duckdb_to_clickhouse_and_back(tmp_path):
+    from tests import clickhouse
+    server = clickhouse.server()
+    database = clickhouse.database_name('migrate')
+    duckdb = _filled(write_config(str(tmp_path / 'duckdb'), 2))
+    target = write_config(
+        str(tmp_path / 'clickhouse'), 2,
+        storage_lines='backend = clickhouse\n[storage_clickhouse]\n'
+                      'url = %s\n' % server.url(database))
+    try:
+        result = migrate(duckdb, target)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '%d points copied' % POINTS in result.stdout
+        assert result.stdout.rstrip().endswith('all totals equal')
+        original = points_of(duckdb)
+        assert len(original) == POINTS
+        assert points_of(target) == original
+
+        back = write_config(str(tmp_path / 'v1-again'), 1)
+        result = migrate(target, back)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert points_of(back) == original
+    finally:
+        clickhouse.drop_database(server.tcp_port, database)
 
 
 def test_refuses_a_target_holding_data(v1_source, tmp_path):
