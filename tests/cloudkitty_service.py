@@ -20,12 +20,12 @@ import socket
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.parse
 import urllib.request
 
+from tests import influx
 from tests import live
 
 VERSION = '25.0.0'
@@ -175,42 +175,14 @@ def stop(process):
 
 @contextlib.contextmanager
 def influxdb():
-    """Yield the HTTP URL of a fresh influxd (Debian's 1.x package)."""
-    influxd = shutil.which('influxd')
-    if influxd is None:
-        raise RuntimeError('influxd is missing: make system-packages '
-                           'installs the Debian package influxdb')
-    with tempfile.TemporaryDirectory(prefix='rk-influx-') as directory:
-        port, rpc_port = live.free_port(), live.free_port()
-        config = os.path.join(directory, 'influxdb.conf')
-        with open(config, 'w') as stream:
-            stream.write(textwrap.dedent("""\
-                reporting-disabled = true
-                bind-address = "127.0.0.1:%d"
-                [meta]
-                  dir = "%s/meta"
-                [data]
-                  dir = "%s/data"
-                  wal-dir = "%s/wal"
-                  query-log-enabled = false
-                [http]
-                  bind-address = "127.0.0.1:%d"
-                  log-enabled = false
-                [monitor]
-                  store-enabled = false
-                [continuous_queries]
-                  enabled = false
-                """ % (rpc_port, directory, directory, directory, port)))
-        log = open(os.path.join(directory, 'influxd.log'), 'wb')
-        process = subprocess.Popen([influxd, '-config', config], stdout=log,
-                                   stderr=subprocess.STDOUT)
-        url = 'http://127.0.0.1:%d' % port
-        try:
-            wait_for(url + '/ping', process, 'influxd')
-            yield url
-        finally:
-            stop(process)
-            log.close()
+    """Yield the HTTP URL of a fresh influxd (Debian's 1.x package), the
+    suite's own InfluxDB server (tests/influx.py)."""
+    server = influx.Server()
+    try:
+        server.start()
+        yield 'http://127.0.0.1:%d' % server.port
+    finally:
+        server.remove()
 
 
 def influx_query(url, query, database=None):
