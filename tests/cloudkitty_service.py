@@ -9,7 +9,10 @@ its API (InfluxDB, a Debian ``influxd`` started here). The workarounds
 are those of /work/shared/reference/running-cloudkitty.md: oslo.config
 must not see gunicorn's arguments, the noauth pipeline needs
 keystonemiddleware's options registered, and ``cloudkitty-dbsync`` on a
-SQLite file needs one shared connection (StaticPool).
+SQLite file needs one shared connection (StaticPool). On PostgreSQL,
+CloudKitty 25's own dbsync and API fail; the wrappers below patch those
+CloudKitty bugs in the processes they start (never its installed files),
+each patch saying which bug it works around.
 """
 import contextlib
 import fcntl
@@ -33,7 +36,7 @@ CACHE = os.environ.get('RATEKEEPER_TEST_CACHE') or os.path.join(
     os.path.expanduser('~'), '.cache', 'ratekeeper-tests')
 VENV = os.path.join(CACHE, 'cloudkitty-%s' % VERSION)
 PACKAGES = ['cloudkitty==%s' % VERSION, 'python-cloudkittyclient',
-            'gunicorn', 'pymysql']
+            'gunicorn', 'pymysql', 'psycopg2-binary']
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, 'bench')
 
@@ -72,6 +75,25 @@ import sys
 sys.argv = [sys.argv[0], '--config-file', os.environ['CK_CONFIG']]
 import keystonemiddleware.auth_token  # registers [keystone_authtoken]
 from cloudkitty.wsgi.api import application  # noqa
+from oslo_config import cfg
+
+if cfg.CONF.database.connection.startswith('postgresql'):
+    # CloudKitty bug: StateManager.get_all filters its Boolean "active"
+    # column with integers (active=1 by default, "active IN (1)"), which
+    # PostgreSQL refuses (boolean = integer): POST and GET /v2/scope and
+    # reprocessing tasks answer 500. Pass them as booleans.
+    from cloudkitty import storage_state
+
+    _get_all = storage_state.StateManager.get_all
+
+    def _get_all_with_booleans(self, *args, active=True, **kwargs):
+        if isinstance(active, (list, tuple)):
+            active = [bool(value) for value in active]
+        elif isinstance(active, int):
+            active = bool(active)
+        return _get_all(self, *args, active=active, **kwargs)
+
+    storage_state.StateManager.get_all = _get_all_with_booleans
 """
 
 DBSYNC_WRAPPER = """\
@@ -83,11 +105,58 @@ _create_engine = sqlalchemy.create_engine
 
 
 def _one_connection(url, *args, **kwargs):
-    if str(url).startswith('sqlite'):
+    # CloudKitty bug: migrations 8a591f85865f (hashmap) and c6e4cda29654
+    # (pyscripts) update rows through a second session while the ALTER of
+    # the migration's own connection is uncommitted: on SQLite it does not
+    # see the new columns, on PostgreSQL it waits for the ALTER's lock
+    # forever. One shared connection serves both.
+    if str(url).startswith(('sqlite', 'postgresql')):
         kwargs['poolclass'] = pool.StaticPool
         for key in ('pool_size', 'max_overflow', 'pool_timeout'):
             kwargs.pop(key, None)
+    if str(url).startswith('postgresql'):
+        _postgresql_fixes()
     return _create_engine(url, *args, **kwargs)
+
+
+def _postgresql_fixes():
+    from alembic.operations import base
+    from sqlalchemy.engine import base as engine_base
+    from sqlalchemy.ext import compiler
+
+    # CloudKitty bug: hashmap migration f8c799db4aa0 executes a raw SQL
+    # string on its connection, which SQLAlchemy 2 refuses (it must be
+    # wrapped in text()).
+    execute = engine_base.Connection.execute
+    if getattr(execute, 'wraps_strings', False):
+        return
+
+    def execute_text(self, statement, *args, **kwargs):
+        if isinstance(statement, str):
+            statement = sqlalchemy.text(statement)
+        return execute(self, statement, *args, **kwargs)
+
+    execute_text.wraps_strings = True
+    engine_base.Connection.execute = execute_text
+
+    # CloudKitty bug: migrations 8a591f85865f and c6e4cda29654 add a
+    # Text(length=256) column, rendered TEXT(256): not valid on PostgreSQL,
+    # whose TEXT takes no length.
+    @compiler.compiles(sqlalchemy.Text, 'postgresql')
+    def text_without_length(type_, type_compiler, **kw):
+        return 'TEXT'
+
+    # CloudKitty bug: pyscripts migration c6e4cda29654 drops the unique
+    # constraint on pyscripts_scripts.name by MySQL's name for it, "name";
+    # PostgreSQL named it pyscripts_scripts_name_key.
+    drop_constraint = base.BatchOperations.drop_constraint
+
+    def drop_postgresql_name(self, name, *args, **kwargs):
+        if self.impl.table_name == 'pyscripts_scripts' and name == 'name':
+            name = 'pyscripts_scripts_name_key'
+        return drop_constraint(self, name, *args, **kwargs)
+
+    base.BatchOperations.drop_constraint = drop_postgresql_name
 
 
 sqlalchemy.create_engine = _one_connection
@@ -128,24 +197,68 @@ def venv_bin(name):
 
 
 def ensure_venv():
-    """The cached CloudKitty venv, installed on first use (under a lock,
-    built aside and renamed, so a killed install leaves nothing half)."""
-    if os.path.exists(os.path.join(VENV, '.complete')):
+    """The cached CloudKitty venv, installed on first use under a lock.
+
+    It is built where it stays (its console scripts' shebangs name their
+    python by path): a directory without .complete, which a killed install
+    leaves, is removed and built again. .complete lists the packages; a
+    venv made with fewer gets the missing ones."""
+    wanted = '\n'.join(PACKAGES) + '\n'
+    complete = os.path.join(VENV, '.complete')
+    if _read(complete) == wanted and not _moved_scripts():
         return VENV
     os.makedirs(CACHE, exist_ok=True)
     with open(VENV + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(os.path.join(VENV, '.complete')):
-            return VENV
-        building = VENV + '.building'
-        shutil.rmtree(building, ignore_errors=True)
-        subprocess.run([sys.executable, '-m', 'venv', building], check=True)
-        subprocess.run([os.path.join(building, 'bin', 'pip'), 'install', '-q']
-                       + PACKAGES, check=True)
-        open(os.path.join(building, '.complete'), 'w').close()
-        shutil.rmtree(VENV, ignore_errors=True)
-        os.rename(building, VENV)
+        installed = _read(complete)
+        if installed is None:
+            shutil.rmtree(VENV, ignore_errors=True)
+            subprocess.run([sys.executable, '-m', 'venv', VENV], check=True)
+        if installed != wanted:
+            subprocess.run([venv_bin('python'), '-m', 'pip', 'install', '-q']
+                           + PACKAGES, check=True)
+        _repair_moved_scripts()
+        with open(complete + '.new', 'w') as stream:
+            stream.write(wanted)
+        os.rename(complete + '.new', complete)
     return VENV
+
+
+def _read(path):
+    try:
+        with open(path) as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
+
+
+def _moved_scripts():
+    """Console scripts whose shebang names another directory's python: an
+    earlier version of ensure_venv built the venv aside and renamed it."""
+    moved = []
+    bin_directory = os.path.join(VENV, 'bin')
+    for name in os.listdir(bin_directory):
+        path = os.path.join(bin_directory, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
+        with open(path, 'rb') as stream:
+            first = stream.readline()
+        if first.startswith(b'#!') and b'/bin/python' in first and \
+                not first.startswith(b'#!' + bin_directory.encode() + b'/'):
+            moved.append(path)
+    return moved
+
+
+def _repair_moved_scripts():
+    python = ('#!%s\n' % venv_bin('python')).encode()
+    for path in _moved_scripts():
+        with open(path, 'rb') as stream:
+            stream.readline()
+            rest = stream.read()
+        with open(path + '.new', 'wb') as stream:
+            stream.write(python + rest)
+        os.chmod(path + '.new', os.stat(path).st_mode)
+        os.rename(path + '.new', path)
 
 
 def wait_for(url, process, what, timeout=60):
