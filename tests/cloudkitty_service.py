@@ -109,9 +109,11 @@ def _one_connection(url, *args, **kwargs):
     # (pyscripts) update rows through a second session while the ALTER of
     # the migration's own connection is uncommitted: on SQLite it does not
     # see the new columns, on PostgreSQL it waits for the ALTER's lock
-    # forever. One shared connection serves both.
+    # forever. One shared connection serves both (not pinged on checkout:
+    # psycopg2's ping cannot run inside the migration's transaction).
     if str(url).startswith(('sqlite', 'postgresql')):
         kwargs['poolclass'] = pool.StaticPool
+        kwargs['pool_pre_ping'] = False
         for key in ('pool_size', 'max_overflow', 'pool_timeout'):
             kwargs.pop(key, None)
     if str(url).startswith('postgresql'):

@@ -1,6 +1,6 @@
 """ratekeeper-import cloudkitty against a real CloudKitty 25.0.0.
 
-For each of SQLite and MariaDB: CloudKitty's schema is made by its own
+For each of SQLite, MariaDB and PostgreSQL: CloudKitty's schema is made by its own
 cloudkitty-dbsync, its rules by the reference rule set through its API
 (gunicorn, on a free port), its rated data pushed through its API into
 InfluxDB (Debian's influxd, started here) and by its own storage code
@@ -67,7 +67,7 @@ def ck_database(kind, directory):
         yield url
 
 
-@pytest.fixture(scope='module', params=['sqlite', 'mariadb'])
+@pytest.fixture(scope='module', params=['sqlite', 'mariadb', 'postgresql'])
 def cloudkitty(request, influx, tmp_path_factory):
     """A filled CloudKitty with its API running: (CloudKitty, API URL)."""
     directory = str(tmp_path_factory.mktemp('ck-' + request.param))
