@@ -106,11 +106,13 @@ _create_engine = sqlalchemy.create_engine
 
 def _one_connection(url, *args, **kwargs):
     # CloudKitty bug: migrations 8a591f85865f (hashmap) and c6e4cda29654
-    # (pyscripts) update rows through a second session while the ALTER of
+    # (pyscripts) update rows through a second session while the DDL of
     # the migration's own connection is uncommitted: on SQLite it does not
-    # see the new columns, on PostgreSQL it waits for the ALTER's lock
-    # forever. One shared connection serves both (not pinged on checkout:
-    # psycopg2's ping cannot run inside the migration's transaction).
+    # see the new columns; on PostgreSQL, where alembic runs the whole
+    # upgrade in one transaction, it does not even see the table
+    # ('relation "hashmap_mappings" does not exist'). One shared connection
+    # serves both (not pinged on checkout: psycopg2's ping cannot run
+    # inside the migration's transaction).
     if str(url).startswith(('sqlite', 'postgresql')):
         kwargs['poolclass'] = pool.StaticPool
         kwargs['pool_pre_ping'] = False
