@@ -1,11 +1,13 @@
 """ratekeeper-import cloudkitty against a real CloudKitty 25.0.0.
 
-For each of SQLite, MariaDB and PostgreSQL: CloudKitty's schema is made by its own
-cloudkitty-dbsync, its rules by the reference rule set through its API
-(gunicorn, on a free port), its rated data pushed through its API into
-InfluxDB (Debian's influxd, started here) and by its own storage code
-into its v1 SQL storage. ratekeeper then imports it, and the same client
-lists the same rules on both services, and /v2/summary says the same.
+For each of SQLite, MariaDB and PostgreSQL: CloudKitty's schema is made by
+its own cloudkitty-dbsync (patched at run time for CloudKitty's bugs on
+PostgreSQL, see tests/cloudkitty_service.py), its rules by the reference
+rule set through its API (gunicorn, on a free port), its rated data pushed
+through its API into InfluxDB (Debian's influxd, started here) and by its
+own storage code into its v1 SQL storage. ratekeeper then imports it, and
+the same client lists the same rules on both services, and /v2/summary
+says the same.
 """
 import contextlib
 import datetime
@@ -13,6 +15,7 @@ import decimal
 import hashlib
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -141,8 +144,8 @@ def add_pyscripts_and_tasks(url, db_url):
     engine.dispose()
 
 
-def run_import(state, *args, check=True):
-    env = live.server_env(state, live.free_port())
+def run_import(state, *args, check=True, **options):
+    env = live.server_env(state, live.free_port(), **options)
     subprocess.run([DBSYNC, 'upgrade'], env=env, check=True,
                    capture_output=True)
     result = subprocess.run([IMPORT, 'cloudkitty'] + list(args), env=env,
@@ -181,11 +184,13 @@ def test_import_says_every_total_is_equal(imported):
     assert result.stdout.rstrip().endswith('all totals equal')
 
 
-def rule_listings(url):
-    """Every rule as the client lists it, per service and field."""
+def rule_listings(url, modules=True):
+    """Every rule as the client lists it, per service and field (and the
+    modules, which it lists through /v2)."""
     listed = {'services': rows(url, 'hashmap', 'service', 'list'),
-              'groups': rows(url, 'hashmap', 'group', 'list'),
-              'modules': rows(url, 'module', 'list')}
+              'groups': rows(url, 'hashmap', 'group', 'list')}
+    if modules:
+        listed['modules'] = rows(url, 'module', 'list')
     for service in listed['services']:
         service_id = service['Service ID']
         listed[service_id] = {
@@ -416,6 +421,32 @@ def test_refuses_a_database_that_is_not_cloudkitty(tmp_path):
     assert rules_count(state) == 0
 
 
+def test_refuses_a_postgresql_database_that_is_not_cloudkitty(tmp_path):
+    """ratekeeper's own database on PostgreSQL, given by mistake."""
+    state = str(tmp_path)
+    with databases.temporary_database('postgresql', 'notck') as url:
+        run_import(state, '--db', url, '--dry-run', check=False,
+                   DATABASE__CONNECTION=url)  # migrates it
+        result = run_import(state, '--db', url, '--v1-storage', check=False)
+    assert result.returncode == 2
+    assert 'not a CloudKitty database: it has no cloudkitty_alembic table' \
+        in result.stderr
+    assert rules_count(state) == 0
+    assert not os.path.exists(os.path.join(state, 'imports'))
+
+
+def test_refuses_a_missing_postgresql_database(tmp_path):
+    state = str(tmp_path)
+    name = 'rk_missing_%s' % secrets.token_hex(6)
+    result = run_import(state, '--db', databases.SERVERS['postgresql'] + name,
+                        '--v1-storage', check=False)
+    assert result.returncode == 2
+    assert 'cannot open the CloudKitty database' in result.stderr
+    assert 'database "%s" does not exist' % name in result.stderr
+    assert rules_count(state) == 0
+    assert not os.path.exists(os.path.join(state, 'imports'))
+
+
 @contextlib.contextmanager
 def hashmap_revision(db_url, revision):
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
@@ -516,3 +547,64 @@ def test_quotes_are_the_same(cloudkitty, imported):
             decimal.Decimal(json.loads(ck_answer))
         assert abs(difference) < decimal.Decimal('1e-18'), \
             (rk_answer, ck_answer)
+
+
+def report(url, what, **params):
+    """/v1/report/total or summary, rates rounded to 9 places (CloudKitty
+    sums InfluxDB's doubles: 76.67439999999999 for 76.6744)."""
+    query = '&'.join('%s=%s' % item for item in params.items())
+    answer = get_json(url + '/v1/report/%s?all_tenants=true&%s'
+                      % (what, query))
+    if what == 'total':
+        return round(decimal.Decimal(answer), 9)
+    for row in answer['summary']:
+        row['rate'] = str(round(decimal.Decimal(row['rate']), 9))
+    return sorted(answer['summary'], key=lambda r: json.dumps(
+        r, sort_keys=True))
+
+
+def test_import_into_postgresql(cloudkitty, tmp_path):
+    """ratekeeper's database and its v1 SQL storage on PostgreSQL: the
+    rules, pyscripts, scope states and reprocessing schedule land there,
+    and the rated data of CloudKitty's v1 storage (ratekeeper then serves
+    /v1 only)."""
+    ck, ck_url = cloudkitty
+    state = str(tmp_path)
+    with databases.temporary_database('postgresql', 'import') as rk_db:
+        options = {'DATABASE__CONNECTION': rk_db, 'STORAGE__VERSION': 1,
+                   'STORAGE__BACKEND': 'sqlalchemy'}
+        result = run_import(state, '--db', ck.db_url, '--v1-storage',
+                            **options)
+        assert 'hashmap rules: imported (3 services, 3 fields, 3 groups, ' \
+            '8 mappings, 2 thresholds)' in result.stdout
+        assert 'pyscripts: imported (3, 1 deleted)' in result.stdout
+        assert '%d points copied' % POINTS in result.stdout
+        assert result.stdout.rstrip().endswith('all totals equal')
+        engine = sa.create_engine(rk_db, poolclass=sa.NullPool)
+        with engine.connect() as connection:
+            counts = {table: connection.execute(sa.text(
+                'SELECT COUNT(*) FROM %s' % table)).scalar() for table in (
+                'rk_hashmap_services', 'rk_pyscripts_scripts',
+                'rk_scope_states', 'rk_reprocessing_schedule')}
+        engine.dispose()
+        assert counts == {'rk_hashmap_services': 3,
+                          'rk_pyscripts_scripts': 3, 'rk_scope_states': 2,
+                          'rk_reprocessing_schedule': 3}
+        assert not os.path.exists(os.path.join(state, 'ratekeeper.sqlite'))
+        with live.running_server(state_path=state, **options) as (url, _):
+            rk_rules = sorted_listing(rule_listings(url, modules=False))
+            rk_hashmap = get_json(url + '/v1/rating/modules/hashmap')
+            rk_scripts = script_listing(url)
+            window = {'begin': '2026-11-30T00:00:00',
+                      'end': '2026-12-02T00:00:00'}
+            rk_total = report(url, 'total', **window)
+            rk_summary = report(url, 'summary', groupby='tenant_id,res_type',
+                                **window)
+    assert rk_rules == sorted_listing(rule_listings(ck_url, modules=False))
+    assert rk_hashmap == get_json(ck_url + '/v1/rating/modules/hashmap')
+    assert rk_scripts == script_listing(ck_url)
+    assert rk_total > 0
+    assert rk_total == report(ck_url, 'total', **window)
+    assert len(rk_summary) > 1
+    assert rk_summary == report(ck_url, 'summary',
+                                groupby='tenant_id,res_type', **window)
