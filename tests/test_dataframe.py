@@ -89,7 +89,7 @@ def test_values_are_stored_as_text():
 
 
 def test_frames_come_back_in_order_with_sorted_types():
-    rows = [(b, e, t, 'u', 1.0, 0.0, {}, {}) for b, e, t in [
+    rows = [(b, e, t, 'u', 1.0, 0.0, {}, {}, None) for b, e, t in [
         ('b1', 'e1', 'volume'), ('b1', 'e1', 'image'), ('b2', 'e2', 'image')]]
     rows = [(_Moment(r[0]), _Moment(r[1])) + r[2:] for r in rows]
     frames = dataframe.frames_from_rows(rows)

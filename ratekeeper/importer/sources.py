@@ -58,20 +58,25 @@ def naive(moment):
 
 def batched(points, size):
     """PointBatches of at most ``size`` of ``points``, each point a tuple
-    (begin, end, type, unit, qty, price, groupby, metadata)."""
+    (begin, end, type, unit, qty, price, groupby, metadata, description);
+    without the description (a source that has none) every point of the
+    batch has none."""
     batch = dataframe.PointBatch()
-    columns = (batch.begin, batch.end, batch.type, batch.unit, batch.qty,
-               batch.price, batch.groupby, batch.metadata)
+    columns = _columns(batch)
     for point in points:
         for column, value in zip(columns, point):
             column.append(value)
         if len(batch) >= size:
             yield batch
             batch = dataframe.PointBatch()
-            columns = (batch.begin, batch.end, batch.type, batch.unit,
-                       batch.qty, batch.price, batch.groupby, batch.metadata)
+            columns = _columns(batch)
     if len(batch):
         yield batch
+
+
+def _columns(batch):
+    return (batch.begin, batch.end, batch.type, batch.unit, batch.qty,
+            batch.price, batch.groupby, batch.metadata, batch.description)
 
 
 def groupby_keys_by_type(conf):

@@ -140,7 +140,7 @@ class StorageTest:
             'groupby': groupby, 'metadata': metadata}]})])
         [p] = self.all_points()
         self.assertEqual(('compute', 'µs'), p[2:4])
-        self.assertEqual((groupby, metadata), p[6:])
+        self.assertEqual((groupby, metadata, None), p[6:])
         end = BEGIN + HOUR
         rows = self.storage.total(BEGIN, end, groupby=['clé "x"', 'émoji 🚀'],
                                   filters={'a.b': ['dot'], '$q': ['d']})
@@ -400,13 +400,14 @@ class StorageTest:
         self.assertEqual([('instance', 'vm-a1'), ('instance', 'vm-a2'),
                           ('instance', 'vm-b1'), ('volume', 'vol-a1'),
                           ('image', 'img-b1')], first_hour)
-        begin, end, metric_type, unit, qty, price, groupby, metadata = \
-            points[3]
+        begin, end, metric_type, unit, qty, price, groupby, metadata, \
+            description = points[3]
         self.assertEqual(('volume', 'GiB'), (metric_type, unit))
         self.assertClose(qty, 10)
         self.assertClose(price, 0.25)
         self.assertEqual(({'project_id': PROJECT_A, 'id': 'vol-a1'},
                           {'volume_type': 'ssd'}), (groupby, metadata))
+        self.assertIsNone(description)
 
     def test_stream_range_filters_and_metric_types(self):
         self.push(hourly_frames(4))

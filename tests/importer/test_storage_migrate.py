@@ -40,9 +40,10 @@ def points_of(path):
         return sorted(
             (begin.isoformat(), end.isoformat(), kind, unit,
              round(qty, 9), round(price, 9), sorted(groupby.items()),
-             sorted(metadata.items()))
+             sorted(metadata.items()), description)
             for batch in storage.stream(None, None)
-            for begin, end, kind, unit, qty, price, groupby, metadata in batch)
+            for (begin, end, kind, unit, qty, price, groupby, metadata,
+                 description) in batch)
     finally:
         storage.close()
 

@@ -477,5 +477,5 @@ def _points(rows, moments):
                 moments[stamp] = EPOCH + datetime.timedelta(seconds=stamp)
         points.append((moments[begin], moments[end], metric_type, unit,
                        qty, price, dict(zip(groupby_keys, groupby_values)),
-                       dict(zip(metadata_keys, metadata_values))))
+                       dict(zip(metadata_keys, metadata_values)), None))
     return points

@@ -21,6 +21,7 @@ at start the log's pushes are written back.
 """
 import collections
 import datetime
+import itertools
 import logging
 import os
 import threading
@@ -571,7 +572,8 @@ def _points(record_batch, groupby_keys, metadata_keys, moments):
     count = record_batch.num_rows
     groupbys = _attribute_dicts(groupby_keys, columns[6:split], count)
     metadatas = _attribute_dicts(metadata_keys, columns[split:], count)
-    return list(zip(*columns[:6], groupbys, metadatas))
+    return list(zip(*columns[:6], groupbys, metadatas,
+                    itertools.repeat(None)))
 
 
 def _attribute_dicts(keys, columns, count):

@@ -184,7 +184,8 @@ class InfluxStorage(storage_v2.BaseStorage):
 
     def _points(self, begin, end, filters, metric_types):
         """The matching points as (begin, end, type, unit, qty, price,
-        groupby, metadata, seq), in time then push order."""
+        groupby, metadata, description, seq), in time then push
+        order."""
         params = query.NamedParams()
         clauses = self._time_clauses(begin, end, params)
         if metric_types:
@@ -210,22 +211,23 @@ class InfluxStorage(storage_v2.BaseStorage):
             point = (moment, moment + period, row[tag['type']],
                      row.get('unit'),
                      row.get('qty'), row.get('price'), groupby, metadata,
+                     None,
                      (row.get(PUSH_FIELD) or 0, row.get(SEQ_FIELD) or 0))
             if _matches(point, filters):
                 points.append(point)
-        points.sort(key=lambda p: (p[0], p[8]))
+        points.sort(key=lambda p: (p[0], p[9]))
         return points
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
                  offset=0, limit=100):
         points = self._points(begin, end, filters, metric_types)
-        page = [p[:8] for p in points[offset:offset + limit]]
+        page = [p[:9] for p in points[offset:offset + limit]]
         return {'total': len(points),
                 'dataframes': dataframe.frames_from_rows(page)}
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
-        points = [p[:8] for p in self._points(begin, end, filters,
+        points = [p[:9] for p in self._points(begin, end, filters,
                                               metric_types)]
         for start in range(0, len(points), batch_size):
             yield points[start:start + batch_size]

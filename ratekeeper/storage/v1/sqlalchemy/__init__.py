@@ -419,7 +419,8 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
             [moment[0] for moment in moments],
             [moment[1] for moment in moments], types, units,
             map(float, qtys), map(float, prices),
-            _documents(groupbys), _documents(metadatas)))
+            _documents(groupbys), _documents(metadatas),
+            itertools.repeat(None)))
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
