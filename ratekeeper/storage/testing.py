@@ -149,6 +149,42 @@ class StorageTest:
         self.assertEqual(['projet-é'],
                          self.storage.scope_ids(BEGIN, end, 'project_id'))
 
+    def test_descriptions_round_trip(self):
+        """A metric's description is stored with each of its points and
+        read back (CloudKitty lost it: its bug B9); points without one
+        read None and show no description key."""
+        described = 'Instance uptime, in hours (flavor priced)'
+        first = point(1, 0.5, PROJECT_A, 'vm-a1')
+        first['description'] = described
+        second = point(1, 0.5, PROJECT_B, 'vm-b1')
+        second['description'] = described
+        volume = point(10, 0.25, PROJECT_A, 'vol-a1', unit='GiB')
+        volume['description'] = 'Volume size, in GiB « ssd » 日本'
+        self.push([frame(BEGIN, {'instance': [first, second],
+                                 'volume': [volume]})])
+        self.push(hourly_frames(1, BEGIN + HOUR))
+        points = self.all_points()
+        self.assertEqual(8, len(points))
+        self.assertEqual(
+            [('instance', described), ('instance', described),
+             ('volume', 'Volume size, in GiB « ssd » 日本')],
+            [(p[2], p[8]) for p in points[:3]])
+        self.assertEqual([None] * 5, [p[8] for p in points[3:]])
+        self.assertEqual(described, self.all_points(
+            filters={'project_id': [PROJECT_B]},
+            metric_types=['instance'])[0][8])
+        [wire] = self.storage.retrieve(BEGIN, BEGIN + HOUR)['dataframes']
+        self.assertEqual([described, described],
+                         [p['description'] for p in wire['usage']['instance']])
+        [wire] = self.storage.retrieve(BEGIN + HOUR,
+                                       BEGIN + 2 * HOUR)['dataframes']
+        self.assertFalse(any('description' in p
+                             for points in wire['usage'].values()
+                             for p in points))
+        # sums and groups are not split by the description
+        self.assertEqual(3, self.storage.total(
+            BEGIN, BEGIN + 2 * HOUR, groupby=['type'])['total'])
+
     def test_many_attribute_keys(self):
         metadata = {'key_%02d' % i: 'value %d' % i for i in range(60)}
         self.push([frame(BEGIN, {'instance': [

@@ -21,7 +21,6 @@ at start the log's pushes are written back.
 """
 import collections
 import datetime
-import itertools
 import logging
 import os
 import threading
@@ -54,6 +53,12 @@ PENDING_BATCHES = 3
 # drifts in the last digits.
 EXACT_SUM = 'CAST(SUM(CAST({0} AS DECIMAL(38, 12))) AS DOUBLE)'
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
+
+# Added to tables made before descriptions were kept (at start, on every
+# storage): a metric's description repeats on each of its points, and
+# DuckDB's dictionary compression stores it about once per row group.
+ADD_DESCRIPTION = (f'ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS '
+                   'description VARCHAR')
 
 CREATE_TABLE = f'''
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -150,6 +155,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 'cannot open %s: %s (only one process may open a DuckDB '
                 'file; run one API process with threads)' % (self.path, exc))
         self._db.execute(CREATE_TABLE)
+        self._db.execute(ADD_DESCRIPTION)
         self._load_columns()
         self._next_seq = self._stored_next_seq()
         if self.path != ':memory:' and self.batch_points:
@@ -240,6 +246,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             'qty': pa.array(batch.qty, pa.float64()),
             'price': pa.array(batch.price, pa.float64()),
         }
+        if batch.description:  # else nulls, as for an absent attribute
+            columns['description'] = pa.array(batch.descriptions(),
+                                              pa.string())
         columns.update(attribute_columns(
             GROUPBY_PREFIX, groupby_keys, batch.groupby))
         columns.update(attribute_columns(
@@ -524,7 +533,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
         return (f'SELECT epoch_us(begin), epoch_us("end"), type, unit, qty, '
-                f'price{columns} FROM {TABLE} WHERE {where} '
+                f'price, description{columns} FROM {TABLE} WHERE {where} '
                 f'ORDER BY begin, seq')
 
     def stream(self, begin, end, filters=None, metric_types=None,
@@ -568,12 +577,11 @@ def _points(record_batch, groupby_keys, metadata_keys, moments):
         for micros in set(column).difference(moments):
             moments[micros] = EPOCH + micros * MICROSECOND
         columns[index] = [moments[micros] for micros in column]
-    split = 6 + len(groupby_keys)
+    split = 7 + len(groupby_keys)
     count = record_batch.num_rows
-    groupbys = _attribute_dicts(groupby_keys, columns[6:split], count)
+    groupbys = _attribute_dicts(groupby_keys, columns[7:split], count)
     metadatas = _attribute_dicts(metadata_keys, columns[split:], count)
-    return list(zip(*columns[:6], groupbys, metadatas,
-                    itertools.repeat(None)))
+    return list(zip(*columns[:6], groupbys, metadatas, columns[6]))
 
 
 def _attribute_dicts(keys, columns, count):
