@@ -57,6 +57,7 @@ SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 # Added to tables made before descriptions were kept (at start, on every
 # storage): a metric's description repeats on each of its points, and
 # DuckDB's dictionary compression stores it about once per row group.
+DESCRIPTION_TYPE = pa.dictionary(pa.int32(), pa.string())
 ADD_DESCRIPTION = (f'ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS '
                    'description VARCHAR')
 
@@ -111,6 +112,20 @@ def attribute_columns(prefix, keys, dicts):
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         children = [text_array([d.get(key) for d in dicts]) for key in keys]
     return {prefix + key: column for key, column in zip(keys, children)}
+
+
+def description_column(batch):
+    """The descriptions as a dictionary array: a few distinct texts (one
+    per metric) and an index per point, so that the staging log holds
+    each text once per push rather than once per point."""
+    texts = batch.description
+    if not texts:
+        return pa.nulls(len(batch), DESCRIPTION_TYPE)
+    numbers = {}
+    indices = [None if text is None else numbers.setdefault(text, len(numbers))
+               for text in texts]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32()), pa.array(list(numbers), pa.string()))
 
 
 class DuckDBStorage(storage_v2.BaseStorage):
@@ -246,9 +261,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             'qty': pa.array(batch.qty, pa.float64()),
             'price': pa.array(batch.price, pa.float64()),
         }
-        if batch.description:  # else nulls, as for an absent attribute
-            columns['description'] = pa.array(batch.descriptions(),
-                                              pa.string())
+        columns['description'] = description_column(batch)
         columns.update(attribute_columns(
             GROUPBY_PREFIX, groupby_keys, batch.groupby))
         columns.update(attribute_columns(
