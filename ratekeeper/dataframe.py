@@ -5,7 +5,13 @@ The wire form (POST /v2/dataframes, GET /v2/dataframes)::
     {"period": {"begin": iso, "end": iso},
      "usage": {"<type>": [{"vol": {"unit": str, "qty": number},
                            "rating": {"price": number},      # optional
-                           "groupby": {...}, "metadata": {...}}]}}
+                           "groupby": {...}, "metadata": {...},
+                           "description": str}]}}  # optional
+
+``description`` is the metric's description (metrics.yml): CloudKitty
+meant it to travel with each point into storage but lost it (its bug B9);
+ratekeeper keeps it, and shows it where a point is read back (only when
+the point has one, so points without keep CloudKitty's exact shape).
 
 Parsing builds a :class:`PointBatch`, one list per column, because storage
 writes and rating work on whole columns. The point-level checks are written
@@ -28,6 +34,7 @@ MAX_KEY_LENGTH = 255
 # stored 1e30 used to make every later summary fail.
 MAX_MAGNITUDE = 1e15
 MAX_TYPE_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 4096
 # Periods end in year 9998 at the latest: a summary by time adds a collect
 # period to a point's begin, which must stay a datetime.
 LATEST_END = datetime.datetime(9999, 1, 1, tzinfo=datetime.timezone.utc)
@@ -55,11 +62,24 @@ class PointBatch:
     price: list = dataclasses.field(default_factory=list)
     groupby: list = dataclasses.field(default_factory=list)
     metadata: list = dataclasses.field(default_factory=list)
+    # each point's description (str or None), or empty when no point has
+    # one: producers that know of none need not fill it
+    description: list = dataclasses.field(default_factory=list)
     # indexes of the points sent without a rating (priced at 0 so far)
     unrated: list = dataclasses.field(default_factory=list)
 
     def __len__(self):
         return len(self.qty)
+
+    def descriptions(self):
+        """The description column, one entry per point (None: none)."""
+        column = self.description
+        if not column:
+            return [None] * len(self)
+        if len(column) != len(self):
+            raise ValueError('%d descriptions for %d points'
+                             % (len(column), len(self)))
+        return column
 
     @functools.cached_property
     def groupby_keys(self):
@@ -139,6 +159,23 @@ def _period(frame, path):
     return begin, end
 
 
+def _description(point, where):
+    """A sent point's description: a string (or null, none); ratekeeper
+    accepts the key CloudKitty's own output never carried, so that what
+    GET /v2/dataframes returns can be pushed again."""
+    description = point.get('description')
+    if description is None:
+        return None
+    if type(description) is not str:
+        raise InvalidDataframe('description must be a string',
+                               where + '.description')
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidDataframe('description longer than %d characters'
+                               % MAX_DESCRIPTION_LENGTH,
+                               where + '.description')
+    return description
+
+
 def _checked_point(point, where):
     """(unit, qty, price, groupby, metadata) of a point that failed the fast
     path: converted when it is only unusual (numbers sent as strings),
@@ -173,6 +210,7 @@ def _add_points(batch, begin, end, metric_type, points, path):
     unit_column, groupby_column = batch.unit, batch.groupby
     metadata_column = batch.metadata
     first = len(qty_column)
+    descriptions = None
     for i, point in enumerate(points):
         try:
             vol = point['vol']
@@ -198,10 +236,27 @@ def _add_points(batch, begin, end, metric_type, points, path):
         unit_column.append(unit)
         groupby_column.append(groupby)
         metadata_column.append(metadata)
+        if 'description' in point:
+            if descriptions is None:
+                descriptions = {}
+            descriptions[first + i] = _description(
+                point, '%s[%d]' % (path, i))
     count = len(points)
+    if descriptions:
+        _add_descriptions(batch, first, descriptions)
     batch.begin.extend([begin] * count)
     batch.end.extend([end] * count)
     batch.type.extend([metric_type] * count)
+
+
+def _add_descriptions(batch, first, descriptions):
+    """Set the descriptions of the points from ``first`` on, the column
+    filled with None for the points before (it is empty until a point
+    has a description)."""
+    column = batch.description
+    column.extend([None] * (len(batch) - len(column)))
+    for index, description in descriptions.items():
+        column[index] = description
 
 
 def check_numbers(column, name):
@@ -268,6 +323,9 @@ def parse_dataframes(frames):
                 raise InvalidDataframe('bad metric type name', path + '.usage')
             _add_points(batch, begin, end, metric_type, points,
                         '%s.usage.%s' % (path, metric_type))
+    if batch.description:
+        batch.description.extend([None] * (len(batch)
+                                           - len(batch.description)))
     check_numbers(batch.qty, 'vol.qty')
     check_numbers(batch.price, 'rating.price')
     _check_keys(batch.groupby_keys)
@@ -278,22 +336,26 @@ def parse_dataframes(frames):
 def frames_from_rows(rows):
     """Regroup stored points into wire frames, keeping the rows' order.
 
-    ``rows`` yields (begin, end, type, unit, qty, price, groupby, metadata)
-    with aware datetimes; frames come out in order of first appearance.
+    ``rows`` yields (begin, end, type, unit, qty, price, groupby, metadata,
+    description) with aware datetimes; frames come out in order of first
+    appearance. A point has a ``description`` key only when it has one.
     """
     frames = {}
-    for begin, end, metric_type, unit, qty, price, groupby, metadata in rows:
+    for (begin, end, metric_type, unit, qty, price, groupby, metadata,
+         description) in rows:
         frame = frames.get((begin, end))
         if frame is None:
             frame = frames[(begin, end)] = {
                 'period': {'begin': begin.isoformat(),
                            'end': end.isoformat()},
                 'usage': {}}
-        frame['usage'].setdefault(metric_type, []).append({
-            'vol': {'unit': unit, 'qty': qty},
-            'rating': {'price': price},
-            'groupby': groupby,
-            'metadata': metadata})
+        point = {'vol': {'unit': unit, 'qty': qty},
+                 'rating': {'price': price},
+                 'groupby': groupby,
+                 'metadata': metadata}
+        if description is not None:
+            point['description'] = description
+        frame['usage'].setdefault(metric_type, []).append(point)
     for frame in frames.values():
         frame['usage'] = dict(sorted(frame['usage'].items()))
     return list(frames.values())

@@ -26,6 +26,33 @@ def test_a_batch_is_columns():
     assert batch.metadata_keys == {'flavor'}
 
 
+def test_descriptions_are_a_column_filled_only_when_one_is_sent():
+    plain = dataframe.parse_dataframes([frame(point(), point())])
+    assert plain.description == []
+    assert plain.descriptions() == [None, None]
+    batch = dataframe.parse_dataframes([
+        frame(point(), point()),
+        {'period': {'begin': '2015-01-04T01:00:00Z',
+                    'end': '2015-01-04T02:00:00Z'},
+         'usage': {'image': [point(description=None)],
+                   'volume': [point(description='Volume size'), point()]}},
+    ])
+    assert batch.type == ['instance'] * 2 + ['image'] + ['volume'] * 2
+    assert batch.description == [None, None, None, 'Volume size', None]
+
+
+@pytest.mark.parametrize('description, reason', [
+    (1, 'description must be a string'),
+    (['a'], 'description must be a string'),
+    ('x' * (dataframe.MAX_DESCRIPTION_LENGTH + 1), 'longer than 4096'),
+])
+def test_a_bad_description_is_refused_with_its_path(description, reason):
+    with pytest.raises(dataframe.InvalidDataframe, match=reason) as caught:
+        dataframe.parse_dataframes([frame(point(), point(
+            description=description))])
+    assert caught.value.path == 'dataframes[0].usage.instance[1].description'
+
+
 def test_numbers_sent_as_strings_are_numbers():
     batch = dataframe.parse_dataframes([frame(point(
         vol={'unit': 'u', 'qty': '2.5'}, rating={'price': '0.1'}))])
@@ -89,7 +116,7 @@ def test_values_are_stored_as_text():
 
 
 def test_frames_come_back_in_order_with_sorted_types():
-    rows = [(b, e, t, 'u', 1.0, 0.0, {}, {}) for b, e, t in [
+    rows = [(b, e, t, 'u', 1.0, 0.0, {}, {}, None) for b, e, t in [
         ('b1', 'e1', 'volume'), ('b1', 'e1', 'image'), ('b2', 'e2', 'image')]]
     rows = [(_Moment(r[0]), _Moment(r[1])) + r[2:] for r in rows]
     frames = dataframe.frames_from_rows(rows)

@@ -28,6 +28,9 @@ UTC = datetime.timezone.utc
 # numbers as fields, the keys of each kind listed in two fields.
 INFLUX_MEASUREMENT = 'dataframes'
 INFLUX_PERIOD_FIELD = '__ck_collect_period'
+# where CloudKitty 25 writes a point's description (a field it never reads
+# back; its processor loses descriptions before storage, bug B9)
+INFLUX_DESCRIPTION_FIELD = 'description'
 # CloudKitty's default metrics group by these; a v1 point of a type the
 # metrics configuration does not know keeps them as groupby.
 DEFAULT_GROUPBY = ('id', 'user_id', 'project_id')
@@ -58,20 +61,25 @@ def naive(moment):
 
 def batched(points, size):
     """PointBatches of at most ``size`` of ``points``, each point a tuple
-    (begin, end, type, unit, qty, price, groupby, metadata)."""
+    (begin, end, type, unit, qty, price, groupby, metadata, description);
+    without the description (a source that has none) every point of the
+    batch has none."""
     batch = dataframe.PointBatch()
-    columns = (batch.begin, batch.end, batch.type, batch.unit, batch.qty,
-               batch.price, batch.groupby, batch.metadata)
+    columns = _columns(batch)
     for point in points:
         for column, value in zip(columns, point):
             column.append(value)
         if len(batch) >= size:
             yield batch
             batch = dataframe.PointBatch()
-            columns = (batch.begin, batch.end, batch.type, batch.unit,
-                       batch.qty, batch.price, batch.groupby, batch.metadata)
+            columns = _columns(batch)
     if len(batch):
         yield batch
+
+
+def _columns(batch):
+    return (batch.begin, batch.end, batch.type, batch.unit, batch.qty,
+            batch.price, batch.groupby, batch.metadata, batch.description)
 
 
 def groupby_keys_by_type(conf):
@@ -287,10 +295,15 @@ class CloudKittyInfluxDB:
         for row in self._rows(query):
             first = _from_epoch(row['time'])
             period = datetime.timedelta(seconds=int(row[INFLUX_PERIOD_FIELD]))
+            metadata = _attributes(row, row.get('metadata'))
+            description = row.get(INFLUX_DESCRIPTION_FIELD)
+            if INFLUX_DESCRIPTION_FIELD in metadata or \
+                    not isinstance(description, str):
+                description = None  # the field holds a metadata value
             yield (first, first + period, row['type'], row['unit'],
                    row['qty'], row['price'] or 0.0,
-                   _attributes(row, row.get('groupby')),
-                   _attributes(row, row.get('metadata')))
+                   _attributes(row, row.get('groupby')), metadata,
+                   description)
 
     def totals(self, begin, end):
         query = ('SELECT SUM("qty"), SUM("price") FROM %s %s GROUP BY '

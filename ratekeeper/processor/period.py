@@ -139,6 +139,8 @@ class PeriodProcessor:
             batch.qty.extend(float(qty) for qty in points.qty)
             batch.groupby.extend(points.groupby)
             batch.metadata.extend(points.metadata)
+            # B9: CloudKitty lost it on the way to storage
+            batch.description.extend([definition.description] * count)
 
     def _apply_skip_filters(self, batch):
         """Drop the rated points the skip expressions select."""
@@ -149,8 +151,9 @@ class PeriodProcessor:
         keep = [i for i in range(len(batch)) if filter_of_type[
             batch.type[i]].keep(batch.unit[i], batch.qty[i], batch.price[i],
                                 batch.groupby[i], batch.metadata[i])]
+        batch.description = batch.descriptions()
         for column in ('begin', 'end', 'type', 'unit', 'qty', 'price',
-                       'groupby', 'metadata'):
+                       'groupby', 'metadata', 'description'):
             values = getattr(batch, column)
             setattr(batch, column, [values[i] for i in keep])
         batch.__dict__.pop('groupby_keys', None)

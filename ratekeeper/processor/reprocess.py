@@ -69,13 +69,14 @@ def task_lock_name(task):
 
 
 COLUMNS = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'groupby',
-           'metadata')
+           'metadata', 'description')
 
 
 def _saved_text(batch):
     """A batch's columns as JSON text (datetimes as ISO 8601)."""
-    return orjson.dumps({column: getattr(batch, column)
-                         for column in COLUMNS}).decode('utf-8')
+    columns = {column: getattr(batch, column) for column in COLUMNS}
+    columns['description'] = batch.descriptions()
+    return orjson.dumps(columns).decode('utf-8')
 
 
 def _saved_batch(text):
@@ -125,8 +126,9 @@ class Collected:
         moment = begin
         while moment < end:
             rated = self.periods.collect_and_rate(scope_id, moment).batch
-            for column in COLUMNS:
+            for column in COLUMNS[:-1]:
                 getattr(batch, column).extend(getattr(rated, column))
+            batch.description.extend(rated.descriptions())
             moment += self.periods.period
         return batch
 

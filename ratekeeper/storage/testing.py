@@ -140,7 +140,7 @@ class StorageTest:
             'groupby': groupby, 'metadata': metadata}]})])
         [p] = self.all_points()
         self.assertEqual(('compute', 'µs'), p[2:4])
-        self.assertEqual((groupby, metadata), p[6:])
+        self.assertEqual((groupby, metadata, None), p[6:])
         end = BEGIN + HOUR
         rows = self.storage.total(BEGIN, end, groupby=['clé "x"', 'émoji 🚀'],
                                   filters={'a.b': ['dot'], '$q': ['d']})
@@ -148,6 +148,42 @@ class StorageTest:
         self.assertEqual('valeur\ttab', rows['results'][0]['émoji 🚀'])
         self.assertEqual(['projet-é'],
                          self.storage.scope_ids(BEGIN, end, 'project_id'))
+
+    def test_descriptions_round_trip(self):
+        """A metric's description is stored with each of its points and
+        read back (CloudKitty lost it: its bug B9); points without one
+        read None and show no description key."""
+        described = 'Instance uptime, in hours (flavor priced)'
+        first = point(1, 0.5, PROJECT_A, 'vm-a1')
+        first['description'] = described
+        second = point(1, 0.5, PROJECT_B, 'vm-b1')
+        second['description'] = described
+        volume = point(10, 0.25, PROJECT_A, 'vol-a1', unit='GiB')
+        volume['description'] = 'Volume size, in GiB « ssd » 日本'
+        self.push([frame(BEGIN, {'instance': [first, second],
+                                 'volume': [volume]})])
+        self.push(hourly_frames(1, BEGIN + HOUR))
+        points = self.all_points()
+        self.assertEqual(8, len(points))
+        self.assertEqual(
+            [('instance', described), ('instance', described),
+             ('volume', 'Volume size, in GiB « ssd » 日本')],
+            [(p[2], p[8]) for p in points[:3]])
+        self.assertEqual([None] * 5, [p[8] for p in points[3:]])
+        self.assertEqual(described, self.all_points(
+            filters={'project_id': [PROJECT_B]},
+            metric_types=['instance'])[0][8])
+        [wire] = self.storage.retrieve(BEGIN, BEGIN + HOUR)['dataframes']
+        self.assertEqual([described, described],
+                         [p['description'] for p in wire['usage']['instance']])
+        [wire] = self.storage.retrieve(BEGIN + HOUR,
+                                       BEGIN + 2 * HOUR)['dataframes']
+        self.assertFalse(any('description' in p
+                             for points in wire['usage'].values()
+                             for p in points))
+        # sums and groups are not split by the description
+        self.assertEqual(3, self.storage.total(
+            BEGIN, BEGIN + 2 * HOUR, groupby=['type'])['total'])
 
     def test_many_attribute_keys(self):
         metadata = {'key_%02d' % i: 'value %d' % i for i in range(60)}
@@ -400,13 +436,14 @@ class StorageTest:
         self.assertEqual([('instance', 'vm-a1'), ('instance', 'vm-a2'),
                           ('instance', 'vm-b1'), ('volume', 'vol-a1'),
                           ('image', 'img-b1')], first_hour)
-        begin, end, metric_type, unit, qty, price, groupby, metadata = \
-            points[3]
+        begin, end, metric_type, unit, qty, price, groupby, metadata, \
+            description = points[3]
         self.assertEqual(('volume', 'GiB'), (metric_type, unit))
         self.assertClose(qty, 10)
         self.assertClose(price, 0.25)
         self.assertEqual(({'project_id': PROJECT_A, 'id': 'vol-a1'},
                           {'volume_type': 'ssd'}), (groupby, metadata))
+        self.assertIsNone(description)
 
     def test_stream_range_filters_and_metric_types(self):
         self.push(hourly_frames(4))

@@ -608,3 +608,56 @@ def test_import_into_postgresql(cloudkitty, tmp_path):
     assert len(rk_summary) > 1
     assert rk_summary == report(ck_url, 'summary',
                                 groupby='tenant_id,res_type', **window)
+
+
+# CloudKitty's own InfluxDB storage code pushing points that carry a
+# description, as its DataPoint allows (its processor loses them before
+# storage, bug B9, but its storage writes them when they are there).
+DESCRIBED_PUSH = """\
+import datetime
+import sys
+from cloudkitty import dataframe
+from cloudkitty import service
+from cloudkitty import storage
+
+sys.argv = [sys.argv[0], '--config-file', sys.argv[1]]
+service.prepare_service()
+start = datetime.datetime(2026, 11, 30, 20, tzinfo=datetime.timezone.utc)
+frame = dataframe.DataFrame(start, start + datetime.timedelta(hours=1))
+for n, description in enumerate(['Instance uptime', None]):
+    frame.add_point(dataframe.DataPoint(
+        'instance', 1, 0.5, {'project_id': 'described', 'id': 'vm-%d' % n},
+        {'flavor_name': 'm1.small'}, description), 'instance')
+storage.get_storage().push([frame], 'described')
+"""
+
+
+def test_descriptions_in_cloudkittys_influxdb_are_imported(
+        cloudkitty, influx, tmp_path):
+    ck, _url = cloudkitty
+    directory = tmp_path / 'ck'
+    directory.mkdir()
+    database = 'ck_described_%s' % ck.db_url.split(':')[0].split('+')[0]
+    described = cloudkitty_service.CloudKitty(
+        str(directory), ck.db_url, influx, influx_database=database)
+    cloudkitty_service.influx_query(influx, 'CREATE DATABASE %s' % database)
+    try:
+        script = directory / 'push_described.py'
+        script.write_text(DESCRIBED_PUSH)
+        described.run(cloudkitty_service.venv_bin('python'), str(script),
+                      described.config)
+        state = str(tmp_path / 'rk')
+        run_import(state, '--db', ck.db_url, '--influxdb',
+                   described.influxdb)
+    finally:
+        cloudkitty_service.influx_query(influx, 'DROP DATABASE %s'
+                                        % database)
+    with live.running_server(
+            state_path=state,
+            ORCHESTRATOR__MAX_WORKERS_REPROCESSING=0) as (url, _env):
+        frames = get_json(url + '/v2/dataframes?begin=2026-11-30T20:00:00'
+                          '&end=2026-11-30T21:00:00')['dataframes']
+    points = {point['groupby']['id']: point
+              for point in frames[0]['usage']['instance']}
+    assert points['vm-0']['description'] == 'Instance uptime'
+    assert 'description' not in points['vm-1']

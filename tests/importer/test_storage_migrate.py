@@ -1,6 +1,7 @@
 """ratekeeper-storage migrate: rated data from the v1 SQL storage to
 DuckDB and back (and v1 on MariaDB), as real processes, verified by totals
-and by every point read back."""
+and by every point read back, descriptions included."""
+import json
 import os
 import subprocess
 
@@ -16,7 +17,17 @@ from tests import live
 MIGRATE = os.path.join(live.BIN, 'ratekeeper-storage')
 DBSYNC = os.path.join(live.BIN, 'ratekeeper-dbsync')
 INGEST = os.path.join(live.BIN, 'ratekeeper-ingest')
-POINTS = 1500
+USAGE_POINTS = 1500
+# points with their metric's description, in a period of their own
+DESCRIBED = {'period': {'begin': '2026-10-31T19:00:00+00:00',
+                        'end': '2026-10-31T20:00:00+00:00'},
+             'usage': {'instance': [
+                 {'vol': {'unit': 'instance', 'qty': 1},
+                  'rating': {'price': 0.5},
+                  'groupby': {'project_id': 'p-%d' % n, 'id': 'vm'},
+                  'metadata': {}, 'description': 'Instance uptime'}
+                 for n in range(3)]}}
+POINTS = USAGE_POINTS + 3
 
 
 def write_config(directory, version, url=None, storage_lines=''):
@@ -40,9 +51,10 @@ def points_of(path):
         return sorted(
             (begin.isoformat(), end.isoformat(), kind, unit,
              round(qty, 9), round(price, 9), sorted(groupby.items()),
-             sorted(metadata.items()))
+             sorted(metadata.items()), description)
             for batch in storage.stream(None, None)
-            for begin, end, kind, unit, qty, price, groupby, metadata in batch)
+            for (begin, end, kind, unit, qty, price, groupby, metadata,
+                 description) in batch)
     finally:
         storage.close()
 
@@ -69,8 +81,9 @@ def v1_source(request, tmp_path):
 
 
 def _filled(path):
-    bodies = cloudkitty_service.usagegen('dump', '-n', str(POINTS),
-                                         '--start', '2026-10-31T20:00:00')
+    bodies = cloudkitty_service.usagegen(
+        'dump', '-n', str(USAGE_POINTS), '--start', '2026-10-31T20:00:00')
+    bodies += json.dumps({'dataframes': [DESCRIBED]}).encode() + b'\n'
     subprocess.run([INGEST, '--config-file', path, '-'], input=bodies,
                    check=True, capture_output=True)
     return path
@@ -84,6 +97,7 @@ def test_v1_to_duckdb_and_back(v1_source, tmp_path):
     assert result.stdout.rstrip().endswith('all totals equal')
     original = points_of(v1_source)
     assert len(original) == POINTS
+    assert [p[-1] for p in original].count('Instance uptime') == 3
     assert points_of(duckdb) == original
 
     again = migrate(v1_source, duckdb)
@@ -112,6 +126,7 @@ def test_duckdb_to_clickhouse_and_back(tmp_path):
         assert result.stdout.rstrip().endswith('all totals equal')
         original = points_of(duckdb)
         assert len(original) == POINTS
+        assert [p[-1] for p in original].count('Instance uptime') == 3
         assert points_of(target) == original
 
         back = write_config(str(tmp_path / 'v1-again'), 1)

@@ -104,7 +104,7 @@ def _stored_points(storage, begin):
     volume = collections.defaultdict(float)
     for batch in storage.stream(begin, begin + datetime.timedelta(days=1)):
         for (p_begin, _end, kind, _unit, qty, _price, groupby,
-             _metadata) in batch:
+             _metadata, _description) in batch:
             counted[(groupby['project_id'], kind, p_begin)] += 1
             if kind == 'volume':
                 volume[groupby['project_id']] += qty

@@ -27,6 +27,7 @@ HOURS = 72
 JSON = {'Content-Type': 'application/json'}
 A, B = fixtures.PROJECT_A, fixtures.PROJECT_B
 HASHMAP = '/v1/rating/module_config/hashmap/'
+INSTANCE = 'Instance uptime'
 
 
 def iso(moment):
@@ -47,13 +48,26 @@ def call(client, method, path, body=None, status=None):
 
 
 def unrated_frames(begin, hours):
-    """known_frames without prices: the enabled modules price them."""
+    """known_frames without prices: the enabled modules price them;
+    instances have their metric's description."""
     frames = fixtures.known_frames(begin, hours)
     for frame in frames:
         for points in frame['usage'].values():
             for point in points:
                 del point['rating']
+        for point in frame['usage'].get('instance', ()):
+            point['description'] = INSTANCE
     return frames
+
+
+def descriptions(storage):
+    """{(type, description): points} of every stored point."""
+    counted = {}
+    for chunk in storage.stream(hour(0), hour(HOURS)):
+        for point in chunk:
+            counted[(point[2], point[8])] = \
+                counted.get((point[2], point[8]), 0) + 1
+    return counted
 
 
 def price_instances(client, cost):
@@ -126,12 +140,15 @@ def test_a_reprocessed_window_shows_the_new_prices_there_only(loaded):
     before = {p: hourly_rates(client, p) for p in (A, B)}
     assert set(before[A].values()) == {2.0}  # two instances at 1
     points = point_count(loaded['storage'])
+    described = descriptions(loaded['storage'])
+    assert described[('instance', INSTANCE)] == 3 * HOURS
 
     call(client, 'POST', '/v2/task/reprocesses',
          {'scope_ids': [A], 'start_reprocess_time': iso(hour(24)),
           'end_reprocess_time': iso(hour(47)), 'reason': 'flavor price'},
          202)
     assert run_worker(loaded) == [1]
+    assert descriptions(loaded['storage']) == described  # kept (B9)
 
     after = hourly_rates(client, A)
     for n in range(HOURS):
@@ -256,6 +273,7 @@ def test_a_worker_killed_between_delete_and_push_loses_nothing(loaded):
     client = loaded['client']
     conf = loaded['conf']
     points = point_count(loaded['storage'])
+    described = descriptions(loaded['storage'])
     call(client, 'POST', '/v2/task/reprocesses',
          {'scope_ids': [A], 'start_reprocess_time': iso(hour(24)),
           'end_reprocess_time': iso(hour(47)), 'reason': 'crash'}, 202)
@@ -275,6 +293,7 @@ def test_a_worker_killed_between_delete_and_push_loses_nothing(loaded):
     try:
         assert runner.run_once() == 1
         assert point_count(storage) == points
+        assert descriptions(storage) == described
         rates = dict(enumerate(_rates_from(storage, A)))
     finally:
         runner.close()

@@ -58,3 +58,31 @@ def test_too_many_distinct_keys_are_refused(storage):
         push_point(storage, 1, groupby={'g%d' % i: 'v' for i in range(20)})
     push_point(storage, 2, groupby={'g%d' % i: 'v' for i in range(5)})
     assert stored_points(storage) == 2
+
+
+def test_a_file_made_before_descriptions_gets_the_column_at_start(tmp_path):
+    """A DuckDB file from before descriptions were kept: the storage adds
+    the column when it opens it; its points read without a description,
+    new ones keep theirs."""
+    import duckdb
+    path = str(tmp_path / 'old.duckdb')
+    with duckdb.connect(path) as old:
+        old.execute(duckdb_storage.CREATE_TABLE)
+        old.execute('ALTER TABLE rated_points ADD COLUMN "g:project_id" '
+                    'VARCHAR')
+        old.execute("INSERT INTO rated_points VALUES (0, '2015-12-31 22:00',"
+                    " '2015-12-31 23:00', 'cpu', 'u', 1, 1, 'p1')")
+    conf = testing.make_conf(str(tmp_path), storage={'version': 2},
+                             storage_duckdb={'path': path})
+    storage = rk_storage.get_storage(conf)
+    try:
+        point = testing.point(2, 1, 'p2', 'vm')
+        point['description'] = 'CPU time'
+        storage.push(dataframe.parse_dataframes([testing.frame(
+            testing.BEGIN + testing.HOUR, {'cpu': [point]})]))
+        points = [p for batch in storage.stream(None, None) for p in batch]
+    finally:
+        storage.close()
+    assert [({'project_id': 'p1'}, None),
+            ({'project_id': 'p2', 'id': 'vm'}, 'CPU time')] == [
+        (p[6], p[8]) for p in points]

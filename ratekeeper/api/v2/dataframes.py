@@ -44,7 +44,9 @@ def _is_usual_point(point):
     points)."""
     try:
         vol, rating = point['vol'], point['rating']
-        return (len(point) == 4 and len(vol) == 2 and len(rating) == 1
+        return ((len(point) == 4 or (len(point) == 5 and type(
+                    point.get('description')) is str))
+                and len(vol) == 2 and len(rating) == 1
                 and type(vol['unit']) is str
                 and type(vol['qty']) in NUMBER_TYPES
                 and type(rating['price']) in NUMBER_TYPES
@@ -61,6 +63,9 @@ point_response = {
     vo.Required('rating'): {vo.Required('price'): vo.Any(int, float)},
     vo.Required('groupby'): {str: str},
     vo.Required('metadata'): {str: str},
+    # the metric's description, when the point has one (CloudKitty lost
+    # them: its bug B9)
+    vo.Optional('description'): str,
 }
 dataframes_get_response = {
     vo.Required('total'): int,

@@ -59,10 +59,11 @@ class BaseStorage(abc.ABC):
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
         """Yield lists of points, each point a tuple (begin, end, type,
-        unit, qty, price, groupby_dict, metadata_dict) with aware UTC
-        datetimes, ordered by period begin then insertion order; all points
-        in [begin, end) matching filters/metric_types (begin/end may be None
-        = unbounded)."""
+        unit, qty, price, groupby_dict, metadata_dict, description) with
+        aware UTC datetimes (description: the metric's, or None), ordered
+        by period begin then insertion order; all points in [begin, end)
+        matching filters/metric_types (begin/end may be None =
+        unbounded)."""
 
     @abc.abstractmethod
     def total(self, begin, end, groupby=None, filters=None,

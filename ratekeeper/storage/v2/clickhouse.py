@@ -14,7 +14,10 @@ API may run many workers. The schema serves the queries /v2/summary and
   DuckDB's 256-column limit); ``scope`` holds the ``[collect] scope_key``
   value at write time, for the sort key;
 - ``push_id`` (a per-push number, rising with time) and ``row`` keep the
-  insertion order that stream() and retrieve() promise.
+  insertion order that stream() and retrieve() promise;
+- ``description``, the metric's, LowCardinality: a dictionary per part
+  and one small number per point (it repeats on every point of a metric);
+  added at start to tables made before it.
 
 With ``[storage_clickhouse] cluster`` every shard of that cluster (as the
 server names them in system.clusters) gets the local table, created over
@@ -54,6 +57,10 @@ EXACT_SUM = 'toFloat64(sum(toDecimal128({0}, 12)))'
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 MUTATION_POLL_SECONDS = 0.05
 
+DESCRIPTION_TYPE = 'LowCardinality(Nullable(String))'
+# ClickHouse before 19.x (Debian's 18.16) makes tables with LowCardinality
+# columns only with this setting; later servers accept it as obsolete.
+DDL_SETTINGS = {'allow_experimental_low_cardinality_type': 1}
 COLUMNS = '''(
     begin DateTime('UTC'),
     end DateTime('UTC'),
@@ -67,13 +74,14 @@ COLUMNS = '''(
     metadata_keys Array(String),
     metadata_values Array(String),
     push_id UInt64,
-    row UInt32
-)'''
+    row UInt32,
+    description DESCRIPTION
+)'''.replace('DESCRIPTION', DESCRIPTION_TYPE)
 MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
               'ORDER BY (type, scope, begin, push_id, row)')
 INSERT_COLUMNS = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'scope',
                   'groupby_keys', 'groupby_values', 'metadata_keys',
-                  'metadata_values', 'push_id', 'row')
+                  'metadata_values', 'push_id', 'row', 'description')
 # Errors that say the server is out of reach (or went away mid-query)
 UNREACHABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError,
                ch_errors.UnexpectedPacketFromServerError, EOFError, OSError)
@@ -205,20 +213,47 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._execute('CREATE DATABASE IF NOT EXISTS %s' % database)
         if not self.cluster:
             self._execute('CREATE TABLE IF NOT EXISTS %s %s %s'
-                          % (self.table, COLUMNS, MERGE_TREE))
+                          % (self.table, COLUMNS, MERGE_TREE),
+                          settings=DDL_SETTINGS)
+            self._add_description(self.table)
             return
         local = '%s.%s' % (database, LOCAL_TABLE)
         for client in self._shard_clients():
             self._execute('CREATE DATABASE IF NOT EXISTS %s' % database,
                           client=client)
             self._execute('CREATE TABLE IF NOT EXISTS %s %s %s'
-                          % (local, COLUMNS, MERGE_TREE), client=client)
+                          % (local, COLUMNS, MERGE_TREE), client=client,
+                          settings=DDL_SETTINGS)
+            self._add_description(local, client)
         self._execute(
             "CREATE TABLE IF NOT EXISTS %s %s ENGINE = Distributed("
             "%%(cluster)s, %%(database)s, %%(local)s, cityHash64(push_id))"
             % (self.table, COLUMNS),
             {'cluster': self.cluster, 'database': self.database,
-             'local': LOCAL_TABLE})
+             'local': LOCAL_TABLE}, settings=DDL_SETTINGS)
+        self._add_description(self.table)
+
+    def _add_description(self, table, client=None):
+        """The description column on a table made before it (a change of
+        metadata only: old parts read NULL). Servers before 19.x know no
+        ADD COLUMN IF NOT EXISTS: the column is looked for first, and a
+        process that adds it at the same time is no failure."""
+        def present():
+            return self._execute(
+                'SELECT count() FROM system.columns WHERE database = '
+                '%(database)s AND table = %(table)s AND name = '
+                "'description'", {'database': self.database,
+                                  'table': table.rsplit('.', 1)[1]
+                                  .strip('`')}, client=client)[0][0]
+        if present():
+            return
+        try:
+            self._execute('ALTER TABLE %s ADD COLUMN description %s'
+                          % (table, DESCRIPTION_TYPE), client=client,
+                          settings=DDL_SETTINGS)
+        except storage_v2.StorageError:
+            if not present():
+                raise
 
     def _shard_clients(self):
         """A connection to one replica of every shard of the cluster."""
@@ -263,7 +298,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             [float(q) for q in batch.qty], [float(p) for p in batch.price],
             self._scopes(batch),
             groupby_keys, groupby_values, metadata_keys, metadata_values,
-            [push_id] * count, list(range(count)),
+            [push_id] * count, list(range(count)), batch.descriptions(),
         ]
         self._execute('INSERT INTO %s (%s) VALUES'
                       % (self.table, ', '.join(INSERT_COLUMNS)),
@@ -408,7 +443,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
     def _points_query(self, where):
         return ('SELECT toUInt32(begin), toUInt32(end), type, unit, qty, '
                 'price, groupby_keys, groupby_values, metadata_keys, '
-                f'metadata_values FROM {self.table} WHERE {where} '
+                f'metadata_values, description FROM {self.table} '
+                f'WHERE {where} '
                 'ORDER BY begin, push_id, row')
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
@@ -471,11 +507,12 @@ def _points(rows, moments):
     """Point tuples of stored rows (a period's datetime built once)."""
     points = []
     for (begin, end, metric_type, unit, qty, price, groupby_keys,
-         groupby_values, metadata_keys, metadata_values) in rows:
+         groupby_values, metadata_keys, metadata_values, description) in rows:
         for stamp in (begin, end):
             if stamp not in moments:
                 moments[stamp] = EPOCH + datetime.timedelta(seconds=stamp)
         points.append((moments[begin], moments[end], metric_type, unit,
                        qty, price, dict(zip(groupby_keys, groupby_values)),
-                       dict(zip(metadata_keys, metadata_values))))
+                       dict(zip(metadata_keys, metadata_values)),
+                       description))
     return points

@@ -54,6 +54,13 @@ PENDING_BATCHES = 3
 EXACT_SUM = 'CAST(SUM(CAST({0} AS DECIMAL(38, 12))) AS DOUBLE)'
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 
+# Added to tables made before descriptions were kept (at start, on every
+# storage): a metric's description repeats on each of its points, and
+# DuckDB's dictionary compression stores it about once per row group.
+DESCRIPTION_TYPE = pa.dictionary(pa.int32(), pa.string())
+ADD_DESCRIPTION = (f'ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS '
+                   'description VARCHAR')
+
 CREATE_TABLE = f'''
 CREATE TABLE IF NOT EXISTS {TABLE} (
     seq BIGINT NOT NULL,
@@ -107,6 +114,20 @@ def attribute_columns(prefix, keys, dicts):
     return {prefix + key: column for key, column in zip(keys, children)}
 
 
+def description_column(batch):
+    """The descriptions as a dictionary array: a few distinct texts (one
+    per metric) and an index per point, so that the staging log holds
+    each text once per push rather than once per point."""
+    texts = batch.description
+    if not texts:
+        return pa.nulls(len(batch), DESCRIPTION_TYPE)
+    numbers = {}
+    indices = [None if text is None else numbers.setdefault(text, len(numbers))
+               for text in texts]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices, pa.int32()), pa.array(list(numbers), pa.string()))
+
+
 class DuckDBStorage(storage_v2.BaseStorage):
     def __init__(self, conf):
         super().__init__(conf)
@@ -149,6 +170,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 'cannot open %s: %s (only one process may open a DuckDB '
                 'file; run one API process with threads)' % (self.path, exc))
         self._db.execute(CREATE_TABLE)
+        self._db.execute(ADD_DESCRIPTION)
         self._load_columns()
         self._next_seq = self._stored_next_seq()
         if self.path != ':memory:' and self.batch_points:
@@ -239,6 +261,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             'qty': pa.array(batch.qty, pa.float64()),
             'price': pa.array(batch.price, pa.float64()),
         }
+        columns['description'] = description_column(batch)
         columns.update(attribute_columns(
             GROUPBY_PREFIX, groupby_keys, batch.groupby))
         columns.update(attribute_columns(
@@ -523,7 +546,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             ', ' + quote(GROUPBY_PREFIX + k) for k in groupby_keys) + ''.join(
             ', ' + quote(METADATA_PREFIX + k) for k in metadata_keys)
         return (f'SELECT epoch_us(begin), epoch_us("end"), type, unit, qty, '
-                f'price{columns} FROM {TABLE} WHERE {where} '
+                f'price, description{columns} FROM {TABLE} WHERE {where} '
                 f'ORDER BY begin, seq')
 
     def stream(self, begin, end, filters=None, metric_types=None,
@@ -567,11 +590,11 @@ def _points(record_batch, groupby_keys, metadata_keys, moments):
         for micros in set(column).difference(moments):
             moments[micros] = EPOCH + micros * MICROSECOND
         columns[index] = [moments[micros] for micros in column]
-    split = 6 + len(groupby_keys)
+    split = 7 + len(groupby_keys)
     count = record_batch.num_rows
-    groupbys = _attribute_dicts(groupby_keys, columns[6:split], count)
+    groupbys = _attribute_dicts(groupby_keys, columns[7:split], count)
     metadatas = _attribute_dicts(metadata_keys, columns[split:], count)
-    return list(zip(*columns[:6], groupbys, metadatas))
+    return list(zip(*columns[:6], groupbys, metadatas, columns[6]))
 
 
 def _attribute_dicts(keys, columns, count):

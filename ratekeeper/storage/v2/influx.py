@@ -7,6 +7,11 @@ attributes and its metric ``type`` are tags; its metadata attributes,
 ``metadata`` (keys joined by ``|``) are fields; its time is the period
 begin (the end is begin + ``[collect] period``, as CloudKitty reads it).
 
+A point's description (the metric's) is the field ``description``, where
+CloudKitty 25 writes it too (and never reads it back); a point whose
+metadata has a ``description`` key keeps that value there instead, as
+the key list says (its own description is then not stored).
+
 ratekeeper adds two fields CloudKitty does not read, ``rk_push`` (a
 number rising with the push time) and ``rk_seq`` (the point's rank in its
 push): within a period,
@@ -43,6 +48,7 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 LAST_MOMENT = datetime.datetime(2262, 1, 1, tzinfo=UTC)  # int64 ns
 CENT = decimal.Decimal('1e-12')
 SEQ_FIELD = 'rk_seq'
+DESCRIPTION_FIELD = 'description'
 PUSH_FIELD = 'rk_push'
 UNREACHABLE = (requests.exceptions.RequestException, OSError)
 
@@ -120,13 +126,14 @@ class InfluxStorage(storage_v2.BaseStorage):
                     'with this storage.')
         push_id = time.time_ns() // 1000 * 1024 + \
             next(self._push_count) % 1024
-        points = [self._point(batch, index, push_id)
+        descriptions = batch.descriptions()
+        points = [self._point(batch, index, push_id, descriptions)
                   for index in range(len(batch))]
         self._call('write_points', points, time_precision='u',
                    retention_policy=self.options.retention_policy,
                    protocol='line')
 
-    def _point(self, batch, index, push_id):
+    def _point(self, batch, index, push_id, descriptions):
         groupby = {k: dataframe.text(v)
                    for k, v in batch.groupby[index].items() if v is not None}
         metadata = {k: dataframe.text(v)
@@ -140,6 +147,9 @@ class InfluxStorage(storage_v2.BaseStorage):
                       metadata='|'.join(metadata))
         fields[PUSH_FIELD] = push_id
         fields[SEQ_FIELD] = index
+        if descriptions[index] is not None and \
+                DESCRIPTION_FIELD not in fields:
+            fields[DESCRIPTION_FIELD] = descriptions[index]
         tags = dict(groupby, type=batch.type[index])
         line = line_protocol.make_line(
             MEASUREMENT, fields=fields, precision='u',
@@ -184,7 +194,8 @@ class InfluxStorage(storage_v2.BaseStorage):
 
     def _points(self, begin, end, filters, metric_types):
         """The matching points as (begin, end, type, unit, qty, price,
-        groupby, metadata, seq), in time then push order."""
+        groupby, metadata, description, seq), in time then push
+        order."""
         params = query.NamedParams()
         clauses = self._time_clauses(begin, end, params)
         if metric_types:
@@ -202,7 +213,8 @@ class InfluxStorage(storage_v2.BaseStorage):
                 moment = moments[row['time']] = parse_time(row['time'])
             metadata_keys = key_list(row.get('metadata'))
             # SELECT * names a tag that shares a field's name <name>_1
-            tag = {k: k + '_1' if k in metadata_keys else k
+            tag = {k: k + '_1' if k in metadata_keys or (
+                       k == DESCRIPTION_FIELD and k + '_1' in row) else k
                    for k in key_list(row.get('groupby')) + ['type']}
             groupby = {k: row.get(tag[k]) or '' for k in tag if k != 'type'}
             metadata = {k: '' if row.get(k) is None else str(row[k])
@@ -210,22 +222,24 @@ class InfluxStorage(storage_v2.BaseStorage):
             point = (moment, moment + period, row[tag['type']],
                      row.get('unit'),
                      row.get('qty'), row.get('price'), groupby, metadata,
+                     None if DESCRIPTION_FIELD in metadata_keys
+                     else row.get(DESCRIPTION_FIELD),
                      (row.get(PUSH_FIELD) or 0, row.get(SEQ_FIELD) or 0))
             if _matches(point, filters):
                 points.append(point)
-        points.sort(key=lambda p: (p[0], p[8]))
+        points.sort(key=lambda p: (p[0], p[9]))
         return points
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
                  offset=0, limit=100):
         points = self._points(begin, end, filters, metric_types)
-        page = [p[:8] for p in points[offset:offset + limit]]
+        page = [p[:9] for p in points[offset:offset + limit]]
         return {'total': len(points),
                 'dataframes': dataframe.frames_from_rows(page)}
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
-        points = [p[:8] for p in self._points(begin, end, filters,
+        points = [p[:9] for p in self._points(begin, end, filters,
                                               metric_types)]
         for start in range(0, len(points), batch_size):
             yield points[start:start + batch_size]

@@ -3,7 +3,8 @@
 One output frame per (stored period x metric type), in period order; its
 tenant_id is the first point's scope value, or "__UNDEF__". A resource's
 desc is the point's metadata merged with its groupby (groupby wins), its
-volume and rating decimal strings.
+volume and rating decimal strings; a point with a description (the
+metric's, from metrics.yml) has a ``description`` key besides.
 
 The answer can hold every point of a month, so it is written chunk by
 chunk from storage.stream() batches with orjson: memory stays flat and the
@@ -102,25 +103,31 @@ def _frame_bytes(period, resources, scope_key):
         'resources': resources})
 
 
-def _resource(metric_type, qty, price, groupby, metadata):
+def _resource(metric_type, qty, price, groupby, metadata, description):
     desc = dict(metadata)
     desc.update(groupby)
-    return {'rating': decimal_text(price), 'service': metric_type,
-            'desc': desc, 'volume': decimal_text(qty)}
+    resource = {'rating': decimal_text(price), 'service': metric_type,
+                'desc': desc, 'volume': decimal_text(qty)}
+    if description is not None:
+        # a key CloudKitty never sent (its bug B9 lost descriptions);
+        # its client and dashboard read resources by key
+        resource['description'] = description
+    return resource
 
 
 def frames(batches, scope_key):
     """Serialized frames: points of one period, split by metric type."""
     period, by_type = None, {}
     for batch in batches:
-        for begin, end, metric_type, _unit, qty, price, groupby, metadata \
-                in batch:
+        for (begin, end, metric_type, _unit, qty, price, groupby, metadata,
+             description) in batch:
             if (begin, end) != period:
                 for resources in by_type.values():
                     yield _frame_bytes(period, resources, scope_key)
                 period, by_type = (begin, end), {}
             by_type.setdefault(metric_type, []).append(
-                _resource(metric_type, qty, price, groupby, metadata))
+                _resource(metric_type, qty, price, groupby, metadata,
+                          description))
     for resources in by_type.values():
         yield _frame_bytes(period, resources, scope_key)
 

@@ -26,6 +26,11 @@ Schema (models.py), and why:
 - ``rk_v1_type_rollups``: the same sums per (period, type) only, for
   totals that neither filter nor group by the scope (/v1/report/total with
   all_tenants): a push of many projects has far fewer of these.
+- ``rk_v1_descriptions``: each distinct metric description once (a
+  dictionary); a point holds its ``description_id`` (NULL: none), so the
+  text that repeats on every point of a metric costs four bytes a point.
+  Both directions are cached in the process (rows are never changed or
+  deleted).
 - Numbers: NUMERIC(30, 12), exact on PostgreSQL and MariaDB as in
   CloudKitty; SQLite has no decimal type and stores doubles, and rollups
   are summed in Python, so sums are read rounded to 13 significant digits
@@ -172,6 +177,10 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         # {(begin, end): id} of committed periods: rows of rk_v1_periods
         # are never deleted, so most pushes need no period statement.
         self._period_ids_cache = {}
+        # {description: id} of committed descriptions, and {id: text} of
+        # those read (rows of rk_v1_descriptions are never changed)
+        self._description_ids_cache = {}
+        self._description_texts = {}
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -211,16 +220,21 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
             return
         with self._write_lock:
             try:
-                period_ids = self._run(
+                period_ids, description_ids = self._run(
                     lambda connection: self._insert(connection, batch))
             except storage_v2.StorageError:
                 self._period_ids_cache.clear()  # in case one is stale
+                self._description_ids_cache.clear()
                 raise
             self._period_ids_cache.update(period_ids)  # now committed
+            self._description_ids_cache.update(description_ids)
 
     def _insert(self, connection, batch):
-        """Store the batch; the {(begin, end): id} of its periods."""
+        """Store the batch; the {(begin, end): id} of its periods and the
+        {text: id} of its descriptions."""
         period_ids = self._period_ids(connection, zip(batch.begin, batch.end))
+        description_ids = self._description_ids(connection,
+                                                batch.description)
         periods = list(map(period_ids.__getitem__,
                            zip(batch.begin, batch.end)))
         groupbys = _all_text(batch.groupby)
@@ -228,13 +242,48 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         scopes = self._scopes(groupbys, metadatas)
         dbapi_connection = connection.connection.driver_connection
         self.dialect.insert_points(dbapi_connection, _point_rows(
-            batch, periods, scopes, groupbys, metadatas))
+            batch, periods, scopes, groupbys, metadatas,
+            _description_id_column(batch, description_ids)))
         rollups = _rollup_rows(periods, batch.type, scopes, batch.qty,
                                batch.price)
         self.dialect.insert_rollups(dbapi_connection, rollups)
         self.dialect.insert_type_rollups(dbapi_connection,
                                          _type_rollup_rows(rollups))
-        return period_ids
+        return period_ids, description_ids
+
+    def _description_ids(self, connection, column):
+        """{text: id} of the descriptions in ``column``, added if new."""
+        texts = set(column)
+        texts.discard(None)
+        cache = self._description_ids_cache
+        found = {text: cache[text] for text in texts if text in cache}
+        wanted = sorted(texts.difference(found))
+        table = models.descriptions
+        if wanted:
+            for row in connection.execute(
+                    sa.select(table.c.id, table.c.description)
+                    .where(table.c.description.in_(wanted))
+                    .order_by(table.c.id)):
+                found.setdefault(row.description, row.id)
+        for text in wanted:
+            if text not in found:
+                found[text] = connection.execute(
+                    table.insert().values(description=text)
+                ).inserted_primary_key[0]
+        return found
+
+    def _descriptions_of(self, ids):
+        """{id: text} of the description ids read (cached)."""
+        texts = self._description_texts
+        unknown = set(ids).difference(texts)
+        unknown.discard(None)
+        if unknown:
+            table = models.descriptions
+            texts.update(self._run(lambda connection: {
+                row.id: row.description for row in connection.execute(
+                    sa.select(table.c.id, table.c.description)
+                    .where(table.c.id.in_(sorted(unknown))))}))
+        return texts
 
     def _period_ids(self, connection, moments):
         """{(begin, end): id} for the batch's periods, inserted if new."""
@@ -389,8 +438,8 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
 
     def _points_sql(self, query):
         text = self.dialect.attribute_text
-        return ('SELECT p.period_id, p.type, p.unit, p.qty, p.price, %s, %s '
-                'FROM rk_v1_points p JOIN rk_v1_periods t '
+        return ('SELECT p.period_id, p.type, p.unit, p.qty, p.price, %s, %s, '
+                'p.description_id FROM rk_v1_points p JOIN rk_v1_periods t '
                 'ON t.id = p.period_id WHERE %s ORDER BY t.begin_epoch, p.id'
                 % (text.format(column='p.groupby'),
                    text.format(column='p.metadata'), query.where()))
@@ -407,19 +456,20 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
             row.id: (_aware(row.begin), _aware(row.end))
             for row in connection.execute(select)})
 
-    @staticmethod
-    def _points(rows, periods):
+    def _points(self, rows, periods):
         """Point tuples of fetched rows, converted column by column."""
         if not rows:
             return []
-        period_ids, types, units, qtys, prices, groupbys, metadatas = zip(
-            *rows)
+        (period_ids, types, units, qtys, prices, groupbys, metadatas,
+         description_ids) = zip(*rows)
         moments = [periods[period_id] for period_id in period_ids]
+        texts = self._descriptions_of(description_ids)
         return list(zip(
             [moment[0] for moment in moments],
             [moment[1] for moment in moments], types, units,
             map(float, qtys), map(float, prices),
-            _documents(groupbys), _documents(metadatas)))
+            _documents(groupbys), _documents(metadatas),
+            [None if i is None else texts[i] for i in description_ids]))
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):
@@ -457,14 +507,23 @@ def _documents(texts):
     return [parsed[text].copy() for text in texts]
 
 
-def _point_rows(batch, periods, scopes, groupbys, metadatas):
+def _point_rows(batch, periods, scopes, groupbys, metadatas,
+                description_ids):
     """The batch as row tuples, built column by column (the hot path of
     ingest)."""
     dumps = orjson.dumps
     return list(zip(
         periods, batch.type, batch.unit, batch.qty, batch.price, scopes,
         [dumps(d).decode() for d in groupbys],
-        [dumps(d).decode() for d in metadatas]))
+        [dumps(d).decode() for d in metadatas], description_ids))
+
+
+def _description_id_column(batch, ids):
+    """The description id of each point (None: none)."""
+    if not ids:
+        return itertools.repeat(None, len(batch))
+    return [None if text is None else ids[text]
+            for text in batch.descriptions()]
 
 
 def _rollup_rows(periods, types, scopes, qtys, prices):

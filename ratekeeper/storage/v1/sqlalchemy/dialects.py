@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
-                 'groupby', 'metadata')
+                 'groupby', 'metadata', 'description_id')
 ROLLUP_COLUMNS = ('period_id', 'type', 'scope_id', 'qty', 'price', 'points')
 TYPE_ROLLUP_COLUMNS = ('period_id', 'type', 'qty', 'price', 'points')
 
@@ -101,14 +101,15 @@ class PostgreSQL(Dialect):
         lines = []
         append = lines.append
         for period_id, metric_type, unit, qty, price, scope, groupby, \
-                metadata in rows:
+                metadata, description_id in rows:
             # orjson escapes control characters: JSON needs only its
             # backslashes doubled.
-            append('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\n' % (
+            append('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\t%s\n' % (
                 period_id, _copy_text(metric_type), _copy_text(unit), qty,
                 price, '\\N' if scope is None else _copy_text(scope),
                 groupby.replace('\\', '\\\\'),
-                metadata.replace('\\', '\\\\')))
+                metadata.replace('\\', '\\\\'),
+                '\\N' if description_id is None else description_id))
         _copy(dbapi_connection, 'rk_v1_points', POINT_COLUMNS, lines)
 
     def insert_rows(self, dbapi_connection, table, columns, rows):

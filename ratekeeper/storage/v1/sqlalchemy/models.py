@@ -5,6 +5,8 @@ calendar keys computed at write time, so grouping by month or year is a
 join on a small table and needs no dialect-specific date functions.
 ``rk_v1_points`` holds one row per rated point; see the package docstring
 for why attributes are JSON documents next to a few hot columns.
+``rk_v1_descriptions`` holds each distinct metric description once; a
+point names its own by ``description_id`` (NULL: none).
 """
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -53,7 +55,15 @@ points = sa.Table(
     sa.Column('scope_id', sa.Text, nullable=True),
     sa.Column('groupby', ATTRIBUTES, nullable=False),
     sa.Column('metadata', ATTRIBUTES, nullable=False),
+    sa.Column('description_id', sa.Integer, nullable=True),
     sa.Index('ix_rk_v1_points_period', 'period_id'),
+    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
+)
+
+descriptions = sa.Table(
+    'rk_v1_descriptions', metadata,
+    sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column('description', sa.Text, nullable=False),
     mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
