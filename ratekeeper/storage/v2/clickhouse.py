@@ -657,7 +657,9 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 'GROUP BY m'.format(self._name(BY_BEGIN)),
                 {'b': seconds(begin), 'e': seconds(end),
                  'm': tuple(m.date() for m in cut)})
-            inside = {m for m, inner, outer in counts if inner <= outer}
+            inside = {datetime.datetime.combine(m, datetime.time(),
+                                                tzinfo=UTC)
+                      for m, inner, outer in counts if inner <= outer}
         window = ('begin >= toDateTime(%s) AND begin < toDateTime(%s)'
                   % (params.add(seconds(begin)), params.add(seconds(end))))
         parts = []
