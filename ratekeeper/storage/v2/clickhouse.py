@@ -26,6 +26,30 @@ returned is on its shard, and deletes run on every shard.
 
 Pushes go straight to ClickHouse, one insert each: with several processes
 a point staged in one of them would be invisible to the others' reads.
+
+Two rollups answer most reads without the points, filled by materialized
+views in the insert itself (so a push that returned is summed at once):
+
+- ``rated_points_by_begin``: sums and point count per (type, scope,
+  period begin): totals grouped or filtered by time, type and the scope,
+  and the period counts that let a dataframes page read only its own
+  periods' points (18.16 cannot read a sort-key prefix in order);
+- ``rated_points_by_month``: the same per (type, scope, month, attribute
+  arrays), one row per resource and month when a resource's attributes
+  stay the same: groupings by any other attribute. A window that cuts a
+  month takes either the points inside it, or the month's row minus the
+  points outside it, whichever are fewer (the per-period counts say).
+
+Sums are exact (Decimal128(12) of each point, as the points are summed)
+and a group is kept when its count is above zero, so a rollup equals its
+points after deletes: a delete first adds rows of negative sums for the
+points it removes, then deletes them. Between the two, and while a
+process that created the views backfills them from older points, a row
+in ``rollups_pending`` sends every read to the points themselves; one
+left by a process that died is found STALE_PENDING_SECONDS later and its
+months are summed again from the points (each month's partition swapped
+at once). Reads that need the period's day or week, or ``time`` with
+other attributes, read the points.
 """
 import datetime
 import itertools
