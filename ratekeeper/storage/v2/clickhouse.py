@@ -6,7 +6,10 @@ API may run many workers. The schema serves the queries /v2/summary and
 
 - one MergeTree table, partitioned by month of the period begin (a time
   range reads only its months; old months are dropped whole), ordered by
-  (type, scope, begin) so type, project and time filters read few granules;
+  (begin, type, scope): a period's points lie together, so a dataframes
+  page and the month rollup's cut windows read their periods only (sums
+  filtered by type and project come from the rollups below; tables made
+  before this order keep (type, scope, begin), which reads the same);
 - qty and price as Float64 (what was pushed reads back unchanged), summed
   exactly as Decimal128(12) (a plain float sum of 0.005s drifts);
 - attributes as key and value arrays, groupby and metadata apart: any
@@ -94,7 +97,7 @@ COLUMNS = '''(
     row UInt32
 )'''
 MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
-              'ORDER BY (type, scope, begin, push_id, row)')
+              'ORDER BY (begin, type, scope, push_id, row)')
 # Rollups, filled by materialized views as each insert lands (in the same
 # INSERT, so a push that returned is in them): sums per (type, scope,
 # period begin), and per (type, scope, month, attribute arrays) for
