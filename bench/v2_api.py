@@ -152,8 +152,12 @@ def cpu_report(before, after, points):
 
 
 def usagegen(generator, *args):
-    return subprocess.run([sys.executable, generator, *args], check=True,
-                          capture_output=True, text=True).stdout
+    done = subprocess.run([sys.executable, generator, *args],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit('usagegen %s failed:\n%s%s' % (
+            args[0], done.stdout, done.stderr))
+    return done.stdout
 
 
 def main():

@@ -176,14 +176,13 @@ def seconds(moment):
 
 def attribute_arrays(dicts):
     """Keys and text values of each dict, absent (None) values left out;
-    dicts of text values (the usual case) are taken as they are."""
+    when every value is text (the usual case) the dicts are taken as they
+    are, checked in one pass over the batch."""
+    values = [list(attributes.values()) for attributes in dicts]
+    if set(map(type, itertools.chain.from_iterable(values))) <= {str}:
+        return [list(attributes) for attributes in dicts], values
     keys, values = [], []
     for attributes in dicts:
-        texts = list(attributes.values())
-        if all(type(v) is str for v in texts):
-            keys.append(list(attributes))
-            values.append(texts)
-            continue
         present = [(k, v) for k, v in attributes.items() if v is not None]
         keys.append([k for k, _ in present])
         values.append([dataframe.text(v) for _, v in present])
@@ -484,6 +483,9 @@ class ClickHouseStorage(storage_v2.BaseStorage):
 
     def _scopes(self, batch):
         key = self.scope_key
+        scopes = [groupby.get(key) for groupby in batch.groupby]
+        if set(map(type, scopes)) <= {str}:
+            return scopes  # the usual case: a text scope in every groupby
         return [dataframe.text(groupby[key]) if groupby.get(key) is not None
                 else dataframe.text(metadata[key])
                 if metadata.get(key) is not None else ''
