@@ -22,6 +22,8 @@ The generator is ../shared/bench/usagegen.py (the same file the CloudKitty
 25 figures came from); --usagegen points elsewhere.
 """
 import argparse
+import datetime
+import json
 import os
 import socket
 import subprocess
@@ -91,9 +93,71 @@ def start_server(state_path, port, workers=1, **options):
     raise SystemExit('ratekeeper-api did not start')
 
 
+def preload(generator, state_path, points, scale, options):
+    """Store the generator's points directly through the backend's push
+    (no HTTP), one hourly frame per push: reaches 10M points in minutes.
+    Prints the points stored per second."""
+    import importlib.util
+    from ratekeeper import dataframe
+    from ratekeeper import storage as rk_storage
+    from ratekeeper.storage import testing
+    spec = importlib.util.spec_from_file_location('usagegen', generator)
+    gen_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_module)
+    gen = gen_module.Generator(20, scale)
+    groups = {'storage': {'version': 2}}
+    for name, value in options.items():  # OS_GROUP__OPTION variables
+        group, option = name[3:].lower().split('__')
+        groups.setdefault(group, {})[option] = value
+    conf = testing.make_conf(state_path, **groups)
+    storage = rk_storage.get_storage(conf)
+    started = time.perf_counter()
+    try:
+        for frames, count in gen_module.bodies(
+                gen, points, gen_module.month_start_utc(), 20000):
+            storage.push(dataframe.parse_dataframes(frames))
+    finally:
+        storage.close()
+    wall = time.perf_counter() - started
+    print('preloaded %d points in %.1f s (%.0f points/s, parsing '
+          'included)' % (points, wall, points / wall))
+
+
+def cpu_seconds(server, storage_servers):
+    """CPU seconds used so far by the API (master and workers) and by
+    each storage server process."""
+    import psutil
+    api = psutil.Process(server.pid)
+    processes = [api] + api.children(recursive=True)
+    used = {'api': 0.0, 'storage': 0.0}
+    for kind, group in (('api', processes), ('storage', [
+            psutil.Process(s.process.pid) for s in storage_servers
+            if getattr(s, 'process', None) is not None])):
+        for process in group:
+            times = process.cpu_times()
+            used[kind] += times.user + times.system
+    used['api_workers'] = len(processes) - 1
+    return used
+
+
+def cpu_report(before, after, points):
+    """CPU ms per 1000 points of the API workers and storage servers."""
+    per_1000 = {kind: round((after[kind] - before[kind]) * 1e6 / points, 2)
+                for kind in ('api', 'storage')}
+    return json.dumps({
+        'points': points, 'api_workers': after['api_workers'],
+        'api_cpu_ms_per_1000_points': per_1000['api'],
+        'storage_server_cpu_ms_per_1000_points': per_1000['storage'],
+        'uptime': open('/proc/loadavg').read().split()[:3]})
+
+
 def usagegen(generator, *args):
-    return subprocess.run([sys.executable, generator, *args], check=True,
-                          capture_output=True, text=True).stdout
+    done = subprocess.run([sys.executable, generator, *args],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit('usagegen %s failed:\n%s%s' % (
+            args[0], done.stdout, done.stderr))
+    return done.stdout
 
 
 def main():
@@ -109,19 +173,46 @@ def main():
                         help='[api] workers')
     parser.add_argument('--client-threads', default='2',
                         help='usagegen load --threads')
+    parser.add_argument('--preload', action='store_true',
+                        help='store the points through the backend directly '
+                             '(not over HTTP), then run the queries')
+    parser.add_argument('--state', help='state path to use and keep (with '
+                        '--preload: reused when it holds a database)')
+    parser.add_argument('--http-points', type=int, default=0,
+                        help='with --preload: send the last N points (whole '
+                             'hours) over HTTP, timed, with the CPU the API '
+                             'and storage servers spent per 1000 points')
     args = parser.parse_args()
     points = str(100000 * args.scale)
+    per_hour = 200 * args.scale  # usagegen's 20 projects x 10 x scale
+    tail = -(-args.http_points // per_hour) * per_hour if args.preload else 0
+    tail_start = (datetime.datetime.now(datetime.timezone.utc).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+        + datetime.timedelta(hours=(int(points) - tail) // per_hour))
     batch = str(args.batch or (1000 if args.scale == 1 else 2000))
     common = ['-n', points, '--scale', str(args.scale)]
     with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
+        state = args.state or state
         options, servers = storage_env(args.backend)
         try:
+            if args.preload and not (
+                    args.state and os.path.exists(
+                        os.path.join(state, 'ratekeeper.duckdb'))):
+                preload(args.usagegen, state, int(points) - tail,
+                        args.scale, options)
             server, url = start_server(state, free_port(), args.workers,
                                        **options)
             try:
-                print(usagegen(args.usagegen, 'load', '--url', url,
-                               '--batch', batch, '--threads',
-                               args.client_threads, *common))
+                if not args.preload or tail:
+                    load = common if not tail else [
+                        '-n', str(tail), '--scale', str(args.scale),
+                        '--start', tail_start.isoformat()]
+                    before = cpu_seconds(server, servers)
+                    print(usagegen(args.usagegen, 'load', '--url', url,
+                                   '--batch', batch, '--threads',
+                                   args.client_threads, *load))
+                    print(cpu_report(before, cpu_seconds(server, servers),
+                                     int(load[1])))
                 print(usagegen(args.usagegen, 'querybench', '--url', url,
                                '--only', 'v2', *common))
             finally:

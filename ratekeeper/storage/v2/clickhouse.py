@@ -6,7 +6,10 @@ API may run many workers. The schema serves the queries /v2/summary and
 
 - one MergeTree table, partitioned by month of the period begin (a time
   range reads only its months; old months are dropped whole), ordered by
-  (type, scope, begin) so type, project and time filters read few granules;
+  (begin, type, scope): a period's points lie together, so a dataframes
+  page and the month rollup's cut windows read their periods only (sums
+  filtered by type and project come from the rollups below; tables made
+  before this order keep (type, scope, begin), which reads the same);
 - qty and price as Float64 (what was pushed reads back unchanged), summed
   exactly as Decimal128(12) (a plain float sum of 0.005s drifts);
 - attributes as key and value arrays, groupby and metadata apart: any
@@ -29,6 +32,30 @@ returned is on its shard, and deletes run on every shard.
 
 Pushes go straight to ClickHouse, one insert each: with several processes
 a point staged in one of them would be invisible to the others' reads.
+
+Two rollups answer most reads without the points, filled by materialized
+views in the insert itself (so a push that returned is summed at once):
+
+- ``rated_points_by_begin``: sums and point count per (type, scope,
+  period begin): totals grouped or filtered by time, type and the scope,
+  and the period counts that let a dataframes page read only its own
+  periods' points (18.16 cannot read a sort-key prefix in order);
+- ``rated_points_by_month``: the same per (type, scope, month, attribute
+  arrays), one row per resource and month when a resource's attributes
+  stay the same: groupings by any other attribute. A window that cuts a
+  month takes either the points inside it, or the month's row minus the
+  points outside it, whichever are fewer (the per-period counts say).
+
+Sums are exact (Decimal128(12) of each point, as the points are summed)
+and a group is kept when its count is above zero, so a rollup equals its
+points after deletes: a delete first adds rows of negative sums for the
+points it removes, then deletes them. Between the two, and while a
+process that created the views backfills them from older points, a row
+in ``rollups_pending`` sends every read to the points themselves; one
+left by a process that died is found STALE_PENDING_SECONDS later and its
+months are summed again from the points (each month's partition swapped
+at once). Reads that need the period's day or week, or ``time`` with
+other attributes, read the points.
 """
 import datetime
 import itertools
@@ -78,7 +105,51 @@ COLUMNS = '''(
     description DESCRIPTION
 )'''.replace('DESCRIPTION', DESCRIPTION_TYPE)
 MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
-              'ORDER BY (type, scope, begin, push_id, row)')
+              'ORDER BY (begin, type, scope, push_id, row)')
+# Rollups, filled by materialized views as each insert lands (in the same
+# INSERT, so a push that returned is in them): sums per (type, scope,
+# period begin), and per (type, scope, month, attribute arrays) for
+# groupings by other attributes (one row per resource and month, where
+# the points are one per resource and period). Sums are exact
+# Decimal128(12); ``n`` counts the points, so a group whose points are
+# all subtracted disappears (SummingMergeTree drops all-zero rows).
+BY_BEGIN = 'rated_points_by_begin'
+BY_MONTH = 'rated_points_by_month'
+PENDING = 'rollups_pending'
+SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
+ROLLUPS = {
+    BY_BEGIN: {
+        'columns': "(type String, scope String, begin DateTime('UTC'), %s)"
+                   % SUM_COLUMNS,
+        'key': 'type, scope, begin',
+        'select': 'type, scope, begin',
+        'moment': 'begin',
+    },
+    BY_MONTH: {
+        'columns': "(type String, scope String, month Date, "
+                   "groupby_keys Array(String), groupby_values Array(String), "
+                   "metadata_keys Array(String), "
+                   "metadata_values Array(String), %s)" % SUM_COLUMNS,
+        'key': 'type, scope, month, groupby_keys, groupby_values, '
+               'metadata_keys, metadata_values',
+        'select': 'type, scope, toStartOfMonth(begin) AS month, '
+                  'groupby_keys, groupby_values, metadata_keys, '
+                  'metadata_values',
+        'moment': 'month',
+    },
+}
+ROLLUP_ENGINE = ('ENGINE = SummingMergeTree() PARTITION BY toYYYYMM({0}) '
+                 'ORDER BY ({1})')
+ROLLUP_SUMS = ('{0}sum(toDecimal128(qty, 12)) AS qty, '
+               '{0}sum(toDecimal128(price, 12)) AS price, '
+               '{0}toInt64(count()) AS n')
+PENDING_COLUMNS = ("(id UInt64, state UInt8, created DateTime('UTC'), "
+                   "months Array(Date))")
+# A rollup update (a delete's subtraction, a backfill) still pending after
+# this long was cut short (its process died): its months are rebuilt
+STALE_PENDING_SECONDS = 300
+# Calendar keys the month rollup cannot derive (they need the period)
+DAY_CALENDAR_KEYS = ('day_of_the_year', 'week_of_the_year')
 INSERT_COLUMNS = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'scope',
                   'groupby_keys', 'groupby_values', 'metadata_keys',
                   'metadata_values', 'push_id', 'row', 'description')
@@ -113,14 +184,13 @@ def seconds(moment):
 
 def attribute_arrays(dicts):
     """Keys and text values of each dict, absent (None) values left out;
-    dicts of text values (the usual case) are taken as they are."""
+    when every value is text (the usual case) the dicts are taken as they
+    are, checked in one pass over the batch."""
+    values = [list(attributes.values()) for attributes in dicts]
+    if set(map(type, itertools.chain.from_iterable(values))) <= {str}:
+        return [list(attributes) for attributes in dicts], values
     keys, values = [], []
     for attributes in dicts:
-        texts = list(attributes.values())
-        if all(type(v) is str for v in texts):
-            keys.append(list(attributes))
-            values.append(texts)
-            continue
         present = [(k, v) for k, v in attributes.items() if v is not None]
         keys.append([k for k, _ in present])
         values.append([dataframe.text(v) for _, v in present])
@@ -141,12 +211,24 @@ def week_of_the_year(column):
     return "concat(if({0} < 10, '0', ''), toString({0}))".format(week)
 
 
+# The SQL of each calendar key from a moment column (``begin`` in the
+# points and the per-period rollup, ``month`` in the month rollup)
 CALENDAR_EXPRESSIONS = {
-    'day_of_the_year': 'toString(toDayOfYear(begin))',
-    'week_of_the_year': week_of_the_year('begin'),
-    'month': 'toString(toMonth(begin))',
-    'year': 'toString(toYear(begin))',
+    'day_of_the_year': 'toString(toDayOfYear({0}))'.format,
+    'week_of_the_year': week_of_the_year,
+    'month': 'toString(toMonth({0}))'.format,
+    'year': 'toString(toYear({0}))'.format,
 }
+
+
+def month_starts(begin, end):
+    """The first moment of each month that [begin, end) touches."""
+    month = begin.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    months = []
+    while month < end:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
 
 
 class ClickHouseStorage(storage_v2.BaseStorage):
@@ -208,30 +290,50 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             raise
 
     # -- life cycle -------------------------------------------------------
+    def _name(self, table):
+        return '%s.%s' % (quote_identifier(self.database), table)
+
+    def _targets(self):
+        """(connection, table suffix) of each server holding points: the
+        one server, or each shard with its local tables."""
+        if not self.cluster:
+            return [(self._client(), '')]
+        return [(client, '_local') for client in self._shard_clients()]
+
     def init(self):
         database = quote_identifier(self.database)
         self._execute('CREATE DATABASE IF NOT EXISTS %s' % database)
-        if not self.cluster:
-            self._execute('CREATE TABLE IF NOT EXISTS %s %s %s'
-                          % (self.table, COLUMNS, MERGE_TREE),
-                          settings=DDL_SETTINGS)
-            self._add_description(self.table)
-            return
-        local = '%s.%s' % (database, LOCAL_TABLE)
-        for client in self._shard_clients():
+        self._execute('CREATE TABLE IF NOT EXISTS %s %s ENGINE = MergeTree() '
+                      'ORDER BY id' % (self._name(PENDING), PENDING_COLUMNS))
+        targets = self._targets()
+        for client, suffix in targets:
             self._execute('CREATE DATABASE IF NOT EXISTS %s' % database,
                           client=client)
             self._execute('CREATE TABLE IF NOT EXISTS %s %s %s'
-                          % (local, COLUMNS, MERGE_TREE), client=client,
-                          settings=DDL_SETTINGS)
-            self._add_description(local, client)
-        self._execute(
-            "CREATE TABLE IF NOT EXISTS %s %s ENGINE = Distributed("
-            "%%(cluster)s, %%(database)s, %%(local)s, cityHash64(push_id))"
-            % (self.table, COLUMNS),
-            {'cluster': self.cluster, 'database': self.database,
-             'local': LOCAL_TABLE}, settings=DDL_SETTINGS)
-        self._add_description(self.table)
+                          % (self._name(TABLE + suffix), COLUMNS, MERGE_TREE),
+                          client=client, settings=DDL_SETTINGS)
+            self._add_description(self._name(TABLE + suffix), client)
+            for name, rollup in ROLLUPS.items():
+                self._execute(
+                    'CREATE TABLE IF NOT EXISTS %s %s %s' % (
+                        self._name(name + suffix), rollup['columns'],
+                        ROLLUP_ENGINE.format(rollup['moment'],
+                                             rollup['key'])),
+                    client=client)
+        if self.cluster:
+            for name, columns in [(TABLE, COLUMNS)] + [
+                    (name, rollup['columns'])
+                    for name, rollup in ROLLUPS.items()]:
+                self._execute(
+                    'CREATE TABLE IF NOT EXISTS %s %s ENGINE = Distributed('
+                    '%%(cluster)s, %%(database)s, %%(local)s, %s)'
+                    % (self._name(name), columns,
+                       'cityHash64(push_id)' if name == TABLE else 'rand()'),
+                    {'cluster': self.cluster, 'database': self.database,
+                     'local': name + '_local'}, settings=DDL_SETTINGS)
+            self._add_description(self._name(TABLE))
+        self._create_views(targets)
+        self._repair_stale()
 
     def _add_description(self, table, client=None):
         """The description column on a table made before it (a change of
@@ -254,6 +356,107 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         except storage_v2.StorageError:
             if not present():
                 raise
+
+    def _create_views(self, targets):
+        """The views that fill the rollups on every insert. The process
+        that creates a view (several may start at once) fills its rollup
+        with the points stored before, readers reading the points
+        meanwhile."""
+        pending = self._pending_begin([])
+        created = []
+        for client, suffix in targets:
+            for name, rollup in ROLLUPS.items():
+                try:
+                    self._execute(
+                        'CREATE MATERIALIZED VIEW %s TO %s AS SELECT %s, %s '
+                        'FROM %s GROUP BY %s' % (
+                            self._name(name + suffix + '_view'),
+                            self._name(name + suffix), rollup['select'],
+                            ROLLUP_SUMS.format(''),
+                            self._name(TABLE + suffix), rollup['key']),
+                        client=client)
+                except storage_v2.StorageError as exc:
+                    if 'already exists' not in str(exc):
+                        raise
+                    continue
+                created.append((client, suffix, name))
+        for client, suffix, name in created:
+            self._rebuild(client, suffix, name, pending)
+        self._pending_end(pending)
+
+    def _pending_begin(self, months):
+        """Mark the rollups as being changed: until _pending_end, every
+        read sums the points themselves."""
+        pending = self._next_push_id()
+        self._execute(
+            'INSERT INTO %s (id, state, created, months) VALUES'
+            % self._name(PENDING),
+            [(pending, 0, datetime.datetime.now(UTC).replace(microsecond=0),
+              [m.date() for m in months])])
+        return pending
+
+    def _pending_end(self, pending):
+        self._execute(
+            'INSERT INTO %s (id, state, created, months) VALUES'
+            % self._name(PENDING),
+            [(pending, 1, datetime.datetime.now(UTC).replace(microsecond=0),
+              [])])
+
+    def _rollups_ready(self):
+        """Whether no rollup change is under way (or was cut short)."""
+        return not self._execute(
+            'SELECT count() FROM (SELECT id FROM %s GROUP BY id '
+            'HAVING max(state) = 0)' % self._name(PENDING))[0][0]
+
+    def _repair_stale(self):
+        """Rebuild the months of rollup changes cut short (their process
+        died before it finished): until then reads sum the points."""
+        stale = self._execute(
+            'SELECT id, groupArray(months) FROM %s GROUP BY id '
+            'HAVING max(state) = 0 AND min(created) < now() - %d'
+            % (self._name(PENDING), STALE_PENDING_SECONDS))
+        for pending, months in stale:
+            months = sorted(set(itertools.chain.from_iterable(months)))
+            LOG.warning('Rebuilding the ClickHouse rollups of a change cut '
+                        'short (%s)', ', '.join(map(str, months)) or 'all')
+            for client, suffix in self._targets():
+                for name in ROLLUPS:
+                    self._rebuild(client, suffix, name, pending, months)
+            self._pending_end(pending)
+
+    def _rebuild(self, client, suffix, name, pending, months=None):
+        """Sum ``name`` again from the points for ``months`` (dates;
+        None: every month), each month's partition swapped at once."""
+        rollup = ROLLUPS[name]
+        table = self._name(name + suffix)
+        points = self._name(TABLE + suffix)
+        if not months:
+            months = sorted({row[0] for row in self._execute(
+                'SELECT DISTINCT toStartOfMonth(begin) FROM %s UNION ALL '
+                'SELECT DISTINCT toStartOfMonth(%s) FROM %s'
+                % (points, rollup['moment'], table), client=client)})
+        if not months:
+            return
+        scratch = self._name('%s%s_rebuild_%d' % (name, suffix, pending))
+        self._execute('DROP TABLE IF EXISTS %s' % scratch, client=client)
+        self._execute('CREATE TABLE %s AS %s' % (scratch, table),
+                      client=client)
+        try:
+            params = query.NamedParams()
+            self._execute(
+                'INSERT INTO %s SELECT %s, %s FROM %s WHERE '
+                'toStartOfMonth(begin) IN (%s) GROUP BY %s' % (
+                    scratch, rollup['select'], ROLLUP_SUMS.format(''),
+                    points, ', '.join(params.add(m) for m in months),
+                    rollup['key']), params, client=client)
+            for month in months:
+                self._execute(
+                    'ALTER TABLE %s REPLACE PARTITION %d FROM %s'
+                    % (table, month.year * 100 + month.month, scratch),
+                    client=client)
+        finally:
+            self._execute('DROP TABLE IF EXISTS %s' % scratch,
+                          client=client)
 
     def _shard_clients(self):
         """A connection to one replica of every shard of the cluster."""
@@ -312,24 +515,46 @@ class ClickHouseStorage(storage_v2.BaseStorage):
 
     def _scopes(self, batch):
         key = self.scope_key
+        scopes = [groupby.get(key) for groupby in batch.groupby]
+        if set(map(type, scopes)) <= {str}:
+            return scopes  # the usual case: a text scope in every groupby
         return [dataframe.text(groupby[key]) if groupby.get(key) is not None
                 else dataframe.text(metadata[key])
                 if metadata.get(key) is not None else ''
                 for groupby, metadata in zip(batch.groupby, batch.metadata)]
 
     def delete(self, begin=None, end=None, filters=None):
+        """The points' sums are first subtracted from the rollups (rows
+        of negative sums), then the points deleted, readers summing the
+        points themselves meanwhile; a delete cut short between the two
+        is repaired by rebuilding its months (_repair_stale)."""
+        self._repair_stale()
         params = query.NamedParams()
         where = self._where(begin, end, filters, None, params)
-        if not self.cluster:
-            targets = [(self._client(), self.table)]
-        else:
-            local = '%s.%s' % (quote_identifier(self.database), LOCAL_TABLE)
-            targets = [(client, local) for client in self._shard_clients()]
-        for client, table in targets:
-            self._execute('ALTER TABLE %s DELETE WHERE %s' % (table, where),
+        months = [datetime.datetime.combine(row[0], datetime.time(),
+                                            tzinfo=UTC)
+                  for row in self._execute(
+                      'SELECT DISTINCT toStartOfMonth(begin) FROM %s WHERE %s'
+                      % (self.table, where), params)]
+        if not months:
+            return
+        pending = self._pending_begin(months)
+        targets = self._targets()
+        for client, suffix in targets:
+            for name, rollup in ROLLUPS.items():
+                self._execute(
+                    'INSERT INTO %s SELECT %s, %s FROM %s WHERE %s '
+                    'GROUP BY %s' % (
+                        self._name(name + suffix), rollup['select'],
+                        ROLLUP_SUMS.format('-'), self._name(TABLE + suffix),
+                        where, rollup['key']), params, client=client)
+        for client, suffix in targets:
+            self._execute('ALTER TABLE %s DELETE WHERE %s'
+                          % (self._name(TABLE + suffix), where),
                           params, client=client)
-        for client, table in targets:
-            self._wait_for_mutations(client, table.rsplit('.', 1)[1])
+        for client, suffix in targets:
+            self._wait_for_mutations(client, TABLE + suffix)
+        self._pending_end(pending)
 
     def _wait_for_mutations(self, client, table):
         """ClickHouse deletes asynchronously (a mutation); return once
@@ -343,17 +568,18 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             time.sleep(MUTATION_POLL_SECONDS)
 
     # -- expressions ------------------------------------------------------
-    def _attribute(self, key, params):
+    def _attribute(self, key, params, column='begin'):
         """SQL for an attribute (NULL when a point lacks it): groupby
         wins over metadata, which wins over the calendar keys."""
         name = params.add(key)
+        calendar = CALENDAR_EXPRESSIONS.get(key)
         return ('multiIf(has(groupby_keys, {0}), '
                 'groupby_values[indexOf(groupby_keys, {0})], '
                 'has(metadata_keys, {0}), '
                 'metadata_values[indexOf(metadata_keys, {0})], {1})'
-                .format(name, CALENDAR_EXPRESSIONS.get(key, 'NULL')))
+                .format(name, calendar(column) if calendar else 'NULL'))
 
-    def _attribute_text(self, key, params):
+    def _attribute_text(self, key, params, column='begin'):
         """Like _attribute, '' when a point lacks the attribute: no
         Nullable and one array scan per source (an array's element 0 is
         ''), ~2x faster to group or filter on."""
@@ -362,8 +588,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         in_metadata = 'indexOf(metadata_keys, %s)' % name
         metadata = 'metadata_values[%s]' % in_metadata
         if key in CALENDAR_EXPRESSIONS:
-            metadata = 'if(%s > 0, %s, %s)' % (in_metadata, metadata,
-                                               CALENDAR_EXPRESSIONS[key])
+            metadata = 'if(%s > 0, %s, %s)' % (
+                in_metadata, metadata, CALENDAR_EXPRESSIONS[key](column))
         return 'if({0} > 0, groupby_values[{0}], {1})'.format(
             in_groupby, metadata)
 
@@ -372,7 +598,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         from the groupby, else the metadata, '' when missing)."""
         return key == self.scope_key and key not in CALENDAR_EXPRESSIONS
 
-    def _where(self, begin, end, filters, metric_types, params):
+    def _where(self, begin, end, filters, metric_types, params,
+               column='begin'):
         filters = dict(filters or {})
         scopes = [str(v) for v in filters.get(self.scope_key, ())]
         if self._is_scope(self.scope_key) and scopes and all(scopes):
@@ -387,7 +614,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         clause = query.where(
             begin, end, filters, metric_types,
             lambda key: (self._attribute_text if key in text_keys
-                         else self._attribute)(key, params), params,
+                         else self._attribute)(key, params, column), params,
             moment=lambda dt, p: 'toDateTime(%s)' % p.add(seconds(dt)))
         if scopes:
             clause += ' AND ' + query.in_list('scope', scopes, params)
@@ -399,11 +626,24 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                                                                  period)
 
     # -- reads ------------------------------------------------------------
-    def total(self, begin, end, groupby=None, filters=None,
-              metric_types=None, offset=0, limit=None):
-        groupby = list(groupby or [])
-        params = query.NamedParams()
-        where = self._where(begin, end, filters, metric_types, params)
+    def _rollup_for(self, begin, end, groupby, filters):
+        """The rollup that can answer a sum grouped by ``groupby`` under
+        ``filters``: BY_BEGIN when only time, type and the scope matter,
+        BY_MONTH when the period does not (no time, no day or week key),
+        else None (the points)."""
+        keys = set(groupby) | set(filters or {})
+        scope_only = all(
+            self._is_scope(key) and values and all(str(v) for v in values)
+            for key, values in (filters or {}).items())
+        if scope_only and all(key in ('time', 'type') or self._is_scope(key)
+                              for key in groupby):
+            return BY_BEGIN
+        if (begin is not None and end is not None and 'time' not in keys
+                and not keys & set(DAY_CALENDAR_KEYS)):
+            return BY_MONTH
+        return None
+
+    def _group_exprs(self, groupby, params, column='begin'):
         exprs = []
         for key in groupby:
             if key == 'time':
@@ -413,32 +653,111 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             elif self._is_scope(key):
                 exprs.append('scope')  # the same value, '' when missing
             else:
-                exprs.append(self._attribute_text(key, params))
-        if not exprs:
-            return self._grand_total(begin, end, where, params, offset)
-        names = ['k%d' % i for i in range(len(exprs))]
-        select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
-        group = ', '.join(names)
-        page = ' LIMIT %d' % limit if limit is not None else ''
-        page = ' LIMIT %d, %d' % (offset, limit if limit is not None
-                                  else 2 ** 62) if offset else page
-        rows = self._execute(
-            f'SELECT {select}, {SUMS} FROM {self.table} WHERE {where} '
-            f'GROUP BY {group} ORDER BY {group}{page}', params)
-        if offset or (limit is not None and len(rows) >= limit):
-            count = self._execute(
-                f'SELECT count() FROM (SELECT {select} FROM {self.table} '
-                f'WHERE {where} GROUP BY {group})', params)[0][0]
+                exprs.append(self._attribute_text(key, params, column))
+        return exprs
+
+    def total(self, begin, end, groupby=None, filters=None,
+              metric_types=None, offset=0, limit=None):
+        groupby = list(groupby or [])
+        rollup = self._rollup_for(begin, end, groupby, filters)
+        if rollup and not self._rollups_ready():
+            rollup = None
+        params = query.NamedParams()
+        if rollup == BY_MONTH:
+            source = self._month_sums(begin, end, groupby, filters,
+                                      metric_types, params)
         else:
-            count = len(rows)
+            table = self._name(rollup) if rollup else self.table
+            sums = ('sum(qty) AS qty, sum(price) AS price, sum(n) AS c'
+                    if rollup else ROLLUP_SUMS.format('').replace(
+                        ' AS n', ' AS c'))
+            where = self._where(begin, end, filters, metric_types, params)
+            exprs = self._group_exprs(groupby, params)
+            select = ''.join('%s AS k%d, ' % (e, i)
+                             for i, e in enumerate(exprs))
+            source = (f'SELECT {select}{sums} FROM {table} WHERE {where}'
+                      + self._group_by(exprs))
+        names = ', '.join('k%d' % i for i in range(len(groupby)))
+        if not groupby:
+            qty, rate, count = self._execute(
+                f'SELECT toFloat64(sum(qty)), toFloat64(sum(price)), '
+                f'sum(c) FROM ({source})', params)[0]
+            return query.grand_total(begin, end, qty, rate, count, offset)
+        page = ''
+        if offset or limit is not None:
+            page = ' LIMIT %d, %d' % (offset, limit if limit is not None
+                                      else 2 ** 62)
+        client = self._client()
+        rows = self._execute(
+            f'SELECT {names}, toFloat64(sum(qty)), toFloat64(sum(price)) '
+            f'FROM ({source}) GROUP BY {names} HAVING sum(c) > 0 '
+            f'ORDER BY {names}{page}', params, client=client)
+        info = client.last_query.profile_info
+        count = (info.rows_before_limit if page and info.applied_limit
+                 else len(rows) + offset)
         return query.grouped_total(rows, groupby, count, begin, end,
                                    self.period)
 
-    def _grand_total(self, begin, end, where, params, offset):
-        qty, rate, count = self._execute(
-            f'SELECT {SUMS}, count() FROM {self.table} WHERE {where}',
-            params)[0]
-        return query.grand_total(begin, end, qty, rate, count, offset)
+    def _month_sums(self, begin, end, groupby, filters, metric_types,
+                    params):
+        """A query of sums (qty, price, c) per group in [begin, end) from
+        the month rollup: whole months from it; a month the window cuts
+        either from the points in the window, or from the month's rollup
+        minus the points outside the window, whichever reads fewer
+        points (counted in the per-period rollup)."""
+        months = month_starts(begin, end)
+        cut = [m for m in months if m < begin or
+               (m + datetime.timedelta(days=32)).replace(day=1) > end]
+        inside = set()
+        if cut:
+            counts = self._execute(
+                'SELECT toStartOfMonth(begin) AS m, sumIf(n, begin >= '
+                'toDateTime(%(b)s) AND begin < toDateTime(%(e)s)), '
+                'sumIf(n, begin < toDateTime(%(b)s) OR '
+                'begin >= toDateTime(%(e)s)) FROM {0} WHERE m IN %(m)s '
+                'GROUP BY m'.format(self._name(BY_BEGIN)),
+                {'b': seconds(begin), 'e': seconds(end),
+                 'm': tuple(m.date() for m in cut)})
+            inside = {datetime.datetime.combine(m, datetime.time(),
+                                                tzinfo=UTC)
+                      for m, inner, outer in counts if inner <= outer}
+        window = ('begin >= toDateTime(%s) AND begin < toDateTime(%s)'
+                  % (params.add(seconds(begin)), params.add(seconds(end))))
+        parts = []
+        exprs = self._group_exprs(groupby, params, 'month')
+        rolled = [m for m in months if m not in inside]
+        if rolled:
+            where = self._where(None, None, filters, metric_types, params,
+                                'month')
+            select = ''.join('%s AS k%d, ' % (e, i)
+                             for i, e in enumerate(exprs))
+            parts.append(
+                f'SELECT {select}sum(qty) AS qty, sum(price) AS price, '
+                f'sum(n) AS c FROM {self._name(BY_MONTH)} WHERE {where} '
+                f'AND month IN ('
+                + ', '.join(params.add(m.date()) for m in rolled) + ')'
+                + self._group_by(exprs))
+        for sign, chosen in (('', inside), ('-', set(rolled) & set(cut))):
+            if not chosen:
+                continue
+            where = self._where(None, None, filters, metric_types, params)
+            exprs = self._group_exprs(groupby, params)
+            select = ''.join('%s AS k%d, ' % (e, i)
+                             for i, e in enumerate(exprs))
+            in_months = ('toStartOfMonth(begin) IN (%s)' % ', '.join(
+                params.add(m.date()) for m in sorted(chosen)))
+            cond = window if not sign else 'NOT (%s)' % window
+            parts.append(
+                f'SELECT {select}{ROLLUP_SUMS.format(sign)} '
+                f'FROM {self.table} WHERE {where} AND {in_months} AND {cond}'
+                + self._group_by(exprs))
+        return ' UNION ALL '.join(parts).replace(' AS n', ' AS c')
+
+    @staticmethod
+    def _group_by(exprs):
+        if not exprs:
+            return ''
+        return ' GROUP BY ' + ', '.join('k%d' % i for i in range(len(exprs)))
 
     def _points_query(self, where):
         return ('SELECT toUInt32(begin), toUInt32(end), type, unit, qty, '
@@ -451,16 +770,48 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                  offset=0, limit=100):
         params = query.NamedParams()
         where = self._where(begin, end, filters, metric_types, params)
-        total = self._execute(
-            f'SELECT count() FROM {self.table} WHERE {where}', params)[0][0]
+        skip = offset
+        if (self._rollup_for(begin, end, [], filters) == BY_BEGIN
+                and self._rollups_ready()):
+            total, where, skip = self._page_periods(where, params, offset,
+                                                    limit)
+        else:
+            total = self._execute(
+                f'SELECT count() FROM {self.table} WHERE {where}',
+                params)[0][0]
         if not total or offset >= total:
             return {'total': total, 'dataframes': []}
         rows = self._execute(
             self._points_query(where)
-            + ' LIMIT %d, %d' % (int(offset), int(limit)), params)
+            + ' LIMIT %d, %d' % (int(skip), int(limit)), params)
         moments = {}
         return {'total': total, 'dataframes': dataframe.frames_from_rows(
             _points(rows, moments))}
+
+    def _page_periods(self, where, params, offset, limit):
+        """From the per-period counts (points sort by period first): the
+        number of points under ``where``, a ``where`` narrowed to the
+        periods that hold the page, and the page's offset within them,
+        so a page reads its own periods' points, not the window's."""
+        counts = self._execute(
+            f'SELECT toUInt32(begin), sum(n) AS c FROM {self._name(BY_BEGIN)}'
+            f' WHERE {where} GROUP BY begin HAVING c > 0 ORDER BY begin',
+            params)
+        total = sum(c for _, c in counts)
+        seen, first, last, skip = 0, None, None, offset
+        for stamp, count in counts:
+            if first is None and seen + count > offset:
+                first, skip = stamp, offset - seen
+            seen += count
+            if first is not None:
+                last = stamp
+                if seen >= offset + limit:
+                    break
+        if first is not None:
+            where += (' AND begin >= toDateTime(%s) AND '
+                      'begin <= toDateTime(%s)'
+                      % (params.add(first), params.add(last)))
+        return total, where, skip
 
     def stream(self, begin, end, filters=None, metric_types=None,
                batch_size=5000):

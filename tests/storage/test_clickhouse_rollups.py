@@ -1,0 +1,208 @@
+"""The ClickHouse rollups (per period, per month) stay equal to the points
+they sum: after pushes, deletes (reprocessing) and pushes again, on one
+server and on a two-shard cluster, every summary and dataframes page read
+through them equals the same read over the points themselves, and each
+rollup's rows equal the sums of the points per key. A rollup change cut
+short is rebuilt, and a database made before the rollups is backfilled."""
+import datetime
+import random
+
+import pytest
+
+from ratekeeper import dataframe
+from ratekeeper import storage as rk_storage
+from ratekeeper.storage import testing
+from ratekeeper.storage.v2 import clickhouse as ch_storage
+from tests import clickhouse
+
+UTC = datetime.timezone.utc
+# three months, the first and last cut by the windows below
+START = datetime.datetime(2026, 1, 28, tzinfo=UTC)
+HOURS = 24 * 40
+GROUPBYS = [[], ['type'], ['project_id'], ['time', 'type'],
+            ['type', 'project_id'], ['project_id', 'id'],
+            ['project_id', 'user_id', 'id'], ['flavor_name'],
+            ['month', 'type'], ['year'], ['day_of_the_year']]
+FILTERS = [None, {'project_id': ['proj-1']}, {'flavor_name': ['a', 'b']},
+           {'project_id': ['proj-2'], 'user_id': ['u1']}]
+
+
+def windows():
+    day = datetime.timedelta(days=1)
+    return [(START, START + HOURS * testing.HOUR),
+            (START + 3 * day, START + 30 * day),  # both months cut
+            (datetime.datetime(2026, 2, 1, tzinfo=UTC),
+             datetime.datetime(2026, 3, 1, tzinfo=UTC)),  # one whole month
+            (START + 10 * day, START + 11 * day),
+            (datetime.datetime(2026, 2, 1, 5, tzinfo=UTC),
+             datetime.datetime(2026, 3, 8, tzinfo=UTC))]
+
+
+def frames(rnd, resources=30, periods=40):
+    """Hourly frames of random points at random hours of the 40 days;
+    prices in 1/1000s, each resource's attributes fixed."""
+    for _ in range(periods):
+        begin = START + rnd.randrange(HOURS) * testing.HOUR
+        usage = {}
+        for i in range(resources):
+            point = testing.point(
+                rnd.randrange(1, 50), rnd.randrange(1, 999) / 1000,
+                'proj-%d' % (i % 4), 'r%d' % i,
+                flavor_name='abc'[i % 3])
+            point['groupby']['user_id'] = 'u%d' % (i % 2)
+            usage.setdefault(['instance', 'volume'][i % 2], []).append(point)
+        yield [testing.frame(begin, usage)]
+
+
+def open_storage(tmp_path, port, database, cluster=None):
+    options = {'url': 'clickhouse://127.0.0.1:%d/%s' % (port, database)}
+    if cluster:
+        options['cluster'] = cluster
+    conf = testing.make_conf(str(tmp_path), storage={'backend': 'clickhouse'},
+                             storage_clickhouse=options)
+    return rk_storage.get_storage(conf)
+
+
+@pytest.fixture(params=['single', 'cluster'])
+def storage(request, tmp_path):
+    if request.param == 'single':
+        ports, cluster = [clickhouse.server().tcp_port], None
+    else:
+        ports = [s.tcp_port for s in clickhouse.cluster()]
+        cluster = clickhouse.CLUSTER
+    name = clickhouse.database_name('rollups')
+    storage = open_storage(tmp_path, ports[0], name, cluster)
+    storage.reopen = lambda: open_storage(tmp_path, ports[0], name, cluster)
+    yield storage
+    storage.close()
+    for port in ports:
+        clickhouse.drop_database(port, name)
+
+
+def over_points(storage, read):
+    """``read()`` while the rollups are marked as changing: it sums the
+    points themselves."""
+    pending = storage._pending_begin([])
+    try:
+        return read()
+    finally:
+        storage._pending_end(pending)
+
+
+def rollup_rows(storage, name, source):
+    rollup = ch_storage.ROLLUPS[name]
+    sql = ('SELECT {key}, sum(qty), sum(price), sum(n) FROM ({source}) '
+           'GROUP BY {key} HAVING sum(n) != 0 ORDER BY {key}')
+    from_points = ('SELECT %s, %s FROM %s GROUP BY %s' % (
+        rollup['select'], ch_storage.ROLLUP_SUMS.format(''), storage.table,
+        rollup['key']))
+    from_rollup = 'SELECT * FROM %s' % storage._name(name)
+    return storage._execute(sql.format(
+        key=rollup['key'], source=from_rollup if source == 'rollup'
+        else from_points))
+
+
+def check_equal(storage):
+    for name in ch_storage.ROLLUPS:
+        rows = rollup_rows(storage, name, 'points')
+        assert rows
+        assert rollup_rows(storage, name, 'rollup') == rows
+    reads = []
+    for begin, end in windows():
+        for groupby in GROUPBYS:
+            for filters in FILTERS:
+                reads.append(lambda b=begin, e=end, g=groupby, f=filters:
+                             storage.total(b, e, groupby=g, filters=f))
+            reads.append(lambda b=begin, e=end, g=groupby: storage.total(
+                b, e, groupby=g, offset=1, limit=3))
+        for filters in FILTERS[:2]:
+            for offset, limit in ((0, 7), (35, 50), (100, 1000)):
+                reads.append(lambda b=begin, e=end, f=filters, o=offset,
+                             n=limit: storage.retrieve(b, e, filters=f,
+                                                       offset=o, limit=n))
+    expected = over_points(storage, lambda: [read() for read in reads])
+    assert [read() for read in reads] == expected
+
+
+def test_rollups_equal_the_points_after_pushes_deletes_and_pushes(storage):
+    rnd = random.Random(15)
+    pushed = list(frames(rnd))
+    for body in pushed:
+        storage.push(dataframe.parse_dataframes(body))
+    before = over_points(storage, lambda: storage.total(
+        START, START + HOURS * testing.HOUR, groupby=['type']))
+    check_equal(storage)
+    # reprocessing: a scope's days deleted, then pushed again
+    begin = START + 2 * 24 * testing.HOUR
+    end = datetime.datetime(2026, 2, 20, tzinfo=UTC)
+    storage.delete(begin, end, {'project_id': ['proj-1']})
+    storage.delete(end, end + 24 * testing.HOUR)
+    check_equal(storage)
+    for body in pushed:
+        again = only(body, begin, end)
+        if again[0]['usage']:
+            storage.push(dataframe.parse_dataframes(again))
+    check_equal(storage)
+    assert storage.total(START, START + HOURS * testing.HOUR,
+                         groupby=['type']) == before
+
+
+def only(body, begin, end):
+    """The points of ``body`` that the deletes above removed."""
+    [frame] = body
+    moment = datetime.datetime.fromisoformat(frame['period']['begin'])
+    usage = {}
+    for metric, points in frame['usage'].items():
+        for point in points:
+            if ((begin <= moment < end
+                 and point['groupby']['project_id'] == 'proj-1')
+                    or end <= moment < end + 24 * testing.HOUR):
+                usage.setdefault(metric, []).append(point)
+    return [dict(frame, usage=usage)]
+
+
+def test_a_change_cut_short_is_rebuilt(storage):
+    for body in frames(random.Random(3), periods=10):
+        storage.push(dataframe.parse_dataframes(body))
+    expected = storage.total(START, START + HOURS * testing.HOUR,
+                             groupby=['project_id', 'id'])
+    # a delete that died after subtracting from the rollups, before the
+    # points were deleted, long enough ago
+    month = datetime.date(2026, 2, 1)
+    stale = datetime.datetime.now(UTC).replace(microsecond=0) - \
+        datetime.timedelta(seconds=ch_storage.STALE_PENDING_SECONDS + 60)
+    storage._execute('INSERT INTO %s (id, state, created, months) VALUES'
+                     % storage._name(ch_storage.PENDING),
+                     [(1, 0, stale, [month])])
+    for client, suffix in storage._targets():
+        for name, rollup in ch_storage.ROLLUPS.items():
+            storage._execute(
+                'INSERT INTO %s SELECT %s, %s FROM %s WHERE '
+                'toStartOfMonth(begin) = %%(month)s GROUP BY %s' % (
+                    storage._name(name + suffix), rollup['select'],
+                    ch_storage.ROLLUP_SUMS.format('-'),
+                    storage._name(ch_storage.TABLE + suffix), rollup['key']),
+                {'month': month}, client=client)
+    # reads meanwhile sum the points
+    assert storage.total(START, START + HOURS * testing.HOUR,
+                         groupby=['project_id', 'id']) == expected
+    other = storage.reopen()  # a process starting repairs it
+    other.close()
+    assert storage._rollups_ready()
+    check_equal(storage)
+
+
+def test_a_database_made_before_the_rollups_is_backfilled(storage):
+    for body in frames(random.Random(4), periods=10):
+        storage.push(dataframe.parse_dataframes(body))
+    for client, suffix in storage._targets():
+        for name in ch_storage.ROLLUPS:
+            for table in (name + suffix + '_view', name + suffix):
+                storage._execute('DROP TABLE %s' % storage._name(table),
+                                 client=client)
+    if storage.cluster:
+        for name in ch_storage.ROLLUPS:
+            storage._execute('DROP TABLE %s' % storage._name(name))
+    other = storage.reopen()
+    other.close()
+    check_equal(storage)
