@@ -91,6 +91,36 @@ def start_server(state_path, port, workers=1, **options):
     raise SystemExit('ratekeeper-api did not start')
 
 
+def preload(generator, state_path, points, scale, options):
+    """Store the generator's points directly through the backend's push
+    (no HTTP), one hourly frame per push: reaches 10M points in minutes.
+    Prints the points stored per second."""
+    import importlib.util
+    from ratekeeper import dataframe
+    from ratekeeper import storage as rk_storage
+    from ratekeeper.storage import testing
+    spec = importlib.util.spec_from_file_location('usagegen', generator)
+    gen_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_module)
+    gen = gen_module.Generator(20, scale)
+    groups = {'storage': {'version': 2}}
+    for name, value in options.items():  # OS_GROUP__OPTION variables
+        group, option = name[3:].lower().split('__')
+        groups.setdefault(group, {})[option] = value
+    conf = testing.make_conf(state_path, **groups)
+    storage = rk_storage.get_storage(conf)
+    started = time.perf_counter()
+    try:
+        for frames, count in gen_module.bodies(
+                gen, points, gen_module.month_start_utc(), 20000):
+            storage.push(dataframe.parse_dataframes(frames))
+    finally:
+        storage.close()
+    wall = time.perf_counter() - started
+    print('preloaded %d points in %.1f s (%.0f points/s, parsing '
+          'included)' % (points, wall, points / wall))
+
+
 def usagegen(generator, *args):
     return subprocess.run([sys.executable, generator, *args], check=True,
                           capture_output=True, text=True).stdout
@@ -109,19 +139,31 @@ def main():
                         help='[api] workers')
     parser.add_argument('--client-threads', default='2',
                         help='usagegen load --threads')
+    parser.add_argument('--preload', action='store_true',
+                        help='store the points through the backend directly '
+                             '(not over HTTP), then run the queries')
+    parser.add_argument('--state', help='state path to use and keep (with '
+                        '--preload: reused when it holds a database)')
     args = parser.parse_args()
     points = str(100000 * args.scale)
     batch = str(args.batch or (1000 if args.scale == 1 else 2000))
     common = ['-n', points, '--scale', str(args.scale)]
     with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
+        state = args.state or state
         options, servers = storage_env(args.backend)
         try:
+            if args.preload and not (
+                    args.state and os.path.exists(
+                        os.path.join(state, 'ratekeeper.duckdb'))):
+                preload(args.usagegen, state, int(points), args.scale,
+                        options)
             server, url = start_server(state, free_port(), args.workers,
                                        **options)
             try:
-                print(usagegen(args.usagegen, 'load', '--url', url,
-                               '--batch', batch, '--threads',
-                               args.client_threads, *common))
+                if not args.preload:
+                    print(usagegen(args.usagegen, 'load', '--url', url,
+                                   '--batch', batch, '--threads',
+                                   args.client_threads, *common))
                 print(usagegen(args.usagegen, 'querybench', '--url', url,
                                '--only', 'v2', *common))
             finally:

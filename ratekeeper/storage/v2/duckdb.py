@@ -18,6 +18,10 @@ is full it is handed over (its log segment sealed) and inserted by the push
 that filled it, outside the staging lock, so that other pushes go on
 meanwhile; every batch is inserted before a read or delete, and at close;
 at start the log's pushes are written back.
+
+Rollups (rollups.py): tables of exact sums per period, type and scope,
+and per day, type and groupby keys, changed in the transaction that
+changes the points, answer the summaries they cover from far fewer rows.
 """
 import collections
 import datetime
@@ -33,6 +37,7 @@ from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
 from ratekeeper.storage.v2 import query
+from ratekeeper.storage.v2 import rollups
 from ratekeeper.storage.v2 import staging
 
 LOG = logging.getLogger(__name__)
@@ -132,6 +137,14 @@ class DuckDBStorage(storage_v2.BaseStorage):
         # batches handed over, oldest first: (tables, sealed log segment)
         self._pending = collections.deque()
         self._pending_points = 0
+        self.scope_key = conf.collect.scope_key
+        # summaries read the rollups they are covered by (tests compare
+        # with the points table by turning this off)
+        self.use_rollups = True
+        # rows appended to the rollups since their last compaction, and
+        # the range of point begins they touched (None: unbounded)
+        self._rollup_rows = 0
+        self._rollup_range = None
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -151,6 +164,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._db.execute(CREATE_TABLE)
         self._load_columns()
         self._next_seq = self._stored_next_seq()
+        self._init_rollups()
         if self.path != ':memory:' and self.batch_points:
             self._log = staging.StagingLog(self.path + '.staged')
             logged = self._log.read()
@@ -173,6 +187,89 @@ class DuckDBStorage(storage_v2.BaseStorage):
             self._insert(table)
         self._layout = list(self._columns)
         self._next_seq = self._stored_next_seq()
+
+    # -- rollups ----------------------------------------------------------
+    def _rollup_columns(self, name, columns=None):
+        """The attribute columns rollup ``name`` keeps: the scope key, or
+        every groupby key of the points table (``columns``: its column
+        names, default the stored ones)."""
+        if name == rollups.PERIOD:
+            return [GROUPBY_PREFIX + self.scope_key]
+        return [c for c in (columns or self._columns)
+                if c.startswith(GROUPBY_PREFIX)]
+
+    def _init_rollups(self):
+        """Create the rollups missing or out of date (a database of an
+        older version, another scope key) and fill them from the points,
+        else merge the rows piled up before the last stop."""
+        stored = {}
+        for table, column in self._db.execute(
+                'SELECT table_name, column_name FROM '
+                'information_schema.columns WHERE table_name IN (?, ?) '
+                'ORDER BY ordinal_position',
+                [rollups.PERIOD, rollups.DAY]).fetchall():
+            stored.setdefault(table, []).append(column)
+        cursor = self._db.cursor()
+        try:
+            cursor.begin()
+            for name in (rollups.PERIOD, rollups.DAY):
+                columns = self._rollup_columns(name)
+                if name in stored and [
+                        c for c in stored[name]
+                        if c.startswith(GROUPBY_PREFIX)] == columns:
+                    for sql, params in rollups.compact_sql(
+                            name, columns, None, None):
+                        cursor.execute(sql, params)
+                    continue
+                LOG.info('building the %s table from the points', name)
+                cursor.execute(f'DROP TABLE IF EXISTS {name}')
+                cursor.execute(rollups.create_sql(name, columns))
+                cursor.execute(rollups.aggregate_sql(
+                    name, columns, TABLE, self._columns))
+            cursor.commit()
+        except duckdb.Error as exc:
+            cursor.rollback()
+            raise storage_v2.StorageError(
+                'cannot build the rollups: %s' % exc) from exc
+        finally:
+            cursor.close()
+
+    def _note_rollup_rows(self, rows, low, high):
+        """Count rows appended to the rollups for points in [low, high]
+        (None: unbounded); compact those buckets when enough piled up
+        (caller holds the insert lock)."""
+        self._rollup_rows += rows
+        if self._rollup_range is None:
+            self._rollup_range = (low, high)
+        else:
+            old_low, old_high = self._rollup_range
+            self._rollup_range = (
+                None if low is None or old_low is None
+                else min(low, old_low),
+                None if high is None or old_high is None
+                else max(high, old_high))
+        if self._rollup_rows >= rollups.COMPACT_ROWS:
+            self._compact_rollups()
+
+    def _compact_rollups(self):
+        """Merge the rollup rows of the buckets touched since the last
+        compaction (caller holds the insert lock). A failure leaves the
+        rows as they were, still right: the next compaction merges them."""
+        low, high = self._rollup_range
+        cursor = self._cursor()
+        try:
+            cursor.begin()
+            for name in (rollups.PERIOD, rollups.DAY):
+                for sql, params in rollups.compact_sql(
+                        name, self._rollup_columns(name), low, high):
+                    cursor.execute(sql, params)
+            cursor.commit()
+        except duckdb.Error as exc:
+            cursor.rollback()
+            LOG.warning('compacting the rollups failed: %s', exc)
+            return
+        self._rollup_rows = 0
+        self._rollup_range = None
 
     def _stored_next_seq(self):
         return self._db.execute(
@@ -398,30 +495,65 @@ class DuckDBStorage(storage_v2.BaseStorage):
              for name in names], names=names)
         insert = f'INSERT INTO {TABLE} SELECT * FROM incoming_points'
         cursor = self._cursor()
+        rollup_rows = 0
         try:
-            if not new_columns:
-                cursor.execute(insert)
-                return
             cursor.begin()
             try:
                 for name in new_columns:
                     cursor.execute(f'ALTER TABLE {TABLE} '
                                    f'ADD COLUMN {quote(name)} VARCHAR')
+                    if name.startswith(GROUPBY_PREFIX):
+                        cursor.execute(f'ALTER TABLE {rollups.DAY} '
+                                       f'ADD COLUMN {quote(name)} VARCHAR')
                 cursor.execute(insert)
+                for rollup in (rollups.PERIOD, rollups.DAY):
+                    rollup_rows += cursor.execute(rollups.aggregate_sql(
+                        rollup, self._rollup_columns(rollup, names),
+                        'incoming_points', names)).fetchall()[0][0]
                 cursor.commit()
             except duckdb.Error:
                 cursor.rollback()
                 raise
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
-        self._columns = names
-        self._note_columns(new_columns)
+        if new_columns:
+            self._columns = names
+            self._note_columns(new_columns)
+        low, high = pc.min_max(table.column('begin')).values()
+        self._note_rollup_rows(rollup_rows, low.as_py(), high.as_py())
 
     def delete(self, begin=None, end=None, filters=None):
         with self._write_lock:
             self._store_staged()
             where, params = self._where(begin, end, filters, None)
-            self._query(f'DELETE FROM {TABLE} WHERE {where}', params)
+            with self._insert_lock:
+                self._delete(where, params, begin, end)
+
+    def _delete(self, where, params, begin, end):
+        """Delete the points matching ``where``, appending their negated
+        sums to the rollups in the same transaction (caller holds the
+        insert lock)."""
+        cursor = self._cursor()
+        rollup_rows = 0
+        try:
+            cursor.begin()
+            try:
+                for rollup in (rollups.PERIOD, rollups.DAY):
+                    rollup_rows += cursor.execute(rollups.aggregate_sql(
+                        rollup, self._rollup_columns(rollup), TABLE,
+                        self._columns, where, sign='-'),
+                        params).fetchall()[0][0]
+                cursor.execute(f'DELETE FROM {TABLE} WHERE {where}', params)
+                cursor.commit()
+            except duckdb.Error:
+                cursor.rollback()
+                raise
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        if rollup_rows:
+            self._note_rollup_rows(
+                rollup_rows, begin and naive_utc(begin),
+                end and naive_utc(end))
 
     # -- expressions ------------------------------------------------------
     def _attribute(self, key):
@@ -457,6 +589,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
               metric_types=None, offset=0, limit=None):
         self._flush()
         groupby = list(groupby or [])
+        parts = self._rollup_parts(begin, end, groupby, filters)
+        if parts:
+            return self._rollup_total(parts, begin, end, groupby, filters,
+                                      metric_types, offset, limit)
         where, params = self._where(begin, end, filters, metric_types)
         exprs = []
         for key in groupby:
@@ -482,6 +618,89 @@ class DuckDBStorage(storage_v2.BaseStorage):
             count = self._query(
                 f'SELECT COUNT(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} '
                 f'GROUP BY {", ".join(exprs)})', params)[0][0]
+        else:
+            count = 0
+        return query.grouped_total([row[:-1] for row in rows], groupby,
+                                   count, begin, end, self.period)
+
+    def _rollup_parts(self, begin, end, groupby, filters):
+        """How the rollups answer a summary: a list of (table, begin, end)
+        whose rows together hold the points of [begin, end), or None when
+        the summary groups or filters by what they do not keep."""
+        if not self.use_rollups:
+            return None
+        keys = {k for k in groupby if k not in ('time', 'type')}
+        keys.update(filters or {})
+        for key in keys:  # attributes read from groupby columns only
+            if key not in self._groupby_keys or \
+                    key in self._metadata_keys or \
+                    key in storage_v2.CALENDAR_FORMATS:
+                return None
+        if keys <= {self.scope_key}:
+            return [(rollups.PERIOD, begin, end)]
+        if 'time' in groupby:
+            return None
+        span = rollups.day_span(begin and begin.astimezone(UTC),
+                                end and end.astimezone(UTC))
+        if span is None:
+            return None
+        first, last = span
+        parts = [(rollups.DAY, first, last)]
+        if first is not None and begin < first:
+            parts.append((TABLE, begin, first))
+        if last is not None and last < end:
+            parts.append((TABLE, last, end))
+        return parts
+
+    def _rollup_total(self, parts, begin, end, groupby, filters,
+                      metric_types, offset, limit):
+        """total() from rollup rows (and the points of partial days): the
+        exact sums of each group's rows, groups without points left out."""
+        params = query.QmarkParams()
+        sources = []
+        for table, part_begin, part_end in parts:
+            if table == TABLE:
+                attribute = self._attribute
+                sums = f'1, CAST(qty AS {rollups.DECIMAL}), ' \
+                       f'CAST(price AS {rollups.DECIMAL})'
+            else:
+                def attribute(key):
+                    return quote(GROUPBY_PREFIX + key)
+                sums = 'n, qty, price'
+            exprs = []
+            for key in groupby:
+                if key == 'time':
+                    exprs.append(self._time_bucket())
+                elif key == 'type':
+                    exprs.append('type')
+                else:
+                    exprs.append("COALESCE(%s, '')" % attribute(key))
+            where = query.where(
+                part_begin, part_end, filters, metric_types, attribute,
+                params, moment=lambda dt, p: p.add(naive_utc(dt)))
+            sources.append('SELECT %s FROM %s WHERE %s' % (
+                ', '.join(exprs + [sums]), table, where))
+        names = ['k%d' % i for i in range(len(groupby))]
+        source = '(%s) AS s(%s)' % (' UNION ALL '.join(sources),
+                                    ', '.join(names + ['n', 'qty', 'price']))
+        sums = 'CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE)'
+        if not groupby:
+            qty, rate, count = self._query(
+                f'SELECT {sums}, SUM(n) FROM {source}', params)[0]
+            return query.grand_total(begin, end, qty, rate, count, offset)
+        keys = ', '.join(names)
+        page = ' LIMIT %d' % limit if limit is not None else ''
+        page += ' OFFSET %d' % offset if offset else ''
+        rows = self._query(
+            f'SELECT {keys}, {sums}, COUNT(*) OVER () FROM {source} '
+            f'GROUP BY {keys} HAVING SUM(n) > 0 ORDER BY {keys}{page}',
+            params)
+        if rows:
+            count = rows[0][-1]
+        elif offset:
+            count = self._query(
+                f'SELECT COUNT(*) FROM (SELECT 1 FROM {source} '
+                f'GROUP BY {keys} HAVING SUM(n) > 0)', params)[0][0]
         else:
             count = 0
         return query.grouped_total([row[:-1] for row in rows], groupby,
