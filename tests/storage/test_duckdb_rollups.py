@@ -120,11 +120,14 @@ def check_same_totals(storage):
 
 
 def check_rollup_counts(storage):
-    """Each rollup counts every point, and sums what they sum."""
-    points = storage._db.execute(
-        'SELECT COUNT(*), SUM(CAST(qty AS DECIMAL(38, 12))), '
-        'SUM(CAST(price AS DECIMAL(38, 12))) FROM rated_points').fetchall()
-    for name in (rollups.PERIOD, rollups.DAY):
+    """Each rollup counts every point it covers (rollup_day: those before
+    its watermark), and sums what they sum."""
+    for name, where in ((rollups.PERIOD, '1 = 1'),
+                        (rollups.DAY, 'begin < ' + rollups.WATERMARK)):
+        points = storage._db.execute(
+            'SELECT COUNT(*), SUM(CAST(qty AS DECIMAL(38, 12))), '
+            'SUM(CAST(price AS DECIMAL(38, 12))) FROM rated_points '
+            'WHERE ' + where).fetchall()
         sums = storage._db.execute(
             f'SELECT SUM(n), SUM(qty), SUM(price) FROM {name}').fetchall()
         if points[0][0]:
@@ -158,6 +161,11 @@ def test_the_benchmark_summaries_are_answered_by_the_rollups(storage):
 def test_rollup_totals_equal_the_points_after_pushes(storage):
     push(storage, HOURS)
     check_same_totals(storage)
+    # the days before the newest point's are summed in rollup_day
+    watermark = storage._db.execute(
+        f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
+    newest = START + (HOURS - 1) * HOUR
+    assert watermark == rollups.day_start(newest).replace(tzinfo=None)
     result = storage.total(None, None)['results'][0]
     raw = storage._db.execute(
         'SELECT CAST(SUM(CAST(price AS DECIMAL(38, 12))) AS DOUBLE) '

@@ -165,6 +165,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._load_columns()
         self._next_seq = self._stored_next_seq()
         self._init_rollups()
+        newest = self._db.execute(
+            f'SELECT MAX(begin) FROM {TABLE}').fetchall()[0][0]
+        if newest is not None:
+            self._advance_watermark(newest)
         if self.path != ':memory:' and self.batch_points:
             self._log = staging.StagingLog(self.path + '.staged')
             logged = self._log.read()
@@ -205,9 +209,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
         stored = {}
         for table, column in self._db.execute(
                 'SELECT table_name, column_name FROM '
-                'information_schema.columns WHERE table_name IN (?, ?) '
+                'information_schema.columns WHERE table_name IN (?, ?, ?) '
                 'ORDER BY ordinal_position',
-                [rollups.PERIOD, rollups.DAY]).fetchall():
+                [rollups.PERIOD, rollups.DAY, rollups.STATE]).fetchall():
             stored.setdefault(table, []).append(column)
         cursor = self._db.cursor()
         try:
@@ -216,7 +220,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 columns = self._rollup_columns(name)
                 if name in stored and [
                         c for c in stored[name]
-                        if c.startswith(GROUPBY_PREFIX)] == columns:
+                        if c.startswith(GROUPBY_PREFIX)] == columns and (
+                        name == rollups.PERIOD or rollups.STATE in stored):
                     for sql, params in rollups.compact_sql(
                             name, columns, None, None):
                         cursor.execute(sql, params)
@@ -224,8 +229,15 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 LOG.info('building the %s table from the points', name)
                 cursor.execute(f'DROP TABLE IF EXISTS {name}')
                 cursor.execute(rollups.create_sql(name, columns))
-                cursor.execute(rollups.aggregate_sql(
-                    name, columns, TABLE, self._columns))
+                if name == rollups.PERIOD:
+                    cursor.execute(rollups.aggregate_sql(
+                        name, columns, TABLE, self._columns))
+                    continue
+                cursor.execute(f'DROP TABLE IF EXISTS {rollups.STATE}')
+                cursor.execute(f'CREATE TABLE {rollups.STATE} '
+                               f'(watermark TIMESTAMP NOT NULL)')
+                cursor.execute(f'INSERT INTO {rollups.STATE} VALUES (?)',
+                               [rollups.NO_DAY])
             cursor.commit()
         except duckdb.Error as exc:
             cursor.rollback()
@@ -250,6 +262,35 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 else max(high, old_high))
         if self._rollup_rows >= rollups.COMPACT_ROWS:
             self._compact_rollups()
+
+    def _advance_watermark(self, newest):
+        """Sum the days before the one of ``newest`` (a point begin just
+        stored, naive UTC) into rollup_day if it lacks them (caller holds
+        the insert lock). A failure leaves rollup_day as it was: its days
+        are read from the points table."""
+        mark = rollups.day_start(newest)
+        cursor = self._cursor()
+        try:
+            watermark = cursor.execute(
+                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
+            if mark <= watermark:
+                return
+            cursor.begin()
+            try:
+                rows = cursor.execute(rollups.aggregate_sql(
+                    rollups.DAY, self._rollup_columns(rollups.DAY), TABLE,
+                    self._columns, 'begin >= ? AND begin < ?'),
+                    [watermark, mark]).fetchall()[0][0]
+                cursor.execute(f'UPDATE {rollups.STATE} SET watermark = ?',
+                               [mark])
+                cursor.commit()
+            except duckdb.Error:
+                cursor.rollback()
+                raise
+        except duckdb.Error as exc:
+            LOG.warning('summing days into %s failed: %s', rollups.DAY, exc)
+            return
+        self._note_rollup_rows(rows, watermark, mark)
 
     def _compact_rollups(self):
         """Merge the rollup rows of the buckets touched since the last
@@ -506,10 +547,12 @@ class DuckDBStorage(storage_v2.BaseStorage):
                         cursor.execute(f'ALTER TABLE {rollups.DAY} '
                                        f'ADD COLUMN {quote(name)} VARCHAR')
                 cursor.execute(insert)
-                for rollup in (rollups.PERIOD, rollups.DAY):
+                for rollup, where in (
+                        (rollups.PERIOD, '1 = 1'),
+                        (rollups.DAY, 'begin < ' + rollups.WATERMARK)):
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
                         rollup, self._rollup_columns(rollup, names),
-                        'incoming_points', names)).fetchall()[0][0]
+                        'incoming_points', names, where)).fetchall()[0][0]
                 cursor.commit()
             except duckdb.Error:
                 cursor.rollback()
@@ -519,8 +562,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
         if new_columns:
             self._columns = names
             self._note_columns(new_columns)
-        low, high = pc.min_max(table.column('begin')).values()
-        self._note_rollup_rows(rollup_rows, low.as_py(), high.as_py())
+        low, high = (m.as_py() for m in pc.min_max(
+            table.column('begin')).values())
+        self._note_rollup_rows(rollup_rows, low, high)
+        self._advance_watermark(high)
 
     def delete(self, begin=None, end=None, filters=None):
         with self._write_lock:
@@ -538,11 +583,13 @@ class DuckDBStorage(storage_v2.BaseStorage):
         try:
             cursor.begin()
             try:
-                for rollup in (rollups.PERIOD, rollups.DAY):
+                for rollup, before in (
+                        (rollups.PERIOD, ''),
+                        (rollups.DAY, ' AND begin < ' + rollups.WATERMARK)):
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
                         rollup, self._rollup_columns(rollup), TABLE,
-                        self._columns, where, sign='-'),
-                        params).fetchall()[0][0]
+                        self._columns, '(%s)%s' % (where, before),
+                        sign='-'), params).fetchall()[0][0]
                 cursor.execute(f'DELETE FROM {TABLE} WHERE {where}', params)
                 cursor.commit()
             except duckdb.Error:
@@ -655,7 +702,36 @@ class DuckDBStorage(storage_v2.BaseStorage):
     def _rollup_total(self, parts, begin, end, groupby, filters,
                       metric_types, offset, limit):
         """total() from rollup rows (and the points of partial days): the
-        exact sums of each group's rows, groups without points left out."""
+        exact sums of each group's rows, groups without points left out.
+        Read in one transaction: rollup_day's watermark and rows, and the
+        points, as of one moment."""
+        if parts[0][0] != rollups.DAY:
+            return self._rollup_query(parts, begin, end, groupby, filters,
+                                      metric_types, offset, limit)
+        cursor = self._cursor()
+        try:
+            cursor.begin()
+            watermark = cursor.execute(
+                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        try:
+            _, first, last = parts[0]
+            mark = watermark.replace(tzinfo=UTC)
+            mark = mark if last is None else min(last, mark)
+            if first is not None and mark <= first:
+                parts[0] = (TABLE, first, last)
+            else:
+                parts[0] = (rollups.DAY, first, mark)
+                if last is None or mark < last:
+                    parts.append((TABLE, mark, last))
+            return self._rollup_query(parts, begin, end, groupby, filters,
+                                      metric_types, offset, limit)
+        finally:
+            cursor.rollback()
+
+    def _rollup_query(self, parts, begin, end, groupby, filters,
+                      metric_types, offset, limit):
         params = query.QmarkParams()
         sources = []
         for table, part_begin, part_end in parts:

@@ -10,6 +10,11 @@ tables of sums answer most summaries from far fewer rows:
 - ``rollup_day``: per UTC day, type and every groupby key: answers any
   groupby or filter on groupby keys (not time) over the whole days of the
   window, the points of its partial days read from the points table.
+  It holds the days before its watermark (``rollup_state``) only: a day
+  is summed once a point of a later day is stored, in a transaction of
+  its own (adding a batch's thousands of groups to it at each insert
+  would cost as much as the insert); points of later days are read from
+  the points table.
 
 Each row holds the count of points and the exact sums (DECIMAL(38, 12),
 the sum the points table gives: values rounded to 12 decimals, added
@@ -25,6 +30,10 @@ import datetime
 
 PERIOD = 'rollup_period'
 DAY = 'rollup_day'
+STATE = 'rollup_state'
+WATERMARK = f'(SELECT watermark FROM {STATE})'
+# the watermark of a rollup_day that holds no day yet
+NO_DAY = datetime.datetime(1, 1, 1)
 DECIMAL = 'DECIMAL(38, 12)'
 # Appended rows that trigger a compaction of the buckets touched since the
 # last one.
@@ -42,6 +51,10 @@ def create_sql(name, columns):
             f'type VARCHAR NOT NULL, n BIGINT NOT NULL, '
             f'qty {DECIMAL} NOT NULL, price {DECIMAL} NOT NULL'
             f'{attributes})')
+
+
+def day_start(moment):
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def bucket_sql(name):
@@ -98,11 +111,11 @@ def day_span(begin, end):
     None: unbounded), or None when there is none."""
     first = last = None
     if begin is not None:
-        first = begin.replace(hour=0, minute=0, second=0, microsecond=0)
+        first = day_start(begin)
         if first < begin:
             first += DAY_SPAN
     if end is not None:
-        last = end.replace(hour=0, minute=0, second=0, microsecond=0)
+        last = day_start(end)
     if first is not None and last is not None and first >= last:
         return None
     return first, last
