@@ -145,6 +145,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         # the range of point begins they touched (None: unbounded)
         self._rollup_rows = 0
         self._rollup_range = None
+        # rollup_day's watermark as stored (changed under the insert lock)
+        self._watermark = rollups.NO_DAY
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -239,6 +241,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 cursor.execute(f'INSERT INTO {rollups.STATE} VALUES (?)',
                                [rollups.NO_DAY])
             cursor.commit()
+            self._watermark = cursor.execute(
+                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
         except duckdb.Error as exc:
             cursor.rollback()
             raise storage_v2.StorageError(
@@ -269,20 +273,13 @@ class DuckDBStorage(storage_v2.BaseStorage):
         the insert lock). A failure leaves rollup_day as it was: its days
         are read from the points table."""
         mark = rollups.day_start(newest)
+        if mark <= self._watermark:
+            return
         cursor = self._cursor()
         try:
-            watermark = cursor.execute(
-                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
-            if mark <= watermark:
-                return
             cursor.begin()
             try:
-                rows = cursor.execute(rollups.aggregate_sql(
-                    rollups.DAY, self._rollup_columns(rollups.DAY), TABLE,
-                    self._columns, 'begin >= ? AND begin < ?'),
-                    [watermark, mark]).fetchall()[0][0]
-                cursor.execute(f'UPDATE {rollups.STATE} SET watermark = ?',
-                               [mark])
+                rows = self._sum_days(cursor, mark, self._columns)
                 cursor.commit()
             except duckdb.Error:
                 cursor.rollback()
@@ -290,6 +287,22 @@ class DuckDBStorage(storage_v2.BaseStorage):
         except duckdb.Error as exc:
             LOG.warning('summing days into %s failed: %s', rollups.DAY, exc)
             return
+        self._days_summed(rows, mark)
+
+    def _sum_days(self, cursor, mark, columns):
+        """Statements summing the points from the watermark to ``mark``
+        into rollup_day and moving the watermark there, in the caller's
+        transaction (``columns``: the points table's); the rows added."""
+        rows = cursor.execute(rollups.aggregate_sql(
+            rollups.DAY, self._rollup_columns(rollups.DAY, columns), TABLE,
+            columns, 'begin >= ? AND begin < ?'),
+            [self._watermark, mark]).fetchall()[0][0]
+        cursor.execute(f'UPDATE {rollups.STATE} SET watermark = ?', [mark])
+        return rows
+
+    def _days_summed(self, rows, mark):
+        """Note a committed _sum_days."""
+        watermark, self._watermark = self._watermark, mark
         self._note_rollup_rows(rows, watermark, mark)
 
     def _compact_rollups(self):
@@ -535,8 +548,16 @@ class DuckDBStorage(storage_v2.BaseStorage):
             [table.column(name) if name in present else absent
              for name in names], names=names)
         insert = f'INSERT INTO {TABLE} SELECT * FROM incoming_points'
+        low, high = (m.as_py() for m in pc.min_max(
+            table.column('begin')).values())
+        # rollup_day gets the points before its watermark (late ones)
+        rollup_wheres = [(rollups.PERIOD, '1 = 1')]
+        if low < self._watermark:
+            rollup_wheres.append((rollups.DAY, 'begin < ' + rollups.WATERMARK))
+        # a point of a later day: rollup_day sums the days before it
+        mark = rollups.day_start(high)
         cursor = self._cursor()
-        rollup_rows = 0
+        rollup_rows = day_rows = 0
         try:
             cursor.begin()
             try:
@@ -547,12 +568,12 @@ class DuckDBStorage(storage_v2.BaseStorage):
                         cursor.execute(f'ALTER TABLE {rollups.DAY} '
                                        f'ADD COLUMN {quote(name)} VARCHAR')
                 cursor.execute(insert)
-                for rollup, where in (
-                        (rollups.PERIOD, '1 = 1'),
-                        (rollups.DAY, 'begin < ' + rollups.WATERMARK)):
+                for rollup, where in rollup_wheres:
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
                         rollup, self._rollup_columns(rollup, names),
                         'incoming_points', names, where)).fetchall()[0][0]
+                if mark > self._watermark:
+                    day_rows = self._sum_days(cursor, mark, names)
                 cursor.commit()
             except duckdb.Error:
                 cursor.rollback()
@@ -562,10 +583,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
         if new_columns:
             self._columns = names
             self._note_columns(new_columns)
-        low, high = (m.as_py() for m in pc.min_max(
-            table.column('begin')).values())
         self._note_rollup_rows(rollup_rows, low, high)
-        self._advance_watermark(high)
+        if mark > self._watermark:
+            self._days_summed(day_rows, mark)
 
     def delete(self, begin=None, end=None, filters=None):
         with self._write_lock:
