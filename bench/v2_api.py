@@ -121,6 +121,24 @@ def preload(generator, state_path, points, scale, options):
           'included)' % (points, wall, points / wall))
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds so far of process ``pid`` and the
+    processes it started (Linux)."""
+    stats = {}
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/stat' % entry) as stat:
+                fields = stat.read().rsplit(')', 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, ticks = {pid}, 0
+    for _ in range(4):  # a few generations
+        tree |= {p for p, (parent, _t) in stats.items() if parent in tree}
+    ticks = sum(stats[p][1] for p in tree if p in stats)
+    return ticks / os.sysconf('SC_CLK_TCK')
+
+
 def usagegen(generator, *args):
     return subprocess.run([sys.executable, generator, *args], check=True,
                           capture_output=True, text=True).stdout
@@ -161,9 +179,13 @@ def main():
                                        **options)
             try:
                 if not args.preload:
+                    cpu = cpu_seconds(server.pid)
                     print(usagegen(args.usagegen, 'load', '--url', url,
                                    '--batch', batch, '--threads',
                                    args.client_threads, *common))
+                    cpu = cpu_seconds(server.pid) - cpu
+                    print('API server CPU during the load: %.1f s (%.2f ms '
+                          'per 1000 points)' % (cpu, cpu * 1e6 / int(points)))
                 print(usagegen(args.usagegen, 'querybench', '--url', url,
                                '--only', 'v2', *common))
             finally:
