@@ -54,6 +54,8 @@ def frames(hours, start=START, first=0):
 
 WINDOWS = [
     (START, START + HOURS * HOUR),            # partial days at both ends
+    (START - 5 * HOUR, START + HOURS * HOUR),  # whole days, then up to now
+    (datetime.datetime(2024, 3, 1, tzinfo=UTC), START + 70 * HOUR),
     (START - 5 * HOUR, START + 67 * HOUR),    # whole days then a part
     (START + 19 * HOUR, START + 43 * HOUR),   # exactly one day
     (START + 20 * HOUR, START + 30 * HOUR),   # within one day
@@ -122,8 +124,9 @@ def check_same_totals(storage):
 def check_rollup_counts(storage):
     """Each rollup counts every point it covers (rollup_day: those before
     its watermark), and sums what they sum."""
-    for name, where in ((rollups.PERIOD, '1 = 1'),
-                        (rollups.DAY, 'begin < ' + rollups.WATERMARK)):
+    for name, where in [(rollups.PERIOD, '1 = 1')] + [
+            (name, 'begin < ' + rollups.WATERMARK)
+            for name in rollups.ALL_KEYS]:
         points = storage._db.execute(
             'SELECT COUNT(*), SUM(CAST(qty AS DECIMAL(38, 12))), '
             'SUM(CAST(price AS DECIMAL(38, 12))) FROM rated_points '
@@ -156,16 +159,27 @@ def test_the_benchmark_summaries_are_answered_by_the_rollups(storage):
         parts = storage._rollup_parts(*window, groupby, filters)
         assert parts and parts[0][0] in (rollups.PERIOD, rollups.DAY)
     assert storage._rollup_parts(*window, ['flavor_name'], None) is None
+    # a month so far by resource: a month of groups, the newest period's
+    # points
+    newest = START + (HOURS - 1) * HOUR
+    month = datetime.datetime(2024, 2, 1, tzinfo=UTC)
+    assert storage._plan_all_keys(month, newest + HOUR, newest) == [
+        (rollups.MONTH, month, newest), ('rated_points', newest,
+                                         newest + HOUR)]
+    # days when the window starts within a month
+    assert storage._plan_all_keys(START, newest + HOUR, newest)[0] == (
+        rollups.DAY, START + 19 * HOUR, newest)
 
 
 def test_rollup_totals_equal_the_points_after_pushes(storage):
     push(storage, HOURS)
     check_same_totals(storage)
-    # the days before the newest point's are summed in rollup_day
+    # the points before the newest period are summed in rollup_day and
+    # rollup_month
     watermark = storage._db.execute(
         f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
     newest = START + (HOURS - 1) * HOUR
-    assert watermark == rollups.day_start(newest).replace(tzinfo=None)
+    assert watermark == newest.replace(tzinfo=None)
     result = storage.total(None, None)['results'][0]
     raw = storage._db.execute(
         'SELECT CAST(SUM(CAST(price AS DECIMAL(38, 12))) AS DOUBLE) '

@@ -201,6 +201,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         names, default the stored ones)."""
         if name == rollups.PERIOD:
             return [GROUPBY_PREFIX + self.scope_key]
+        # rollup_day and rollup_month
         return [c for c in (columns or self._columns)
                 if c.startswith(GROUPBY_PREFIX)]
 
@@ -211,19 +212,26 @@ class DuckDBStorage(storage_v2.BaseStorage):
         stored = {}
         for table, column in self._db.execute(
                 'SELECT table_name, column_name FROM '
-                'information_schema.columns WHERE table_name IN (?, ?, ?) '
+                'information_schema.columns WHERE table_name IN (?, ?, ?, ?) '
                 'ORDER BY ordinal_position',
-                [rollups.PERIOD, rollups.DAY, rollups.STATE]).fetchall():
+                [rollups.PERIOD, rollups.STATE, *rollups.ALL_KEYS]).fetchall():
             stored.setdefault(table, []).append(column)
+
+        def current(name):
+            return name in stored and [
+                c for c in stored[name] if c.startswith(GROUPBY_PREFIX)
+            ] == self._rollup_columns(name)
+        # the rollups of all keys are filled up to the watermark together
+        rebuild = {name for name in (rollups.PERIOD,) + rollups.ALL_KEYS
+                   if not current(name)}
+        if rebuild & set(rollups.ALL_KEYS) or rollups.STATE not in stored:
+            rebuild.update(rollups.ALL_KEYS)
         cursor = self._db.cursor()
         try:
             cursor.begin()
-            for name in (rollups.PERIOD, rollups.DAY):
+            for name in (rollups.PERIOD,) + rollups.ALL_KEYS:
                 columns = self._rollup_columns(name)
-                if name in stored and [
-                        c for c in stored[name]
-                        if c.startswith(GROUPBY_PREFIX)] == columns and (
-                        name == rollups.PERIOD or rollups.STATE in stored):
+                if name not in rebuild:
                     for sql, params in rollups.compact_sql(
                             name, columns, None, None):
                         cursor.execute(sql, params)
@@ -234,7 +242,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 if name == rollups.PERIOD:
                     cursor.execute(rollups.aggregate_sql(
                         name, columns, TABLE, self._columns))
-                    continue
+            if rollups.DAY in rebuild:
                 cursor.execute(f'DROP TABLE IF EXISTS {rollups.STATE}')
                 cursor.execute(f'CREATE TABLE {rollups.STATE} '
                                f'(watermark TIMESTAMP NOT NULL)')
@@ -272,7 +280,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         stored, naive UTC) into rollup_day if it lacks them (caller holds
         the insert lock). A failure leaves rollup_day as it was: its days
         are read from the points table."""
-        mark = rollups.day_start(newest)
+        mark = newest
         if mark <= self._watermark:
             return
         cursor = self._cursor()
@@ -291,12 +299,15 @@ class DuckDBStorage(storage_v2.BaseStorage):
 
     def _sum_days(self, cursor, mark, columns):
         """Statements summing the points from the watermark to ``mark``
-        into rollup_day and moving the watermark there, in the caller's
-        transaction (``columns``: the points table's); the rows added."""
-        rows = cursor.execute(rollups.aggregate_sql(
-            rollups.DAY, self._rollup_columns(rollups.DAY, columns), TABLE,
-            columns, 'begin >= ? AND begin < ?'),
-            [self._watermark, mark]).fetchall()[0][0]
+        into rollup_day and rollup_month and moving the watermark there,
+        in the caller's transaction (``columns``: the points table's); the
+        rows added."""
+        rows = 0
+        for name in rollups.ALL_KEYS:
+            rows += cursor.execute(rollups.aggregate_sql(
+                name, self._rollup_columns(name, columns), TABLE,
+                columns, 'begin >= ? AND begin < ?'),
+                [self._watermark, mark]).fetchall()[0][0]
         cursor.execute(f'UPDATE {rollups.STATE} SET watermark = ?', [mark])
         return rows
 
@@ -313,7 +324,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         cursor = self._cursor()
         try:
             cursor.begin()
-            for name in (rollups.PERIOD, rollups.DAY):
+            for name in (rollups.PERIOD,) + rollups.ALL_KEYS:
                 for sql, params in rollups.compact_sql(
                         name, self._rollup_columns(name), low, high):
                     cursor.execute(sql, params)
@@ -553,9 +564,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
         # rollup_day gets the points before its watermark (late ones)
         rollup_wheres = [(rollups.PERIOD, '1 = 1')]
         if low < self._watermark:
-            rollup_wheres.append((rollups.DAY, 'begin < ' + rollups.WATERMARK))
-        # a point of a later day: rollup_day sums the days before it
-        mark = rollups.day_start(high)
+            rollup_wheres.extend((name, 'begin < ' + rollups.WATERMARK)
+                                 for name in rollups.ALL_KEYS)
+        # a later point: rollup_day and rollup_month sum those before it
+        mark = high
         cursor = self._cursor()
         rollup_rows = day_rows = 0
         try:
@@ -564,9 +576,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 for name in new_columns:
                     cursor.execute(f'ALTER TABLE {TABLE} '
                                    f'ADD COLUMN {quote(name)} VARCHAR')
-                    if name.startswith(GROUPBY_PREFIX):
-                        cursor.execute(f'ALTER TABLE {rollups.DAY} '
-                                       f'ADD COLUMN {quote(name)} VARCHAR')
+                    for rollup in rollups.ALL_KEYS:
+                        if name.startswith(GROUPBY_PREFIX):
+                            cursor.execute(
+                                f'ALTER TABLE {rollup} '
+                                f'ADD COLUMN {quote(name)} VARCHAR')
                 cursor.execute(insert)
                 for rollup, where in rollup_wheres:
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
@@ -603,9 +617,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
         try:
             cursor.begin()
             try:
-                for rollup, before in (
-                        (rollups.PERIOD, ''),
-                        (rollups.DAY, ' AND begin < ' + rollups.WATERMARK)):
+                for rollup, before in [(rollups.PERIOD, '')] + [
+                        (name, ' AND begin < ' + rollups.WATERMARK)
+                        for name in rollups.ALL_KEYS]:
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
                         rollup, self._rollup_columns(rollup), TABLE,
                         self._columns, '(%s)%s' % (where, before),
@@ -707,15 +721,33 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return [(rollups.PERIOD, begin, end)]
         if 'time' in groupby:
             return None
-        span = rollups.day_span(begin and begin.astimezone(UTC),
-                                end and end.astimezone(UTC))
-        if span is None:
-            return None
-        first, last = span
-        parts = [(rollups.DAY, first, last)]
+        # rollup_day or rollup_month, chosen with the watermark
+        return [(rollups.DAY, begin, end)]
+
+    @staticmethod
+    def _plan_all_keys(begin, end, watermark):
+        """The parts of [begin, end) read from rollup_month or rollup_day
+        (the one leaving the shorter span to the points table) and from
+        the points table, given rollup_day's watermark."""
+        begin = begin and begin.astimezone(UTC)
+        end = end and end.astimezone(UTC)
+        best = None
+        for name in (rollups.MONTH, rollups.DAY):
+            span = rollups.covered(name, begin, end, watermark)
+            if span is None:
+                continue
+            first, last = span
+            left = datetime.timedelta(0) if first is None else first - begin
+            right = datetime.timedelta(0) if end is None else end - last
+            if best is None or left + right < best[0]:
+                best = (left + right, name, first, last)
+        if best is None:
+            return [(TABLE, begin, end)]
+        _, name, first, last = best
+        parts = [(name, first, last)]
         if first is not None and begin < first:
             parts.append((TABLE, begin, first))
-        if last is not None and last < end:
+        if end is None or last < end:
             parts.append((TABLE, last, end))
         return parts
 
@@ -736,15 +768,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
         try:
-            _, first, last = parts[0]
-            mark = watermark.replace(tzinfo=UTC)
-            mark = mark if last is None else min(last, mark)
-            if first is not None and mark <= first:
-                parts[0] = (TABLE, first, last)
-            else:
-                parts[0] = (rollups.DAY, first, mark)
-                if last is None or mark < last:
-                    parts.append((TABLE, mark, last))
+            parts = self._plan_all_keys(begin, end,
+                                        watermark.replace(tzinfo=UTC))
             return self._rollup_query(parts, begin, end, groupby, filters,
                                       metric_types, offset, limit)
         finally:

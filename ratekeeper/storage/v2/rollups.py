@@ -7,14 +7,15 @@ tables of sums answer most summaries from far fewer rows:
   key (``[collect] scope_key``): answers totals, groupby type, scope and
   time, filters on type and scope, over any window (the generator's 10M
   points: 30k rows);
-- ``rollup_day``: per UTC day, type and every groupby key: answers any
-  groupby or filter on groupby keys (not time) over the whole days of the
-  window, the points of its partial days read from the points table.
-  It holds the days before its watermark (``rollup_state``) only: a day
-  is summed once a point of a later day is stored, in a transaction of
-  its own (adding a batch's thousands of groups to it at each insert
-  would cost as much as the insert); points of later days are read from
-  the points table.
+- ``rollup_day`` and ``rollup_month``: per UTC day (month), type and
+  every groupby key: answer any groupby or filter on groupby keys (not
+  time) over the whole days (months) of the window, the points of the
+  rest read from the points table. They hold the points that begin before
+  their watermark (``rollup_state``), the newest point's period: each
+  insert moves it and sums the points it passed, so that a summary up to
+  now reads the last bucket from them and only the newest period from the
+  points table (a month-to-date summary by resource reads a month of
+  groups instead of a month of points).
 
 Each row holds the count of points and the exact sums (DECIMAL(38, 12),
 the sum the points table gives: values rounded to 12 decimals, added
@@ -30,6 +31,9 @@ import datetime
 
 PERIOD = 'rollup_period'
 DAY = 'rollup_day'
+MONTH = 'rollup_month'
+ALL_KEYS = (DAY, MONTH)  # the rollups of every groupby key
+UNITS = {PERIOD: 'day', DAY: 'day', MONTH: 'month'}
 STATE = 'rollup_state'
 WATERMARK = f'(SELECT watermark FROM {STATE})'
 # the watermark of a rollup_day that holds no day yet
@@ -57,9 +61,27 @@ def day_start(moment):
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def floor(moment, unit):
+    """The start of the day or month of ``moment``."""
+    start = day_start(moment)
+    return start.replace(day=1) if unit == 'month' else start
+
+
+def ceil(moment, unit):
+    """The first start of a day or month at or after ``moment``."""
+    start = floor(moment, unit)
+    if start == moment:
+        return start
+    if unit == 'day':
+        return start + DAY_SPAN
+    return (start + 32 * DAY_SPAN).replace(day=1)
+
+
 def bucket_sql(name):
     """The bucket of a point (its begin column) in rollup ``name``."""
-    return 'begin' if name == PERIOD else "date_trunc('day', begin)"
+    if name == PERIOD:
+        return 'begin'
+    return "date_trunc('%s', begin)" % UNITS[name]
 
 
 def aggregate_sql(name, columns, source, source_columns, where='1 = 1',
@@ -87,7 +109,8 @@ def compact_sql(name, columns, low, high):
     their ``?`` parameters."""
     clauses, params = ['1 = 1'], []
     if low is not None:
-        clauses.append("begin >= date_trunc('day', CAST(? AS TIMESTAMP))")
+        clauses.append("begin >= date_trunc('%s', CAST(? AS TIMESTAMP))"
+                       % UNITS[name])
         params.append(low)
     if high is not None:
         clauses.append('begin <= ?')
@@ -106,16 +129,20 @@ def compact_sql(name, columns, low, high):
     ]
 
 
-def day_span(begin, end):
-    """The whole UTC days [first, last) within [begin, end) (naive UTC,
-    None: unbounded), or None when there is none."""
-    first = last = None
-    if begin is not None:
-        first = day_start(begin)
-        if first < begin:
-            first += DAY_SPAN
-    if end is not None:
-        last = day_start(end)
-    if first is not None and last is not None and first >= last:
+def covered(name, begin, end, watermark):
+    """The part [first, last) of [begin, end) (None: unbounded) rollup
+    ``name`` holds whole, its rows being the buckets that start in it:
+    whole buckets within the window, and the one holding ``watermark``
+    (its points so far) when the window reaches it. None if none."""
+    unit = UNITS[name]
+    try:
+        first = None if begin is None else ceil(begin, unit)
+    except OverflowError:  # after the last month of year 9999
+        return None
+    if end is None or end >= watermark:
+        last = watermark
+    else:
+        last = floor(end, unit)
+    if first is not None and first >= last:
         return None
     return first, last
