@@ -159,27 +159,33 @@ def test_the_benchmark_summaries_are_answered_by_the_rollups(storage):
         parts = storage._rollup_parts(*window, groupby, filters)
         assert parts and parts[0][0] in (rollups.PERIOD, rollups.DAY)
     assert storage._rollup_parts(*window, ['flavor_name'], None) is None
-    # a month so far by resource: a month of groups, the newest period's
-    # points
-    newest = START + (HOURS - 1) * HOUR
+    # a month so far by resource (watermark: today): a month of groups,
+    # today's points
+    today = datetime.datetime(2024, 2, 29, tzinfo=UTC)
+    now = today + 13 * HOUR
     month = datetime.datetime(2024, 2, 1, tzinfo=UTC)
-    assert storage._plan_all_keys(month, newest + HOUR, newest) == [
-        (rollups.MONTH, month, newest), ('rated_points', newest,
-                                         newest + HOUR)]
+    assert storage._plan_all_keys(month, now, today) == [
+        (rollups.MONTH, month, today), ('rated_points', today, now)]
     # days when the window starts within a month
-    assert storage._plan_all_keys(START, newest + HOUR, newest)[0] == (
-        rollups.DAY, START + 19 * HOUR, newest)
+    assert storage._plan_all_keys(START, now, today) == [
+        (rollups.DAY, START + 19 * HOUR, today),
+        ('rated_points', START, START + 19 * HOUR),
+        ('rated_points', today, now)]
+    # before the watermark: whole buckets only
+    assert storage._plan_all_keys(month, today - 5 * HOUR, today) == [
+        (rollups.DAY, month, today - 24 * HOUR),
+        ('rated_points', today - 24 * HOUR, today - 5 * HOUR)]
 
 
 def test_rollup_totals_equal_the_points_after_pushes(storage):
     push(storage, HOURS)
     check_same_totals(storage)
-    # the points before the newest period are summed in rollup_day and
+    # the days before the newest point's are summed in rollup_day and
     # rollup_month
     watermark = storage._db.execute(
         f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
     newest = START + (HOURS - 1) * HOUR
-    assert watermark == newest.replace(tzinfo=None)
+    assert watermark == rollups.day_start(newest).replace(tzinfo=None)
     result = storage.total(None, None)['results'][0]
     raw = storage._db.execute(
         'SELECT CAST(SUM(CAST(price AS DECIMAL(38, 12))) AS DOUBLE) '

@@ -280,7 +280,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         stored, naive UTC) into rollup_day if it lacks them (caller holds
         the insert lock). A failure leaves rollup_day as it was: its days
         are read from the points table."""
-        mark = newest
+        mark = rollups.day_start(newest)
         if mark <= self._watermark:
             return
         cursor = self._cursor()
@@ -566,8 +566,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
         if low < self._watermark:
             rollup_wheres.extend((name, 'begin < ' + rollups.WATERMARK)
                                  for name in rollups.ALL_KEYS)
-        # a later point: rollup_day and rollup_month sum those before it
-        mark = high
+        # a point of a later day: rollup_day and rollup_month sum the days
+        # before it
+        mark = rollups.day_start(high)
         cursor = self._cursor()
         rollup_rows = day_rows = 0
         try:

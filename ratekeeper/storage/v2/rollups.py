@@ -11,11 +11,12 @@ tables of sums answer most summaries from far fewer rows:
   every groupby key: answer any groupby or filter on groupby keys (not
   time) over the whole days (months) of the window, the points of the
   rest read from the points table. They hold the points that begin before
-  their watermark (``rollup_state``), the newest point's period: each
-  insert moves it and sums the points it passed, so that a summary up to
-  now reads the last bucket from them and only the newest period from the
-  points table (a month-to-date summary by resource reads a month of
-  groups instead of a month of points).
+  their watermark (``rollup_state``), the start of the newest point's
+  day: the insert that brings a point of a later day sums the days it
+  passed, so that a month-to-date summary by resource reads a month of
+  groups and the points of today. (Moving it at each insert, to the
+  newest period, costs 3x the insert: each commit of thousands of groups
+  and the merges of their rows cost more than the points'.)
 
 Each row holds the count of points and the exact sums (DECIMAL(38, 12),
 the sum the points table gives: values rounded to 12 decimals, added
