@@ -20,8 +20,9 @@ meanwhile; every batch is inserted before a read or delete, and at close;
 at start the log's pushes are written back.
 
 Rollups (rollups.py): tables of exact sums per period, type and scope,
-and per day, type and groupby keys, changed in the transaction that
-changes the points, answer the summaries they cover from far fewer rows.
+and per day (month), type and groupby keys, changed in the transaction
+that changes the points, answer the summaries they cover from far fewer
+rows.
 """
 import collections
 import datetime
@@ -276,10 +277,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
             self._compact_rollups()
 
     def _advance_watermark(self, newest):
-        """Sum the days before the one of ``newest`` (a point begin just
-        stored, naive UTC) into rollup_day if it lacks them (caller holds
-        the insert lock). A failure leaves rollup_day as it was: its days
-        are read from the points table."""
+        """Sum the days before the one of ``newest`` (naive UTC) into
+        rollup_day and rollup_month if they lack them (at start, caller
+        holds the insert lock or is alone). A failure leaves them as they
+        were: those days are read from the points table."""
         mark = rollups.day_start(newest)
         if mark <= self._watermark:
             return
@@ -561,7 +562,8 @@ class DuckDBStorage(storage_v2.BaseStorage):
         insert = f'INSERT INTO {TABLE} SELECT * FROM incoming_points'
         low, high = (m.as_py() for m in pc.min_max(
             table.column('begin')).values())
-        # rollup_day gets the points before its watermark (late ones)
+        # rollup_day and rollup_month get the points before their
+        # watermark (late ones)
         rollup_wheres = [(rollups.PERIOD, '1 = 1')]
         if low < self._watermark:
             rollup_wheres.extend((name, 'begin < ' + rollups.WATERMARK)
