@@ -222,17 +222,15 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return name in stored and [
                 c for c in stored[name] if c.startswith(GROUPBY_PREFIX)
             ] == self._rollup_columns(name)
-        # the rollups of all keys are filled up to the watermark together
-        rebuild = {name for name in (rollups.PERIOD,) + rollups.ALL_KEYS
-                   if not current(name)}
-        if rebuild & set(rollups.ALL_KEYS) or rollups.STATE not in stored:
-            rebuild.update(rollups.ALL_KEYS)
+        # the rollups are filled up to the watermark together
+        rebuild = rollups.STATE not in stored or not all(
+            current(name) for name in rollups.SUMMED)
         cursor = self._db.cursor()
         try:
             cursor.begin()
-            for name in (rollups.PERIOD,) + rollups.ALL_KEYS:
+            for name in rollups.SUMMED:
                 columns = self._rollup_columns(name)
-                if name not in rebuild:
+                if not rebuild:
                     for sql, params in rollups.compact_sql(
                             name, columns, None, None):
                         cursor.execute(sql, params)
@@ -240,10 +238,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 LOG.info('building the %s table from the points', name)
                 cursor.execute(f'DROP TABLE IF EXISTS {name}')
                 cursor.execute(rollups.create_sql(name, columns))
-                if name == rollups.PERIOD:
-                    cursor.execute(rollups.aggregate_sql(
-                        name, columns, TABLE, self._columns))
-            if rollups.DAY in rebuild:
+            if rebuild:
                 cursor.execute(f'DROP TABLE IF EXISTS {rollups.STATE}')
                 cursor.execute(f'CREATE TABLE {rollups.STATE} '
                                f'(watermark TIMESTAMP NOT NULL)')
@@ -304,7 +299,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         in the caller's transaction (``columns``: the points table's); the
         rows added."""
         rows = 0
-        for name in rollups.ALL_KEYS:
+        for name in rollups.SUMMED:
             rows += cursor.execute(rollups.aggregate_sql(
                 name, self._rollup_columns(name, columns), TABLE,
                 columns, 'begin >= ? AND begin < ?'),
@@ -325,7 +320,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
         cursor = self._cursor()
         try:
             cursor.begin()
-            for name in (rollups.PERIOD,) + rollups.ALL_KEYS:
+            for name in rollups.SUMMED:
                 for sql, params in rollups.compact_sql(
                         name, self._rollup_columns(name), low, high):
                     cursor.execute(sql, params)
@@ -564,15 +559,23 @@ class DuckDBStorage(storage_v2.BaseStorage):
             table.column('begin')).values())
         # rollup_day and rollup_month get the points before their
         # watermark (late ones)
-        rollup_wheres = [(rollups.PERIOD, '1 = 1')]
+        rollup_wheres = []
         if low < self._watermark:
             rollup_wheres.extend((name, 'begin < ' + rollups.WATERMARK)
-                                 for name in rollups.ALL_KEYS)
+                                 for name in rollups.SUMMED)
         # a point of a later day: rollup_day and rollup_month sum the days
         # before it
         mark = rollups.day_start(high)
         cursor = self._cursor()
         rollup_rows = day_rows = 0
+        if not (new_columns or rollup_wheres or mark > self._watermark):
+            # only points: one statement, its own transaction
+            try:
+                cursor.execute(insert)
+            except duckdb.Error as exc:
+                raise storage_v2.StorageError(str(exc)) from exc
+            self._note_rollup_rows(0, low, high)
+            return
         try:
             cursor.begin()
             try:
@@ -620,9 +623,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
         try:
             cursor.begin()
             try:
-                for rollup, before in [(rollups.PERIOD, '')] + [
+                for rollup, before in [
                         (name, ' AND begin < ' + rollups.WATERMARK)
-                        for name in rollups.ALL_KEYS]:
+                        for name in rollups.SUMMED]:
                     rollup_rows += cursor.execute(rollups.aggregate_sql(
                         rollup, self._rollup_columns(rollup), TABLE,
                         self._columns, '(%s)%s' % (where, before),
@@ -728,6 +731,16 @@ class DuckDBStorage(storage_v2.BaseStorage):
         return [(rollups.DAY, begin, end)]
 
     @staticmethod
+    def _plan_period(begin, end, watermark):
+        """The parts of [begin, end) read from rollup_period (before the
+        watermark) and from the points table."""
+        if end is not None and end <= watermark:
+            return [(rollups.PERIOD, begin, end)]
+        if begin is not None and begin >= watermark:
+            return [(TABLE, begin, end)]
+        return [(rollups.PERIOD, begin, watermark), (TABLE, watermark, end)]
+
+    @staticmethod
     def _plan_all_keys(begin, end, watermark):
         """The parts of [begin, end) read from rollup_month or rollup_day
         (the one leaving the shorter span to the points table) and from
@@ -760,9 +773,6 @@ class DuckDBStorage(storage_v2.BaseStorage):
         exact sums of each group's rows, groups without points left out.
         Read in one transaction: rollup_day's watermark and rows, and the
         points, as of one moment."""
-        if parts[0][0] != rollups.DAY:
-            return self._rollup_query(parts, begin, end, groupby, filters,
-                                      metric_types, offset, limit)
         cursor = self._cursor()
         try:
             cursor.begin()
@@ -771,8 +781,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
         try:
-            parts = self._plan_all_keys(begin, end,
-                                        watermark.replace(tzinfo=UTC))
+            watermark = watermark.replace(tzinfo=UTC)
+            if parts[0][0] == rollups.PERIOD:
+                parts = self._plan_period(begin, end, watermark)
+            else:
+                parts = self._plan_all_keys(begin, end, watermark)
             return self._rollup_query(parts, begin, end, groupby, filters,
                                       metric_types, offset, limit)
         finally:

@@ -34,6 +34,7 @@ PERIOD = 'rollup_period'
 DAY = 'rollup_day'
 MONTH = 'rollup_month'
 ALL_KEYS = (DAY, MONTH)  # the rollups of every groupby key
+SUMMED = (PERIOD, DAY, MONTH)  # all, filled up to the watermark together
 UNITS = {PERIOD: 'day', DAY: 'day', MONTH: 'month'}
 STATE = 'rollup_state'
 WATERMARK = f'(SELECT watermark FROM {STATE})'
