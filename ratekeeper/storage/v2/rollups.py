@@ -1,29 +1,32 @@
 """Aggregate tables (rollups) of the DuckDB backend.
 
-A summary over a whole month scans every point (10M points: ~0.6 s). Two
-tables of sums answer most summaries from far fewer rows:
+A summary over a whole month scans every point (10M points: 0.1-0.6 s).
+Three tables of sums answer most summaries from far fewer rows:
 
 - ``rollup_period``: per point begin (a collect period), type and scope
   key (``[collect] scope_key``): answers totals, groupby type, scope and
   time, filters on type and scope, over any window (the generator's 10M
-  points: 30k rows);
+  points: ~29k rows);
 - ``rollup_day`` and ``rollup_month``: per UTC day (month), type and
   every groupby key: answer any groupby or filter on groupby keys (not
   time) over the whole days (months) of the window, the points of the
-  rest read from the points table. They hold the points that begin before
-  their watermark (``rollup_state``), the start of the newest point's
-  day: the insert that brings a point of a later day sums the days it
-  passed, so that a month-to-date summary by resource reads a month of
-  groups and the points of today. (Moving it at each insert, to the
-  newest period, costs 3x the insert: each commit of thousands of groups
-  and the merges of their rows cost more than the points'.)
+  rest read from the points table.
+
+All three hold the points that begin before their watermark
+(``rollup_state``), the start of the newest point's day; the points after
+it (today's) are read from the points table in the same query. The insert
+that brings a point of a later day sums the days it passed, so that other
+inserts write the points only (summing each batch, or moving the
+watermark to the newest period at each insert, cost 1.25-3x the insert:
+the commits of thousands of groups and the merges of their rows).
 
 Each row holds the count of points and the exact sums (DECIMAL(38, 12),
 the sum the points table gives: values rounded to 12 decimals, added
 exactly), so a sum of rollup rows equals the sum of their points to the
 last digit. The tables change in the transaction that changes the points:
-an insert appends the sums of its batch, a delete appends the negated sums
-of the points it removes. Rows of one group thus pile up; compact() merges
+that insert appends the sums of the days passed, a late point (before the
+watermark) its sums, a delete the negated sums of the points it removes
+before the watermark. Rows of one group thus pile up; compact_sql() merges
 the rows of a range of buckets into one per group, dropping groups whose
 points are all gone (count 0). Readers sum the rows of each group anyway
 and keep the groups whose count is above 0.
