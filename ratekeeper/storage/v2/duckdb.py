@@ -18,6 +18,11 @@ is full it is handed over (its log segment sealed) and inserted by the push
 that filled it, outside the staging lock, so that other pushes go on
 meanwhile; every batch is inserted before a read or delete, and at close;
 at start the log's pushes are written back.
+
+Rollups (rollups.py): tables of exact sums per period, type and scope,
+and per day (month), type and groupby keys, changed in the transaction
+that changes the points, answer the summaries they cover from far fewer
+rows.
 """
 import collections
 import datetime
@@ -33,6 +38,7 @@ from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
 from ratekeeper.storage.v2 import query
+from ratekeeper.storage.v2 import rollups
 from ratekeeper.storage.v2 import staging
 
 LOG = logging.getLogger(__name__)
@@ -153,6 +159,16 @@ class DuckDBStorage(storage_v2.BaseStorage):
         # batches handed over, oldest first: (tables, sealed log segment)
         self._pending = collections.deque()
         self._pending_points = 0
+        self.scope_key = conf.collect.scope_key
+        # summaries read the rollups they are covered by (tests compare
+        # with the points table by turning this off)
+        self.use_rollups = True
+        # rows appended to the rollups since their last compaction, and
+        # the range of point begins they touched (None: unbounded)
+        self._rollup_rows = 0
+        self._rollup_range = None
+        # rollup_day's watermark as stored (changed under the insert lock)
+        self._watermark = rollups.NO_DAY
 
     # -- life cycle -------------------------------------------------------
     def init(self):
@@ -173,6 +189,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
         self._db.execute(ADD_DESCRIPTION)
         self._load_columns()
         self._next_seq = self._stored_next_seq()
+        self._init_rollups()
+        newest = self._db.execute(
+            f'SELECT MAX(begin) FROM {TABLE}').fetchall()[0][0]
+        if newest is not None:
+            self._advance_watermark(newest)
         if self.path != ':memory:' and self.batch_points:
             self._log = staging.StagingLog(self.path + '.staged')
             logged = self._log.read()
@@ -195,6 +216,143 @@ class DuckDBStorage(storage_v2.BaseStorage):
             self._insert(table)
         self._layout = list(self._columns)
         self._next_seq = self._stored_next_seq()
+
+    # -- rollups ----------------------------------------------------------
+    def _rollup_columns(self, name, columns=None):
+        """The attribute columns rollup ``name`` keeps: the scope key, or
+        every groupby key of the points table (``columns``: its column
+        names, default the stored ones)."""
+        if name == rollups.PERIOD:
+            return [GROUPBY_PREFIX + self.scope_key]
+        # rollup_day and rollup_month
+        return [c for c in (columns or self._columns)
+                if c.startswith(GROUPBY_PREFIX)]
+
+    def _init_rollups(self):
+        """Create the rollups missing or out of date (a database of an
+        older version, another scope key) and fill them from the points,
+        else merge the rows piled up before the last stop."""
+        stored = {}
+        for table, column in self._db.execute(
+                'SELECT table_name, column_name FROM '
+                'information_schema.columns WHERE table_name IN (?, ?, ?, ?) '
+                'ORDER BY ordinal_position',
+                [rollups.PERIOD, rollups.STATE, *rollups.ALL_KEYS]).fetchall():
+            stored.setdefault(table, []).append(column)
+
+        def current(name):
+            return name in stored and [
+                c for c in stored[name] if c.startswith(GROUPBY_PREFIX)
+            ] == self._rollup_columns(name)
+        # the rollups are filled up to the watermark together
+        rebuild = rollups.STATE not in stored or not all(
+            current(name) for name in rollups.SUMMED)
+        cursor = self._db.cursor()
+        try:
+            cursor.begin()
+            for name in rollups.SUMMED:
+                columns = self._rollup_columns(name)
+                if not rebuild:
+                    for sql, params in rollups.compact_sql(
+                            name, columns, None, None):
+                        cursor.execute(sql, params)
+                    continue
+                LOG.info('building the %s table from the points', name)
+                cursor.execute(f'DROP TABLE IF EXISTS {name}')
+                cursor.execute(rollups.create_sql(name, columns))
+            if rebuild:
+                cursor.execute(f'DROP TABLE IF EXISTS {rollups.STATE}')
+                cursor.execute(f'CREATE TABLE {rollups.STATE} '
+                               f'(watermark TIMESTAMP NOT NULL)')
+                cursor.execute(f'INSERT INTO {rollups.STATE} VALUES (?)',
+                               [rollups.NO_DAY])
+            cursor.commit()
+            self._watermark = cursor.execute(
+                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
+        except duckdb.Error as exc:
+            cursor.rollback()
+            raise storage_v2.StorageError(
+                'cannot build the rollups: %s' % exc) from exc
+        finally:
+            cursor.close()
+
+    def _note_rollup_rows(self, rows, low, high):
+        """Count rows appended to the rollups for points in [low, high]
+        (None: unbounded); compact those buckets when enough piled up
+        (caller holds the insert lock)."""
+        self._rollup_rows += rows
+        if self._rollup_range is None:
+            self._rollup_range = (low, high)
+        else:
+            old_low, old_high = self._rollup_range
+            self._rollup_range = (
+                None if low is None or old_low is None
+                else min(low, old_low),
+                None if high is None or old_high is None
+                else max(high, old_high))
+        if self._rollup_rows >= rollups.COMPACT_ROWS:
+            self._compact_rollups()
+
+    def _advance_watermark(self, newest):
+        """Sum the days before the one of ``newest`` (naive UTC) into
+        rollup_day and rollup_month if they lack them (at start, caller
+        holds the insert lock or is alone). A failure leaves them as they
+        were: those days are read from the points table."""
+        mark = rollups.day_start(newest)
+        if mark <= self._watermark:
+            return
+        cursor = self._cursor()
+        try:
+            cursor.begin()
+            try:
+                rows = self._sum_days(cursor, mark, self._columns)
+                cursor.commit()
+            except duckdb.Error:
+                cursor.rollback()
+                raise
+        except duckdb.Error as exc:
+            LOG.warning('summing days into %s failed: %s', rollups.DAY, exc)
+            return
+        self._days_summed(rows, mark)
+
+    def _sum_days(self, cursor, mark, columns):
+        """Statements summing the points from the watermark to ``mark``
+        into rollup_day and rollup_month and moving the watermark there,
+        in the caller's transaction (``columns``: the points table's); the
+        rows added."""
+        rows = 0
+        for name in rollups.SUMMED:
+            rows += cursor.execute(rollups.aggregate_sql(
+                name, self._rollup_columns(name, columns), TABLE,
+                columns, 'begin >= ? AND begin < ?'),
+                [self._watermark, mark]).fetchall()[0][0]
+        cursor.execute(f'UPDATE {rollups.STATE} SET watermark = ?', [mark])
+        return rows
+
+    def _days_summed(self, rows, mark):
+        """Note a committed _sum_days."""
+        watermark, self._watermark = self._watermark, mark
+        self._note_rollup_rows(rows, watermark, mark)
+
+    def _compact_rollups(self):
+        """Merge the rollup rows of the buckets touched since the last
+        compaction (caller holds the insert lock). A failure leaves the
+        rows as they were, still right: the next compaction merges them."""
+        low, high = self._rollup_range
+        cursor = self._cursor()
+        try:
+            cursor.begin()
+            for name in rollups.SUMMED:
+                for sql, params in rollups.compact_sql(
+                        name, self._rollup_columns(name), low, high):
+                    cursor.execute(sql, params)
+            cursor.commit()
+        except duckdb.Error as exc:
+            cursor.rollback()
+            LOG.warning('compacting the rollups failed: %s', exc)
+            return
+        self._rollup_rows = 0
+        self._rollup_range = None
 
     def _stored_next_seq(self):
         return self._db.execute(
@@ -420,31 +578,92 @@ class DuckDBStorage(storage_v2.BaseStorage):
             [table.column(name) if name in present else absent
              for name in names], names=names)
         insert = f'INSERT INTO {TABLE} SELECT * FROM incoming_points'
+        low, high = (m.as_py() for m in pc.min_max(
+            table.column('begin')).values())
+        # rollup_day and rollup_month get the points before their
+        # watermark (late ones)
+        rollup_wheres = []
+        if low < self._watermark:
+            rollup_wheres.extend((name, 'begin < ' + rollups.WATERMARK)
+                                 for name in rollups.SUMMED)
+        # a point of a later day: rollup_day and rollup_month sum the days
+        # before it
+        mark = rollups.day_start(high)
         cursor = self._cursor()
-        try:
-            if not new_columns:
+        rollup_rows = day_rows = 0
+        if not (new_columns or rollup_wheres or mark > self._watermark):
+            # only points: one statement, its own transaction
+            try:
                 cursor.execute(insert)
-                return
+            except duckdb.Error as exc:
+                raise storage_v2.StorageError(str(exc)) from exc
+            self._note_rollup_rows(0, low, high)
+            return
+        try:
             cursor.begin()
             try:
                 for name in new_columns:
                     cursor.execute(f'ALTER TABLE {TABLE} '
                                    f'ADD COLUMN {quote(name)} VARCHAR')
+                    for rollup in rollups.ALL_KEYS:
+                        if name.startswith(GROUPBY_PREFIX):
+                            cursor.execute(
+                                f'ALTER TABLE {rollup} '
+                                f'ADD COLUMN {quote(name)} VARCHAR')
                 cursor.execute(insert)
+                for rollup, where in rollup_wheres:
+                    rollup_rows += cursor.execute(rollups.aggregate_sql(
+                        rollup, self._rollup_columns(rollup, names),
+                        'incoming_points', names, where)).fetchall()[0][0]
+                if mark > self._watermark:
+                    day_rows = self._sum_days(cursor, mark, names)
                 cursor.commit()
             except duckdb.Error:
                 cursor.rollback()
                 raise
         except duckdb.Error as exc:
             raise storage_v2.StorageError(str(exc)) from exc
-        self._columns = names
-        self._note_columns(new_columns)
+        if new_columns:
+            self._columns = names
+            self._note_columns(new_columns)
+        self._note_rollup_rows(rollup_rows, low, high)
+        if mark > self._watermark:
+            self._days_summed(day_rows, mark)
 
     def delete(self, begin=None, end=None, filters=None):
         with self._write_lock:
             self._store_staged()
             where, params = self._where(begin, end, filters, None)
-            self._query(f'DELETE FROM {TABLE} WHERE {where}', params)
+            with self._insert_lock:
+                self._delete(where, params, begin, end)
+
+    def _delete(self, where, params, begin, end):
+        """Delete the points matching ``where``, appending their negated
+        sums to the rollups in the same transaction (caller holds the
+        insert lock)."""
+        cursor = self._cursor()
+        rollup_rows = 0
+        try:
+            cursor.begin()
+            try:
+                for rollup, before in [
+                        (name, ' AND begin < ' + rollups.WATERMARK)
+                        for name in rollups.SUMMED]:
+                    rollup_rows += cursor.execute(rollups.aggregate_sql(
+                        rollup, self._rollup_columns(rollup), TABLE,
+                        self._columns, '(%s)%s' % (where, before),
+                        sign='-'), params).fetchall()[0][0]
+                cursor.execute(f'DELETE FROM {TABLE} WHERE {where}', params)
+                cursor.commit()
+            except duckdb.Error:
+                cursor.rollback()
+                raise
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        if rollup_rows:
+            self._note_rollup_rows(
+                rollup_rows, begin and naive_utc(begin),
+                end and naive_utc(end))
 
     # -- expressions ------------------------------------------------------
     def _attribute(self, key):
@@ -480,6 +699,10 @@ class DuckDBStorage(storage_v2.BaseStorage):
               metric_types=None, offset=0, limit=None):
         self._flush()
         groupby = list(groupby or [])
+        parts = self._rollup_parts(begin, end, groupby, filters)
+        if parts:
+            return self._rollup_total(parts, begin, end, groupby, filters,
+                                      metric_types, offset, limit)
         where, params = self._where(begin, end, filters, metric_types)
         exprs = []
         for key in groupby:
@@ -505,6 +728,139 @@ class DuckDBStorage(storage_v2.BaseStorage):
             count = self._query(
                 f'SELECT COUNT(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} '
                 f'GROUP BY {", ".join(exprs)})', params)[0][0]
+        else:
+            count = 0
+        return query.grouped_total([row[:-1] for row in rows], groupby,
+                                   count, begin, end, self.period)
+
+    def _rollup_parts(self, begin, end, groupby, filters):
+        """How the rollups answer a summary: a list of (table, begin, end)
+        whose rows together hold the points of [begin, end), or None when
+        the summary groups or filters by what they do not keep."""
+        if not self.use_rollups:
+            return None
+        keys = {k for k in groupby if k not in ('time', 'type')}
+        keys.update(filters or {})
+        for key in keys:  # attributes read from groupby columns only
+            if key not in self._groupby_keys or \
+                    key in self._metadata_keys or \
+                    key in storage_v2.CALENDAR_FORMATS:
+                return None
+        if keys <= {self.scope_key}:
+            return [(rollups.PERIOD, begin, end)]
+        if 'time' in groupby:
+            return None
+        # rollup_day or rollup_month, chosen with the watermark
+        return [(rollups.DAY, begin, end)]
+
+    @staticmethod
+    def _plan_period(begin, end, watermark):
+        """The parts of [begin, end) read from rollup_period (before the
+        watermark) and from the points table."""
+        if end is not None and end <= watermark:
+            return [(rollups.PERIOD, begin, end)]
+        if begin is not None and begin >= watermark:
+            return [(TABLE, begin, end)]
+        return [(rollups.PERIOD, begin, watermark), (TABLE, watermark, end)]
+
+    @staticmethod
+    def _plan_all_keys(begin, end, watermark):
+        """The parts of [begin, end) read from rollup_month or rollup_day
+        (the one leaving the shorter span to the points table) and from
+        the points table, given rollup_day's watermark."""
+        begin = begin and begin.astimezone(UTC)
+        end = end and end.astimezone(UTC)
+        best = None
+        for name in (rollups.MONTH, rollups.DAY):
+            span = rollups.covered(name, begin, end, watermark)
+            if span is None:
+                continue
+            first, last = span
+            left = datetime.timedelta(0) if first is None else first - begin
+            right = datetime.timedelta(0) if end is None else end - last
+            if best is None or left + right < best[0]:
+                best = (left + right, name, first, last)
+        if best is None:
+            return [(TABLE, begin, end)]
+        _, name, first, last = best
+        parts = [(name, first, last)]
+        if first is not None and begin < first:
+            parts.append((TABLE, begin, first))
+        if end is None or last < end:
+            parts.append((TABLE, last, end))
+        return parts
+
+    def _rollup_total(self, parts, begin, end, groupby, filters,
+                      metric_types, offset, limit):
+        """total() from rollup rows (and the points of partial days): the
+        exact sums of each group's rows, groups without points left out.
+        Read in one transaction: rollup_day's watermark and rows, and the
+        points, as of one moment."""
+        cursor = self._cursor()
+        try:
+            cursor.begin()
+            watermark = cursor.execute(
+                f'SELECT watermark FROM {rollups.STATE}').fetchall()[0][0]
+        except duckdb.Error as exc:
+            raise storage_v2.StorageError(str(exc)) from exc
+        try:
+            watermark = watermark.replace(tzinfo=UTC)
+            if parts[0][0] == rollups.PERIOD:
+                parts = self._plan_period(begin, end, watermark)
+            else:
+                parts = self._plan_all_keys(begin, end, watermark)
+            return self._rollup_query(parts, begin, end, groupby, filters,
+                                      metric_types, offset, limit)
+        finally:
+            cursor.rollback()
+
+    def _rollup_query(self, parts, begin, end, groupby, filters,
+                      metric_types, offset, limit):
+        params = query.QmarkParams()
+        sources = []
+        for table, part_begin, part_end in parts:
+            if table == TABLE:
+                attribute = self._attribute
+                sums = f'1, CAST(qty AS {rollups.DECIMAL}), ' \
+                       f'CAST(price AS {rollups.DECIMAL})'
+            else:
+                def attribute(key):
+                    return quote(GROUPBY_PREFIX + key)
+                sums = 'n, qty, price'
+            exprs = []
+            for key in groupby:
+                if key == 'time':
+                    exprs.append(self._time_bucket())
+                elif key == 'type':
+                    exprs.append('type')
+                else:
+                    exprs.append("COALESCE(%s, '')" % attribute(key))
+            where = query.where(
+                part_begin, part_end, filters, metric_types, attribute,
+                params, moment=lambda dt, p: p.add(naive_utc(dt)))
+            sources.append('SELECT %s FROM %s WHERE %s' % (
+                ', '.join(exprs + [sums]), table, where))
+        names = ['k%d' % i for i in range(len(groupby))]
+        source = '(%s) AS s(%s)' % (' UNION ALL '.join(sources),
+                                    ', '.join(names + ['n', 'qty', 'price']))
+        sums = 'CAST(SUM(qty) AS DOUBLE), CAST(SUM(price) AS DOUBLE)'
+        if not groupby:
+            qty, rate, count = self._query(
+                f'SELECT {sums}, SUM(n) FROM {source}', params)[0]
+            return query.grand_total(begin, end, qty, rate, count, offset)
+        keys = ', '.join(names)
+        page = ' LIMIT %d' % limit if limit is not None else ''
+        page += ' OFFSET %d' % offset if offset else ''
+        rows = self._query(
+            f'SELECT {keys}, {sums}, COUNT(*) OVER () FROM {source} '
+            f'GROUP BY {keys} HAVING SUM(n) > 0 ORDER BY {keys}{page}',
+            params)
+        if rows:
+            count = rows[0][-1]
+        elif offset:
+            count = self._query(
+                f'SELECT COUNT(*) FROM (SELECT 1 FROM {source} '
+                f'GROUP BY {keys} HAVING SUM(n) > 0)', params)[0][0]
         else:
             count = 0
         return query.grouped_total([row[:-1] for row in rows], groupby,
