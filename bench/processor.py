@@ -105,7 +105,7 @@ def create_rules(config):
                             config], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
-        live._wait_until_up('http://127.0.0.1:%d' % port, api)
+        live.wait_until_up('http://127.0.0.1:%d' % port, api)
         rules_setup.setup(rules_setup.Api('http://127.0.0.1:%d' % port, {}))
     finally:
         api.terminate()
