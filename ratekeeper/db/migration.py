@@ -154,6 +154,11 @@ def _applied(connection, tree):
         'SELECT version_num FROM %s' % tree.version_table)).scalars())
 
 
+def is_current(connection, tree):
+    """Whether the tree's schema is at its latest revision."""
+    return _applied(connection, tree) == heads(tree)
+
+
 def current(conf):
     """{tree name: current revision or None}."""
     result = {}
@@ -168,7 +173,7 @@ def pending(conf):
     """Names of the trees whose schema is behind their latest revision."""
     with db.get_engine(conf).connect() as connection:
         return [tree.name for tree in trees()
-                if _applied(connection, tree) != heads(tree)]
+                if not is_current(connection, tree)]
 
 
 def behind_message(conf):

@@ -46,8 +46,6 @@ import threading
 
 import orjson
 import sqlalchemy as sa
-from alembic import migration as alembic_migration
-from alembic import script as alembic_script
 
 from ratekeeper import dataframe
 from ratekeeper import db
@@ -537,8 +535,4 @@ def _period_row(begin, end):
 
 
 def _schema_is_current(connection):
-    tree = v1_migrations.TREE
-    heads = alembic_script.ScriptDirectory(tree.script_location).get_heads()
-    context = alembic_migration.MigrationContext.configure(
-        connection, opts={'version_table': tree.version_table})
-    return set(context.get_current_heads()) == set(heads)
+    return migration.is_current(connection, v1_migrations.TREE)
