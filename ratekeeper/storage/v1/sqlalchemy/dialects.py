@@ -5,10 +5,6 @@ Everything else in the v1 storage is portable SQL.
 """
 import io
 
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
-
 POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
                  'groupby', 'metadata')
 ROLLUP_COLUMNS = ('period_id', 'type', 'scope_id', 'qty', 'price', 'points')
@@ -80,6 +76,8 @@ class SQLite(Dialect):
         return '$."%s"' % key
 
     def insert_ignore(self, table):
+        # each dialect's module is imported by the dialect in use only
+        from sqlalchemy.dialects import sqlite
         return sqlite.insert(table).on_conflict_do_nothing()
 
 
@@ -94,6 +92,7 @@ class PostgreSQL(Dialect):
         return '(%s) COLLATE "C"' % expr
 
     def insert_ignore(self, table):
+        from sqlalchemy.dialects import postgresql
         return postgresql.insert(table).on_conflict_do_nothing()
 
     def insert_points(self, dbapi_connection, rows):
@@ -148,6 +147,7 @@ class MariaDB(Dialect):
         return '$."%s"' % key.replace('\\', '\\\\').replace('"', '\\"')
 
     def insert_ignore(self, table):
+        from sqlalchemy.dialects import mysql
         return mysql.insert(table).prefix_with('IGNORE')
 
 

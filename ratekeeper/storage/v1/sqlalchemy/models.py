@@ -5,22 +5,51 @@ calendar keys computed at write time, so grouping by month or year is a
 join on a small table and needs no dialect-specific date functions.
 ``rk_v1_points`` holds one row per rated point; see the package docstring
 for why attributes are JSON documents next to a few hot columns.
+
+These tables serve queries; the schema itself (MariaDB's utf8mb4 binary
+collation and index prefixes included) is the migrations' (migrations/).
+Nothing here names a dialect's options or types at import: SQLAlchemy
+would load that dialect's package in every process.
 """
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
 
-# MySQL's plain DATETIME drops microseconds; periods keep them.
-MOMENT = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql', 'mariadb')
+
+class _Moment(sa.types.TypeDecorator):
+    """MySQL's plain DATETIME drops microseconds; periods keep them:
+    DATETIME(6) there, DateTime elsewhere. The MySQL type is imported with
+    the dialect in use, so a process on PostgreSQL never loads SQLAlchemy's
+    MySQL dialect (nor the other way round)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ('mysql', 'mariadb'):
+            from sqlalchemy.dialects import mysql
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+
+class _Attributes(sa.types.TypeDecorator):
+    """JSONB on PostgreSQL makes ->> extraction cheap; text elsewhere (the
+    PostgreSQL type imported as _Moment's MySQL one)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == 'postgresql':
+            from sqlalchemy.dialects import postgresql
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.Text())
+
+
+MOMENT = _Moment()
 # Exact decimals on PostgreSQL and MariaDB; REAL on SQLite (no decimal type)
 # where sums are rounded to the same 12 places when read.
 NUMBER = sa.Numeric(30, 12, asdecimal=False)
 SCALE = 12
-# JSONB on PostgreSQL makes ->> extraction cheap; text elsewhere.
-ATTRIBUTES = sa.Text().with_variant(postgresql.JSONB(), 'postgresql')
-# Case, accents and trailing spaces matter in attribute values, as in v2.
-BINARY_COLLATION = 'utf8mb4_nopad_bin'
-TEXT_INDEX_PREFIX = 191  # utf8mb4 index length limit on old MariaDB setups
+ATTRIBUTES = _Attributes()
 
 metadata = sa.MetaData()
 
@@ -36,7 +65,6 @@ periods = sa.Table(
     sa.Column('year', sa.String(4), nullable=False),
     sa.UniqueConstraint('begin', 'end', name='uq_rk_v1_periods_begin_end'),
     sa.Index('ix_rk_v1_periods_epoch', 'begin_epoch'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
 points = sa.Table(
@@ -54,7 +82,6 @@ points = sa.Table(
     sa.Column('groupby', ATTRIBUTES, nullable=False),
     sa.Column('metadata', ATTRIBUTES, nullable=False),
     sa.Index('ix_rk_v1_points_period', 'period_id'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
 rollups = sa.Table(
@@ -71,9 +98,7 @@ rollups = sa.Table(
     sa.Column('price', NUMBER, nullable=False),
     sa.Column('points', sa.BigInteger, nullable=False),
     sa.Index('ix_rk_v1_rollups_totals', 'period_id', 'type', 'scope_id',
-             'qty', 'price', 'points',
-             mysql_length={'scope_id': TEXT_INDEX_PREFIX}),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
+             'qty', 'price', 'points'),
 )
 
 # Each push's sums per (period, type): what totals without a scope filter
@@ -92,5 +117,4 @@ type_rollups = sa.Table(
     sa.Column('points', sa.BigInteger, nullable=False),
     sa.Index('ix_rk_v1_type_rollups_totals', 'period_id', 'type', 'qty',
              'price', 'points'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
