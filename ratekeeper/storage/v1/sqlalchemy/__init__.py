@@ -455,14 +455,16 @@ def _documents(texts):
     return [parsed[text].copy() for text in texts]
 
 
+def _json_text(document):
+    return orjson.dumps(document).decode()
+
+
 def _point_rows(batch, periods, scopes, groupbys, metadatas):
-    """The batch as row tuples, built column by column (the hot path of
-    ingest)."""
-    dumps = orjson.dumps
-    return list(zip(
-        periods, batch.type, batch.unit, batch.qty, batch.price, scopes,
-        [dumps(d).decode() for d in groupbys],
-        [dumps(d).decode() for d in metadatas]))
+    """The batch as row tuples, made as the database driver takes them
+    (the rows of a push never exist all at once: a processor pushes from
+    several threads)."""
+    return zip(periods, batch.type, batch.unit, batch.qty, batch.price,
+               scopes, map(_json_text, groupbys), map(_json_text, metadatas))
 
 
 def _rollup_rows(periods, types, scopes, qtys, prices):
