@@ -141,7 +141,6 @@ class _LinesFile:
         return text[:size]
 
 
-
 def _copy(dbapi_connection, table, columns, lines):
     cursor = dbapi_connection.cursor()
     try:
