@@ -240,7 +240,10 @@ orchestrator_opts = [
                help='tooz coordination URL: processors (threads, '
                     'processes, hosts) sharing it never process one scope '
                     'at once (e.g. redis://127.0.0.1:6379, '
-                    'postgresql://..., file://<dir> for one host).'),
+                    'postgresql://..., file://<dir> for one host). Empty: '
+                    'no coordination, for one processor process alone '
+                    '(its threads still exclude each other; tooz is not '
+                    'loaded).'),
     cfg.IntOpt('max_workers', default=4, min=0,
                help='Scopes processed at once by one processor process '
                     '(threads). 0: the process collects nothing.'),

@@ -27,13 +27,12 @@ import threading
 import time
 import uuid
 
-from tooz import coordination
-
 from ratekeeper import collector as rk_collector
 from ratekeeper import db
 from ratekeeper import fetcher as rk_fetcher
 from ratekeeper import storage as rk_storage
 from ratekeeper.db import models
+from ratekeeper.processor import locks
 from ratekeeper.processor import period as rk_period
 from ratekeeper.processor import state as scope_state
 
@@ -85,10 +84,8 @@ class Processor:
         self.identity = dict(scope_key=self.scope_key,
                              fetcher=conf.fetcher.backend,
                              collector=conf.collect.collector)
-        self.coordinator = coordination.get_coordinator(
-            conf.orchestrator.coordination_url,
-            ('ratekeeper-processor-%s' % uuid.uuid4()).encode('ascii'))
-        self.coordinator.start(start_heart=True)
+        self.coordinator = locks.coordinator(
+            conf, ('ratekeeper-processor-%s' % uuid.uuid4()).encode('ascii'))
         self.errors = {}            # scope id -> last error, while it lasts
         self.fetch_error = None
         self.stopped_by_error = None
