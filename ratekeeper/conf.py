@@ -261,6 +261,12 @@ orchestrator_opts = [
                help='Due periods of a scope collected at once and stored '
                     'in one push (one storage write and one state commit '
                     'for all of them).'),
+    cfg.IntOpt('max_points_per_push', default=500, min=1,
+               help='Points a processor rates and stores at once for one '
+                    'scope: the due periods collected together are pushed '
+                    'in runs of about this many points (whole periods), '
+                    'under one state mark, so memory does not grow with '
+                    'max_periods_per_push or the number of resources.'),
     cfg.FloatOpt('poll_interval', default=60, min=0.05,
                  help='Longest wait between two passes over the scopes '
                       '(new scopes and re-enabled collection are seen '
