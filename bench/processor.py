@@ -22,10 +22,13 @@ and its scope states seeded at the same first period, for at most
 
 Figures: points/s from the processes' start until every scope is caught
 up (start-up included), the same from the first scope state written (the
-processes' start-up left out), and each process's peak RSS (VmHWM).
+processes' start-up left out), the CPU seconds (user + system) the
+processes used per 1000 points stored, and each process's peak RSS
+(VmHWM; CloudKitty: its master and each worker) with their sum.
 
 usage: .venv/bin/python bench/processor.py [--projects 100] [--scale 4]
-       [--setups duckdb:1,postgresql:1,postgresql:2]
+       [--setups duckdb:1,postgresql:1,postgresql:2,mariadb:1,mariadb:2]
+       [--cloudkitty VENV [--cloudkitty-seconds 180]]
 """
 import argparse
 import datetime
@@ -105,11 +108,18 @@ def create_rules(config):
                             config], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
-        live._wait_until_up('http://127.0.0.1:%d' % port, api)
+        live.wait_until_up('http://127.0.0.1:%d' % port, api)
         rules_setup.setup(rules_setup.Api('http://127.0.0.1:%d' % port, {}))
     finally:
         api.terminate()
         api.wait()
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a running process has used."""
+    with open('/proc/%d/stat' % pid) as stream:
+        fields = stream.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def peak_rss_mb(pid):
@@ -149,6 +159,7 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
         elapsed = time.monotonic() - started
         working = time.monotonic() - (first_state or started)
         rss = [peak_rss_mb(p.pid) for p in processes]
+        cpu = sum(cpu_seconds(p.pid) for p in processes)
     finally:
         for process in processes:
             process.terminate()
@@ -164,7 +175,7 @@ def run_setup(prometheus, begin, projects, storage, count, directory):
     finally:
         storage_backend.close()
         db.dispose(conf)
-    return points, elapsed, working, rss, total['rate']
+    return points, elapsed, working, rss, total['rate'], cpu
 
 
 CLOUDKITTY_CONF = """[DEFAULT]
@@ -209,16 +220,19 @@ def _seed_cloudkitty_states(url, projects, begin):
     return engine
 
 
-def _tree_peak_rss(pid):
-    """Peak RSS (MB) of a process and of each of its children."""
-    peaks = [peak_rss_mb(pid)]
+def _tree(pid):
+    """A process and its children."""
     try:
         children = subprocess.run(['pgrep', '-P', str(pid)],
                                   capture_output=True, text=True).stdout
     except OSError:
         children = ''
-    peaks.extend(peak_rss_mb(int(child)) for child in children.split())
-    return peaks
+    return [pid] + [int(child) for child in children.split()]
+
+
+def _tree_peak_rss(pid):
+    """Peak RSS (MB) of a process and of each of its children."""
+    return [peak_rss_mb(member) for member in _tree(pid)]
 
 
 def run_cloudkitty(venv, prometheus, begin, projects, workers, directory,
@@ -272,6 +286,7 @@ def run_cloudkitty(venv, prometheus, begin, projects, workers, directory,
             elapsed = time.monotonic() - started
             working = time.monotonic() - (first_point or started)
             rss = _tree_peak_rss(process.pid)
+            cpu = sum(cpu_seconds(member) for member in _tree(process.pid))
         finally:
             process.terminate()
             try:
@@ -288,7 +303,7 @@ def run_cloudkitty(venv, prometheus, begin, projects, workers, directory,
             if first_point is None:
                 first_point = started
         engine.dispose()
-    return points, elapsed, working, rss, round(rate or 0, 6)
+    return points, elapsed, working, rss, round(rate or 0, 6), cpu
 
 
 def main():
@@ -320,8 +335,9 @@ def main():
         print('prometheus ready in %.1fs' % (time.monotonic() - t0),
               flush=True)
         print('| setup | points | seconds | points/s | points/s after '
-              'start-up | peak RSS (MB) | rated total |\n'
-              '|---|---:|---:|---:|---:|---:|---:|', flush=True)
+              'start-up | CPU s / 1000 points | peak RSS (MB) | sum of '
+              'peak RSS | rated total |\n'
+              '|---|---:|---:|---:|---:|---:|---:|---:|---:|', flush=True)
         setups = args.setups.split(',')
         if args.cloudkitty:
             setups += ['cloudkitty:1', 'cloudkitty:2']
@@ -344,11 +360,12 @@ def main():
                         result = run_setup(prometheus, begin,
                                            generator.projects, url,
                                            int(count), directory)
-            points, elapsed, working, rss, rate = result
-            print('| %s x%s | %d | %.1f | %.0f | %.0f | %s | %s |' % (
-                kind, count, points, elapsed, points / elapsed,
-                points / working, ', '.join('%.0f' % r for r in rss), rate),
-                flush=True)
+            points, elapsed, working, rss, rate, cpu = result
+            print('| %s x%s | %d | %.1f | %.0f | %.0f | %.3f | %s | %.0f | '
+                  '%s |' % (kind, count, points, elapsed, points / elapsed,
+                            points / working, cpu / max(points, 1) * 1000,
+                            ' + '.join('%.0f' % r for r in rss), sum(rss),
+                            rate), flush=True)
 
 
 if __name__ == '__main__':

@@ -6,8 +6,6 @@ through the environment as ``OS_<GROUP>__<OPTION>`` (oslo.config's
 environment source), which is how ``make run`` starts with no config file.
 """
 from oslo_config import cfg
-from oslo_middleware import cors
-from oslo_middleware import http_proxy_to_wsgi
 
 CONF = cfg.CONF
 
@@ -242,7 +240,10 @@ orchestrator_opts = [
                help='tooz coordination URL: processors (threads, '
                     'processes, hosts) sharing it never process one scope '
                     'at once (e.g. redis://127.0.0.1:6379, '
-                    'postgresql://..., file://<dir> for one host).'),
+                    'postgresql://..., file://<dir> for one host). Empty: '
+                    'no coordination, for one processor process alone '
+                    '(its threads still exclude each other; tooz is not '
+                    'loaded).'),
     cfg.IntOpt('max_workers', default=4, min=0,
                help='Scopes processed at once by one processor process '
                     '(threads). 0: the process collects nothing.'),
@@ -260,6 +261,12 @@ orchestrator_opts = [
                help='Due periods of a scope collected at once and stored '
                     'in one push (one storage write and one state commit '
                     'for all of them).'),
+    cfg.IntOpt('max_points_per_push', default=500, min=1,
+               help='Points a processor rates and stores at once for one '
+                    'scope: the due periods collected together are pushed '
+                    'in runs of about this many points (whole periods), '
+                    'under one state mark, so memory does not grow with '
+                    'max_periods_per_push or the number of resources.'),
     cfg.FloatOpt('poll_interval', default=60, min=0.05,
                  help='Longest wait between two passes over the scopes '
                       '(new scopes and re-enabled collection are seen '
@@ -318,16 +325,33 @@ OPTS = [
     ('collector_prometheus', collector_prometheus_opts),
     ('orchestrator', orchestrator_opts + reprocessing_opts),
     ('pyscripts', pyscripts_opts),
-    # read by oslo.middleware's HTTPProxyToWSGI (see api/app.py)
-    ('oslo_middleware', http_proxy_to_wsgi.OPTS),
 ]
 
 
-def register_opts(conf):
+def _middleware_opts():
+    """oslo.middleware's options the API's middleware read (see
+    api/app.py): [oslo_middleware] for HTTPProxyToWSGI, [cors] for CORS.
+    Imported when asked: oslo.middleware loads webob and jinja2 (8 MB of
+    resident memory), which a processor never uses."""
+    from oslo_middleware import cors
+    from oslo_middleware import http_proxy_to_wsgi
+    return [('oslo_middleware', http_proxy_to_wsgi.OPTS),
+            ('cors', cors.OPTS)]
+
+
+def register_opts(conf, api=True):
+    """Register every option on ``conf``; the API middleware's too unless
+    ``api`` is false (the processor's)."""
     for group, opts in OPTS:
         conf.register_opts(opts, group=group)
-    # [cors], read by oslo.middleware's CORS middleware (see api/app.py)
-    conf.register_opts(cors.OPTS, group='cors')
+    if api:
+        register_api_opts(conf)
+
+
+def register_api_opts(conf):
+    """The API middleware's options (registering them again is a no-op)."""
+    for group, opts in _middleware_opts():
+        conf.register_opts(opts, group=group)
 
 
 def register_keystone_opts(conf):
@@ -345,7 +369,8 @@ def register_keystone_opts(conf):
 
 def list_opts():
     """Options for oslo-config-generator."""
-    return [(group, list(opts)) for group, opts in OPTS]
+    middleware = _middleware_opts()[:1]   # [cors] has its own namespace
+    return [(group, list(opts)) for group, opts in OPTS + middleware]
 
 
 def load(args=None, conf=CONF, config_files=None):
@@ -355,4 +380,5 @@ def load(args=None, conf=CONF, config_files=None):
     return conf
 
 
-register_opts(CONF)
+# the API registers its middleware's options when it is built
+register_opts(CONF, api=False)

@@ -13,6 +13,7 @@ from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from ratekeeper import conf as rk_conf
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api import health
@@ -68,6 +69,7 @@ def build_serving_app(conf):
 def build_app(conf, storage=None):
     """The whole API for ``conf``; ``storage`` defaults to the configured
     backend (tests pass their own)."""
+    rk_conf.register_api_opts(conf)
     if storage is None:
         storage = rk_storage.get_storage(conf)
     mounts = {'/v1': middleware.VersionHeaders(v1.create_app(conf, storage),

@@ -10,6 +10,20 @@ import signal
 import sys
 
 LOG = logging.getLogger('ratekeeper.processor')
+M_ARENA_MAX = -8    # glibc's mallopt parameter
+
+
+def one_malloc_arena():
+    """glibc gives each thread that allocates its own malloc arena, and
+    an arena keeps what its thread freed: the processor's threads (scopes
+    and metrics collected at once) mostly wait on Prometheus and the
+    database, so one arena serves them as fast and keeps the process ~6 MB
+    smaller. Nothing happens on a C library without mallopt."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
+    except (OSError, AttributeError):
+        pass
 
 
 class StopSignals:
@@ -36,6 +50,7 @@ class StopSignals:
 
 def main(argv=None):
     stop_signals = StopSignals()
+    one_malloc_arena()
     # imported once the signals are caught: they take seconds to load on
     # a busy host, and a stop asked meanwhile must not kill the process
     from ratekeeper import conf as rk_conf

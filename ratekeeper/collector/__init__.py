@@ -47,6 +47,7 @@ class MetricPoints:
     groupby: list = dataclasses.field(default_factory=list)
     metadata: list = dataclasses.field(default_factory=list)
     skipped: int = 0        # NaN and infinite samples
+    labels: list = None     # until complete(): each point's labels
 
     def __len__(self):
         return len(self.qty)
@@ -84,9 +85,13 @@ class BaseCollector:
         return {begin: self.fetch(definition, scope_id, begin,
                                   begin + period) for begin in begins}
 
-    def _points(self, definition, scope_id, begin, samples):
+    def quantities(self, definition, scope_id, begin, samples):
+        """The samples of one period as MetricPoints holding quantities
+        and labels only (``labels``; ``groupby`` and ``metadata`` come
+        with :meth:`complete`): a bad value raises CollectError here,
+        before anything is stored."""
         points = MetricPoints(definition)
-        times = time_attributes(begin)
+        points.labels = []
         for sample in samples:
             try:
                 qty = definition.quantity(sample.value)
@@ -97,14 +102,8 @@ class BaseCollector:
             if qty is None:
                 points.skipped += 1
                 continue
-            labels = sample.labels
-            groupby = {key: labels.get(key, '') for key in definition.groupby}
-            groupby[self.scope_key] = scope_id
-            groupby.update(times)
             points.qty.append(qty)
-            points.groupby.append(groupby)
-            points.metadata.append(
-                {key: labels.get(key, '') for key in definition.metadata})
+            points.labels.append(sample.labels)
         if points.skipped:
             LOG.warning('metric %s, scope %s, period %s: %d sample(s) not '
                         'finite (NaN or infinite) skipped',
@@ -112,21 +111,55 @@ class BaseCollector:
                         points.skipped)
         return points
 
+    def complete(self, points, scope_id, begin):
+        """``points`` (from :meth:`quantities`) with their groupby (the
+        scope key and the time attributes added) and metadata."""
+        definition, times = points.definition, time_attributes(begin)
+        for labels in points.labels:
+            groupby = {key: labels.get(key, '') for key in definition.groupby}
+            groupby[self.scope_key] = scope_id
+            groupby.update(times)
+            points.groupby.append(groupby)
+            points.metadata.append(
+                {key: labels.get(key, '') for key in definition.metadata})
+        points.labels = None
+        return points
+
+    def _points(self, definition, scope_id, begin, samples):
+        return self.complete(self.quantities(definition, scope_id, begin,
+                                             samples), scope_id, begin)
+
     def retrieve(self, definition, scope_id, begin, end):
         """The points of ``definition`` for the scope over [begin, end)."""
         return self._points(definition, scope_id, begin,
                             self.fetch(definition, scope_id, begin, end))
 
-    def retrieve_periods(self, definition, scope_id, begins, period):
+    def retrieve_periods(self, definition, scope_id, begins, period,
+                         complete=True):
         """{begin: MetricPoints} of ``definition`` for the scope over the
-        consecutive periods beginning at ``begins``."""
+        consecutive periods beginning at ``begins``; their quantities only
+        (see :meth:`quantities`) unless ``complete``."""
         fetched = self.fetch_periods(definition, scope_id, begins, period)
-        return {begin: self._points(definition, scope_id, begin,
-                                    fetched.get(begin, ()))
+        make = self._points if complete else self.quantities
+        return {begin: make(definition, scope_id, begin,
+                            fetched.get(begin, ()))
                 for begin in begins}
 
     def close(self):
         """Release connections."""
+
+
+def extra_args_schema(conf):
+    """The configured collector's schema of a metric's extra_args (any
+    mapping when no known collector is configured): metrics.yml read as
+    the processor reads it, without starting a collector."""
+    if conf.collect.collector:
+        try:
+            return driver.DriverManager(
+                NAMESPACE, conf.collect.collector).driver.extra_args_schema
+        except Exception:  # stevedore's NoMatches and the import's
+            pass
+    return BaseCollector.extra_args_schema
 
 
 def get_collector(conf):

@@ -19,6 +19,22 @@ import voluptuous as vol
 
 from ratekeeper import metrics as metrics_file
 
+MUTATORS = ('NONE', 'NUMBOOL', 'NOTNUMBOOL', 'FLOOR', 'CEIL', 'MAP')
+_NAME = vol.All(str, vol.Length(min=1))
+_NUMBER = vol.Any(int, float, vol.Coerce(fractions.Fraction))
+METRIC_SCHEMA = vol.Schema({
+    vol.Optional('description'): _NAME,
+    vol.Required('unit'): _NAME,
+    vol.Required('factor', default=1): _NUMBER,
+    vol.Required('offset', default=0): _NUMBER,
+    vol.Optional('alt_name'): _NAME,
+    vol.Required('groupby', default=list): [_NAME],
+    vol.Required('metadata', default=list): [_NAME],
+    vol.Required('mutate', default='NONE'): vol.In(MUTATORS),
+    vol.Optional('mutate_map'): dict,
+    vol.Optional('extra_args'): dict,
+    vol.Optional('skip_datapoints_expression'): _NAME,
+})
 # Enough digits that value * factor + offset is exact for any double and
 # any factor a person writes; storage keeps doubles.
 EXACT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
@@ -107,7 +123,7 @@ def _mutate_map(name, entry):
 
 def _validated_entry(name, entry, extra_args_schema):
     try:
-        entry = metrics_file.METRIC_SCHEMA(entry)
+        entry = METRIC_SCHEMA(entry)
     except vol.MultipleInvalid as exc:
         raise InvalidConfiguration('metric %s: key %s: %s' % (
             name, '.'.join(map(str, exc.path)) or '(entry)',

@@ -27,13 +27,12 @@ import threading
 import time
 import uuid
 
-from tooz import coordination
-
 from ratekeeper import collector as rk_collector
 from ratekeeper import db
 from ratekeeper import fetcher as rk_fetcher
 from ratekeeper import storage as rk_storage
 from ratekeeper.db import models
+from ratekeeper.processor import locks
 from ratekeeper.processor import period as rk_period
 from ratekeeper.processor import state as scope_state
 
@@ -85,10 +84,8 @@ class Processor:
         self.identity = dict(scope_key=self.scope_key,
                              fetcher=conf.fetcher.backend,
                              collector=conf.collect.collector)
-        self.coordinator = coordination.get_coordinator(
-            conf.orchestrator.coordination_url,
-            ('ratekeeper-processor-%s' % uuid.uuid4()).encode('ascii'))
-        self.coordinator.start(start_heart=True)
+        self.coordinator = locks.coordinator(
+            conf, ('ratekeeper-processor-%s' % uuid.uuid4()).encode('ascii'))
         self.errors = {}            # scope id -> last error, while it lasts
         self.fetch_error = None
         self.stopped_by_error = None
@@ -122,10 +119,19 @@ class Processor:
         self.storage.delete(begin, None, {self.scope_key: [state.scope_id]})
 
     def store_periods(self, state, rated):
-        """Push rated periods and advance the state, idempotently."""
-        if len(rated.batch):
-            self.states.set_processing(state, rated.begins[0])
-            self.storage.push(rated.batch)
+        """Rate and push collected periods, some at a time (at most about
+        max_points_per_push points in memory), and advance the state,
+        idempotently: the mark set before the first push covers every
+        chunk, so a processor stopped between two pushes has all of them
+        deleted and stored again."""
+        marked = False
+        for begins in self.periods.chunks(rated):
+            batch = self.periods.rate(rated, begins)
+            if len(batch):
+                if not marked:
+                    self.states.set_processing(state, rated.begins[0])
+                    marked = True
+                self.storage.push(batch)
         self.states.set_last_processed(state, rated.begins[-1])
 
     def _due_periods(self, state):
@@ -163,7 +169,7 @@ class Processor:
             begins = self._due_periods(state)
             if not begins:
                 break
-            rated = self.periods.collect_and_rate_periods(scope_id, begins)
+            rated = self.periods.collect_periods(scope_id, begins)
             if rated.begins:
                 self.store_periods(state, rated)
                 state = dataclasses.replace(

@@ -53,6 +53,9 @@ class RatedPeriods:
     dropped_points: int = 0      # points the skip expressions removed
     # why the periods were not done (PeriodFailed)
     failure: Exception = None
+    # period begin -> {metric key: MetricPoints, quantities only} until
+    # rated (PeriodProcessor.rate)
+    collected: dict = dataclasses.field(default_factory=dict)
 
 
 class SkipFilter:
@@ -105,7 +108,7 @@ class PeriodProcessor:
         on a transient error (nothing of these periods is usable)."""
         futures = {d.key: self.pool.submit(
             self.collector.retrieve_periods, d, scope_id, begins,
-            self.period) for d in self.collector.definitions}
+            self.period, complete=False) for d in self.collector.definitions}
         collected = {begin: {} for begin in begins}
         failed, transient = {}, []
         for key, future in futures.items():
@@ -125,12 +128,13 @@ class PeriodProcessor:
         return collected, {begin: failed for begin in begins} \
             if failed else {}
 
-    def _add_points(self, batch, collected, begin):
+    def _add_points(self, batch, collected, scope_id, begin):
         end = begin + self.period
         for points in collected.values():
             count = len(points)
             if not count:
                 continue
+            points = self.collector.complete(points, scope_id, begin)
             definition = points.definition
             batch.begin.extend([begin] * count)
             batch.end.extend([end] * count)
@@ -159,29 +163,64 @@ class PeriodProcessor:
         batch.__dict__.pop('groupby_keys', None)
         batch.__dict__.pop('metadata_keys', None)
 
-    def collect_and_rate_periods(self, scope_id, begins):
-        """The rated points of the scope for the consecutive periods
+    def collect_periods(self, scope_id, begins):
+        """The quantities of the scope for the consecutive periods
         beginning at ``begins``, collected at once (one query per metric
-        when the collector can). On a transient failure nothing is done:
-        ``begins`` of the result is empty and ``failure`` says why."""
+        when the collector can), in ``collected``; rate them with
+        :meth:`rate`, some periods at a time. On a transient failure
+        nothing is done: ``begins`` of the result is empty and ``failure``
+        says why."""
         rated = RatedPeriods(scope_id)
         try:
-            collected, rated.failed_metrics = self._collect(scope_id,
-                                                            begins)
+            rated.collected, rated.failed_metrics = self._collect(scope_id,
+                                                                  begins)
         except PeriodFailed as exc:
             rated.failure = exc
             return rated
         rated.begins = list(begins)
-        for begin in begins:
-            points = collected[begin]
+        for points in rated.collected.values():
             rated.skipped_samples += sum(p.skipped for p in points.values())
-            self._add_points(rated.batch, points, begin)
-        batch = rated.batch
+        return rated
+
+    def chunks(self, rated, points=None):
+        """``rated.begins`` in runs of consecutive periods holding about
+        ``points`` points (``[orchestrator] max_points_per_push``) each:
+        what is rated and stored at once."""
+        limit = points or self.conf.orchestrator.max_points_per_push
+        run, count = [], 0
+        for begin in rated.begins:
+            size = sum(map(len, rated.collected[begin].values()))
+            if run and count + size > limit:
+                yield run
+                run, count = [], 0
+            run.append(begin)
+            count += size
+        if run:
+            yield run
+
+    def rate(self, rated, begins):
+        """The rated points of the periods ``begins`` (collected in
+        ``rated``), the skip expressions applied; their quantities are
+        then forgotten (a processor holds one chunk of points per scope at
+        a time)."""
+        batch = dataframe.PointBatch()
+        for begin in begins:
+            self._add_points(batch, rated.collected.pop(begin),
+                             rated.scope_id, begin)
         before = len(batch)
         if before:
             self.registry.rate(batch)
             self._apply_skip_filters(batch)
-        rated.dropped_points = before - len(batch)
+        rated.dropped_points += before - len(batch)
+        return batch
+
+    def collect_and_rate_periods(self, scope_id, begins):
+        """The rated points of the scope for the consecutive periods
+        beginning at ``begins``, all in ``batch`` (see
+        :meth:`collect_periods`)."""
+        rated = self.collect_periods(scope_id, begins)
+        if rated.failure is None:
+            rated.batch = self.rate(rated, rated.begins)
         return rated
 
     def collect_and_rate(self, scope_id, begin):

@@ -35,11 +35,11 @@ import threading
 import uuid
 
 import orjson
-from tooz import coordination
 
 from ratekeeper import collector as rk_collector
 from ratekeeper import dataframe
 from ratekeeper import rating
+from ratekeeper.processor import locks
 from ratekeeper.processor import orchestrator
 from ratekeeper.processor import period as rk_period
 from ratekeeper.processor import schedule
@@ -159,9 +159,7 @@ class Reprocessor:
         self.schedule = schedule.Schedule(conf)
         self.resets = schedule.Resets(conf)
         member = member_id or 'reprocessor-%s' % uuid.uuid4().hex
-        self.coordinator = coordination.get_coordinator(
-            conf.orchestrator.coordination_url, member.encode('utf-8'))
-        self.coordinator.start(start_heart=True)
+        self.coordinator = locks.coordinator(conf, member.encode('utf-8'))
 
     @property
     def source(self):

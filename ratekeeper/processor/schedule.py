@@ -20,15 +20,30 @@ import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
-from sqlalchemy.dialects import mysql
 
 from ratekeeper import db
 from ratekeeper.processor import state as scope_state
 
 UTC = datetime.timezone.utc
 ORDERS = ('asc', 'desc')
-# a step's points run to megabytes: MySQL's TEXT stops at 64 KB
-LONG_TEXT = sa.Text().with_variant(mysql.LONGTEXT(), 'mysql', 'mariadb')
+
+
+class _LongText(sa.types.TypeDecorator):
+    """A step's points run to megabytes: MySQL's TEXT stops at 64 KB, so
+    LONGTEXT there (imported with the MySQL dialect when it is the one in
+    use: a processor on PostgreSQL does not load it)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ('mysql', 'mariadb'):
+            from sqlalchemy.dialects import mysql
+            return dialect.type_descriptor(mysql.LONGTEXT())
+        return dialect.type_descriptor(sa.Text())
+
+
+LONG_TEXT = _LongText()
 
 
 class TaskRow(db.Base):

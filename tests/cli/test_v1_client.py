@@ -126,6 +126,20 @@ def test_info_metric_list_and_get(server):
     assert metric[0]['Unit'] == 'GiB'
 
 
+def test_info_metric_list_with_a_list_form_entry(tmp_path):
+    """metrics.yml's list form (one metric, two definitions): the client
+    lists and gets each definition by its alt_name."""
+    path = tmp_path / 'metrics.yml'
+    path.write_text(fixtures.ListFormMetricsConfFixture.content)
+    with live.running_server(COLLECT__METRICS_CONF=str(path)) as (url, _):
+        listed = rows(url, 'info', 'metric', 'list')
+        assert sorted((row['Metric'], row['Unit']) for row in listed) == [
+            ('instance', 'instance'), ('vcpus', 'vcpu'),
+            ('volume.size', 'GiB')]
+        metric = rows(url, 'info', 'metric', 'get', 'vcpus')
+        assert metric[0]['Metric'] == 'vcpus'
+
+
 def test_collector_mapping_lifecycle(server):
     created = rows(server, 'collector-mapping', 'create', 'compute',
                    'gnocchi')

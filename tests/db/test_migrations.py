@@ -48,6 +48,26 @@ def test_upgrade_downgrade_upgrade(conf):
     assert tables(conf) == upgraded
 
 
+def test_heads_read_from_the_files_are_alembic_heads():
+    """pending() reads each tree's heads from its revision files (no
+    alembic in a service's process): the same heads as alembic's."""
+    for tree in migration.trees():
+        assert migration.heads(tree) == set(script.ScriptDirectory(
+            tree.script_location).get_heads()), tree.name
+
+
+def test_pending_names_the_trees_behind(conf):
+    names = [tree.name for tree in migration.trees()]
+    assert migration.pending(conf) == names
+    assert 'ratekeeper-dbsync upgrade' in migration.behind_message(conf)
+    migration.upgrade(conf)
+    assert migration.pending(conf) == []
+    assert migration.behind_message(conf) is None
+    migration.downgrade(conf, 'hashmap_0001', only='hashmap')
+    assert migration.pending(conf) == ['hashmap']
+    assert migration.current(conf)['hashmap'] == 'hashmap_0001'
+
+
 def dbsync(config_path, *args):
     return subprocess.run(
         [sys.executable, '-m', 'ratekeeper.cmd.dbsync',

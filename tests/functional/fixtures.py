@@ -197,6 +197,25 @@ class BrokenMetricsConfFixture(MetricsConfFixture):
     content = 'metrics: [unclosed\n'
 
 
+class ListFormMetricsConfFixture(MetricsConfFixture):
+    """One metric rated under two names (CloudKitty's list form), beside
+    a plain entry."""
+
+    content = ('metrics:\n'
+               '  cpu:\n'
+               '    - unit: instance\n'
+               '      alt_name: instance\n'
+               '      groupby: [id]\n'
+               '      metadata: [flavor_name]\n'
+               '    - unit: vcpu\n'
+               '      alt_name: vcpus\n'
+               '      factor: 2\n'
+               '      metadata: [flavor_name, vcpus]\n'
+               '  volume.size:\n'
+               '    unit: GiB\n'
+               '    metadata: [volume_type]\n')
+
+
 environ_fixture(LONG_NAME='x' * 300)
 # deeper than the interpreter's recursion limit
 environ_fixture(LONG_URI_PART='x' * 17000)

@@ -185,3 +185,39 @@ def test_quantities_keep_every_digit():
         decimal.Decimal('1234567890.123456') / 3 + 1
     assert definition.quantity('NaN') is None
     assert definition.quantity('+Inf') is None
+
+
+def test_a_stop_between_two_chunks_of_one_push_is_undone(
+        prometheus_history, tmp_path):
+    """Six due periods collected at once are stored a period at a time
+    (max_points_per_push below a period's points) under one mark: a
+    processor stopped after the second chunk leaves the mark at the first
+    period, and the next run deletes both chunks and stores all six once."""
+    conf = _conf(tmp_path, prometheus_history,
+                 orchestrator={'max_periods_per_push': 6,
+                               'max_points_per_push': 1})
+    begin = prometheus_history[1]
+    now = begin + helpers.hours(6.2)
+    with helpers.service(conf) as (storage, client):
+        with helpers.processor(conf, storage, now) as processor:
+            push, pushed = processor.storage.push, []
+
+            def dies_on_the_third(batch):
+                pushed.append(len(batch))
+                if len(pushed) == 3:
+                    raise KeyboardInterrupt('killed')
+                push(batch)
+
+            processor.storage.push = dies_on_the_third
+            with pytest.raises(KeyboardInterrupt):
+                processor.process_scope('p-one')
+            processor.storage.push = push
+        assert _instances(client, begin) == 6
+        state = scope_state.ScopeStates(conf).get('p-one')
+        assert state.processing_timestamp == begin
+        assert state.last_processed_timestamp < begin
+        with helpers.processor(conf, storage, now) as processor:
+            assert processor.run_pass() == 6
+        assert _instances(client, begin) == 18
+        assert scope_state.ScopeStates(conf).get(
+            'p-one').processing_timestamp is None

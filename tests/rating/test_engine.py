@@ -222,3 +222,46 @@ def test_values_thresholds_cannot_compare_are_refused(value):
         priced(snapshot, [point])
     with pytest.raises(decimal.InvalidOperation):
         reference.price_batch(snapshot, batch_of([point]))
+
+
+def test_equal_values_of_other_types_are_priced_apart():
+    """1, 1.0 and true are equal Python keys but three texts for a
+    mapping: the profiles the engine keeps never mix them, nor with
+    lists and objects (unhashable), in one batch or across batches."""
+    b = rulesets.Builder()
+    service = b.service('instance')
+    field = b.field(service, 'size')
+    for value, cost in (('1', '1'), ('1.0', '2'), ('True', '4'),
+                        ('[1]', '8'), ("{'a': 1}", '16')):
+        b.mapping(cost, field_id=field, value=value)
+    snapshot = b.snapshot()
+    values = [1, 1.0, True, '1', [1], {'a': 1}, '1.0', 'True']
+    batch = batch_of([('instance', 1, {}, {'size': v}) for v in values])
+    priced_engine = engine.Engine(snapshot)
+    for _ in range(2):
+        batch.price = [0.0] * len(batch)
+        priced_engine.price(batch)
+        assert batch.price == [1.0, 2.0, 4.0, 1.0, 8.0, 16.0, 2.0, 4.0]
+
+
+def test_profiles_past_the_limit_are_built_again():
+    """A field mapped on a value of every resource gives each point its
+    own profile: past MAX_PROFILES they are forgotten, and every point is
+    still priced as the reference prices it."""
+    b = rulesets.Builder()
+    service = b.service('instance')
+    field, size = b.field(service, 'id'), b.field(service, 'size')
+    for number in range(0, 3 * engine.MAX_PROFILES, 7):
+        b.mapping('%d.5' % number, field_id=field, value='r%d' % number)
+    b.threshold('3', '0.5', 'rate', field_id=size)
+    snapshot = b.snapshot()
+    points = [('instance', 1 + number % 3, {},
+               {'id': 'r%d' % number, 'size': str(number % 5)})
+              for number in range(3 * engine.MAX_PROFILES)]
+    priced_engine = engine.Engine(snapshot)
+    expected = [float(price) for price in
+                reference.price_batch(snapshot, batch_of(points))]
+    for _ in range(2):
+        batch = batch_of(points)
+        priced_engine.price(batch)
+        assert batch.price == pytest.approx(expected, rel=1e-12)

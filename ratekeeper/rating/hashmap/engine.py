@@ -1,5 +1,5 @@
-"""The vectorised hashmap engine: rules compiled into tables, whole
-batches priced with numpy.
+"""The hashmap engine: rules compiled into tables, whole batches priced
+column by column with map() over plain lists.
 
 Which rules apply to a point depends on its period start (mapping
 validity) and on its tenant (tenant rules override global ones), so the
@@ -7,13 +7,21 @@ rules are compiled once per (validity interval, tenant with own rules) and
 kept until the rule revision moves. Pricing then works per (compiled rule
 set, metric type) over all its points at once:
 
-- field mappings become, per field, a value -> row dictionary and two
-  (rows x groups) tables, neutral row 0 for "no match": flat costs combine
-  with max (the accumulator starts at 0), rate costs with a product;
-- thresholds become, per (source, group), sorted level arrays searched
-  with searchsorted; the highest reached level wins, the service's first,
-  then fields in name order, a later source replacing only a strictly
-  higher level, exactly as CloudKitty's per-point loop does.
+- field mappings become, per field, a value -> (flat costs, rates) per
+  group dictionary: flat costs combine with max (the accumulator starts
+  at 0), rate costs with a product;
+- thresholds become, per (source, group), sorted level lists searched
+  with bisect; the highest reached level wins, the service's first, then
+  fields in name order, a later source replacing only a strictly higher
+  level, exactly as CloudKitty's per-point loop does.
+
+A point's price is then (coefficient * qty + added) * factor summed over
+the groups, where the three numbers depend only on its fields' values and
+on which service thresholds its quantity reaches. They are computed once
+per such profile and kept with the compiled rules, so pricing a batch is
+a dictionary look-up and a multiplication per point, run in C by map().
+No numpy or pyarrow: the processor, which prices every collected point,
+does not load them (18 + 60 MB of resident memory).
 
 Arithmetic is float64. Rule costs are exact decimals in the database, and
 every point's result is a product/sum of at most a few of them, so a point
@@ -29,10 +37,6 @@ import decimal
 import itertools
 import operator
 import threading
-
-import numpy as np
-import pyarrow as pa
-from pyarrow import compute as pc
 
 from ratekeeper import errors
 
@@ -92,36 +96,37 @@ def valid_at(mapping, moment):
 @dataclasses.dataclass
 class _Thresholds:
     group: int
-    levels: np.ndarray
-    costs: np.ndarray
-    is_rate: np.ndarray
+    levels: list                     # floats, ascending
+    costs: list
+    is_rate: list
     # what the amounts are searched against: the levels for a service's
     # quantities; for a field, each level's rank among the field's levels
     # (the values are ranked exactly, as decimals)
-    positions: np.ndarray
+    positions: list
 
 
 @dataclasses.dataclass
 class _Field:
     name: str
-    rows: dict                       # value text -> table row (0: no match)
-    flat: np.ndarray                 # rows x groups
-    rate: np.ndarray
+    # value text -> (flat cost per group, rate per group) of its mappings
+    rows: dict
     thresholds: list
     levels: list                     # the thresholds' levels, sorted
-
-    @property
-    def keys(self):
-        """The mapped values, in row order (row i + 1 is keys[i])."""
-        return pa.array(list(self.rows), pa.string())
 
 
 @dataclasses.dataclass
 class _Service:
-    flat: np.ndarray                 # groups
-    rate: np.ndarray
+    flat: list                       # per group
+    rate: list
     thresholds: list
     fields: list
+    # a point's prices depend only on its fields' values, which
+    # service thresholds it reaches and its quantity: the part that does
+    # not depend on the quantity is kept per (values, reached levels)
+    profiles: dict = dataclasses.field(default_factory=dict)
+    typed_profiles: dict = dataclasses.field(default_factory=dict)
+    kept: int = 0                    # profiles in both
+    constant: object = None          # the profile when nothing varies
 
 
 class _Slots:
@@ -198,42 +203,39 @@ def _threshold_tables(slots, by_group, ranks=None):
     tables = []
     for group, levels in by_group.items():
         ordered = sorted(levels.items())
-        floats = np.array([float(level) for level, _ in ordered])
+        floats = [float(level) for level, _ in ordered]
         tables.append(_Thresholds(
             slots.groups[group], floats,
-            np.array([cost for _, (_, cost) in ordered]),
-            np.array([kind == 'rate' for _, (kind, _) in ordered]),
-            floats if ranks is None else np.array(
-                [float(ranks[level]) for level, _ in ordered])))
+            [cost for _, (_, cost) in ordered],
+            [kind == 'rate' for _, (kind, _) in ordered],
+            floats if ranks is None else [ranks[level]
+                                          for level, _ in ordered]))
     return tables
 
 
 def _field_table(slots, name):
     width = len(slots.groups)
-    values = {}
-    for by_value in slots.field_mappings.get(name, {}).values():
-        for value in by_value:
-            values.setdefault(value, len(values) + 1)
-    flat = np.zeros((len(values) + 1, width))
-    rate = np.ones((len(values) + 1, width))
+    rows = {}
     for group, by_value in slots.field_mappings.get(name, {}).items():
         column = slots.groups[group]
         for value, (kind, cost) in by_value.items():
+            flat, rate = rows.setdefault(value, ([0.0] * width,
+                                                 [1.0] * width))
             if kind == 'rate':
-                rate[values[value], column] = cost
+                rate[column] = cost
             else:
-                flat[values[value], column] = max(cost, 0.0)
+                flat[column] = max(cost, 0.0)
     thresholds = slots.field_thresholds.get(name, {})
     levels = sorted({level for by_level in thresholds.values()
                      for level in by_level})
     ranks = {level: rank for rank, level in enumerate(levels, 1)}
-    return _Field(name, values, flat, rate,
-                  _threshold_tables(slots, thresholds, ranks), levels)
+    return _Field(name, rows, _threshold_tables(slots, thresholds, ranks),
+                  levels)
 
 
 def _compile_service(slots):
     width = len(slots.groups)
-    flat, rate = np.zeros(width), np.ones(width)
+    flat, rate = [0.0] * width, [1.0] * width
     for group, (kind, cost) in slots.service_mapping.items():
         if kind == 'rate':
             rate[slots.groups[group]] = cost
@@ -256,12 +258,19 @@ def compile_rules(snapshot, moment, tenant=None):
 
 # a point without the key (a key present with a null value is not absent)
 ABSENT = type('Absent', (), {'__repr__': lambda self: 'ABSENT'})()
+# profiles kept per compiled service (values taken by its fields); past
+# this many (a field mapped on an attribute of every resource) they are
+# forgotten and built again as points need them
+MAX_PROFILES = 4096
+_PLAIN = frozenset({str, type(None), type(ABSENT)})
+_NUMBERS = frozenset({float, int})
+_EMPTY = {}      # a look-up's inner level for values not seen yet
 
 
 class _Columns:
     """desc[name] of selected points of a batch, as CloudKitty reads it:
     groupby wins over metadata (even with a null value), and a field a
-    point does not have is skipped. itemgetter, map() and arrow keep the
+    point does not have is skipped. itemgetter and map() keep the
     per-point work in C."""
 
     def __init__(self, batch):
@@ -273,8 +282,8 @@ class _Columns:
     def _subset(self, column, index):
         if index is None:
             return column
-        # the cache holds the index array: an id stays unique only while
-        # its object lives, and pricing frees each selection's array
+        # the cache holds the index list: an id stays unique only while
+        # its object lives, and pricing frees each selection's list
         key = (id(column), id(index))
         cached = self._subsets.get(key)
         if cached is None:
@@ -298,26 +307,31 @@ class _Columns:
                           for g, m in zip(from_groupby, values)]
         return values
 
-    def text(self, name, index=None):
-        """The values as a mapping's value is compared with them,
-        str(value) ('None' for a null); null where absent."""
-        values = self.values(name, index)
-        if None in values:
-            values = ['None' if v is None else v for v in values]
-        if ABSENT in values:
-            values = [None if v is ABSENT else v for v in values]
-        try:
-            return pa.array(values, pa.string())
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return pa.array([v if v is None or type(v) is str else str(v)
-                             for v in values], pa.string())
+
+def _token(value):
+    """A value as a typed profile key: with its type (1, 1.0 and true are
+    equal keys, but a mapping compares their different texts); an
+    unhashable one (a list, an object) boxed, a key of its own."""
+    try:
+        hash(value)
+    except TypeError:
+        return _Box(value)
+    return (type(value), value)
 
 
-def _codes(field, values):
-    """Row of each value in the field's mapping tables (0: no mapping)."""
-    found = pc.index_in(values, value_set=field.keys)
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False) \
-        .astype(np.intp) + 1
+class _Box:
+    __slots__ = ('value',)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _text(value):
+    """A value as a mapping's value is compared with it, str(value)
+    ('None' for a null); None where absent."""
+    if value is ABSENT:
+        return None
+    return value if type(value) is str else str(value)
 
 
 def threshold_number(value, field):
@@ -337,100 +351,172 @@ def threshold_number(value, field):
     return number
 
 
-def _ranks(field, values):
-    """(rank of each value among the field's levels, present): how many
-    levels each value reaches, compared exactly; present is False where
-    the point has no such key. Each distinct value is ranked once."""
-    if None not in values:
-        try:
-            encoded = pa.array(values, pa.string()).dictionary_encode()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass  # values that are not all text, or absent ones
-        else:
-            ranks = np.array([_rank(field, text) for text in
-                              encoded.dictionary.to_pylist()] or [0.0])
-            return ranks[encoded.indices.to_numpy()], \
-                np.ones(len(values), dtype=bool)
-    ranks = np.zeros(len(values))
-    present = np.ones(len(values), dtype=bool)
-    rank_of = {}  # (type, value) of the scalars ranked so far
-    for i, value in enumerate(values):
-        if value is ABSENT:
-            present[i] = False
-            continue
-        key = (type(value), value) \
-            if isinstance(value, (str, int, float)) else None
-        rank = rank_of.get(key)
-        if rank is None:
-            rank = _rank(field, value)
-            if key is not None:
-                rank_of[key] = rank
-        ranks[i] = rank
-    return ranks, present
-
-
 def _rank(field, value):
-    return float(bisect.bisect_right(field.levels,
-                                     threshold_number(value, field.name)))
+    """How many of the field's levels ``value`` reaches, compared
+    exactly."""
+    return bisect.bisect_right(field.levels,
+                               threshold_number(value, field.name))
 
 
 class _Best:
-    """Per point and group, the highest threshold reached so far."""
+    """Per group, the highest threshold reached so far: the service's
+    offered first, then each field's in name order, a later one replacing
+    only a strictly higher level."""
 
-    def __init__(self, count, width):
-        self.level = np.full((count, width), -1.0)
-        self.cost = np.zeros((count, width))
-        self.is_rate = np.zeros((count, width), dtype=bool)
-        self.is_service = np.zeros((count, width), dtype=bool)
+    def __init__(self, width):
+        self.level = [-1.0] * width
+        self.cost = [0.0] * width
+        self.is_rate = [False] * width
+        self.is_service = [False] * width
 
-    def offer(self, tables, amounts, present, is_service):
-        for table in tables:
-            index = np.searchsorted(table.positions, amounts,
-                                    side='right') - 1
-            reached = (index >= 0) & present
-            index = np.maximum(index, 0)
-            column = table.group
-            better = reached & (table.levels[index] > self.level[:, column])
-            self.level[better, column] = table.levels[index][better]
-            self.cost[better, column] = table.costs[index][better]
-            self.is_rate[better, column] = table.is_rate[index][better]
-            self.is_service[better, column] = is_service
+    def offer(self, table, index, is_service):
+        """``index``: of the table's highest level reached, -1 for
+        none."""
+        column = table.group
+        if index >= 0 and table.levels[index] > self.level[column]:
+            self.level[column] = table.levels[index]
+            self.cost[column] = table.costs[index]
+            self.is_rate[column] = table.is_rate[index]
+            self.is_service[column] = is_service
+
+
+def _profile(service, values):
+    """What a point whose fields' values and reached service threshold
+    positions are ``values`` pays: per group, the group adding
+    (coefficient * qty + added) * factor to its price. Without service
+    thresholds (nothing added, no factor) the coefficients only; a float
+    or a triple where the service has one group."""
+    flat, rate = list(service.flat), list(service.rate)
+    best = _Best(len(flat))
+    reached = values[len(service.fields):]
+    for table, position in zip(service.thresholds, reached):
+        best.offer(table, position - 1, True)
+    for field, value in zip(service.fields, values):
+        if field.rows:
+            row = field.rows.get(_text(value))
+            if row is not None:
+                flats, rates = row
+                for group, cost in enumerate(flats):
+                    if cost > flat[group]:
+                        flat[group] = cost
+                for group, cost in enumerate(rates):
+                    rate[group] *= cost
+        if field.thresholds and value is not ABSENT:
+            rank = _rank(field, value)
+            for table in field.thresholds:
+                best.offer(table, bisect.bisect_right(table.positions,
+                                                      rank) - 1, False)
+    profile = []
+    for group, cost in enumerate(best.cost):
+        if best.is_service[group]:
+            coefficient = flat[group] * rate[group]
+            added, factor = (0.0, cost) if best.is_rate[group] \
+                else (cost, 1.0)
+            profile.append((coefficient, added, factor))
+        elif best.is_rate[group]:
+            profile.append((flat[group] * (rate[group] * cost), 0.0, 1.0))
+        else:
+            profile.append(((flat[group] + cost) * rate[group], 0.0, 1.0))
+    if not service.thresholds:
+        profile = [coefficient for coefficient, _, _ in profile]
+    return profile[0] if len(profile) == 1 else tuple(profile)
+
+
+def _key_columns(service, qty, column, index):
+    """What the selected points' profiles depend on, column by column:
+    each field's values, then the position each quantity reaches in each
+    service threshold table."""
+    columns = [column.values(field.name, index) for field in service.fields]
+    for table in service.thresholds:
+        columns.append(list(map(bisect.bisect_right,
+                                itertools.repeat(table.positions), qty)))
+    return columns
+
+
+def _look_up(profiles, columns):
+    """The profile of each point found in ``profiles`` (nested
+    dictionaries, one level per column), None where there is none yet."""
+    found = itertools.repeat(profiles)
+    for column in columns[:-1]:
+        found = map(dict.get, found, column, itertools.repeat(_EMPTY))
+    return list(map(dict.get, found, columns[-1]))
+
+
+def _profiles(service, columns, count):
+    """The profile of each point. Profiles are kept by the points' values
+    when every field value is text or null (values of other JSON types
+    never equal those), else by the values with their types."""
+    if not columns:
+        if service.constant is None:
+            service.constant = _profile(service, ())
+        return [service.constant] * count
+    try:
+        found = _look_up(service.profiles, columns)
+    except TypeError:  # an unhashable value (a list, an object)
+        found = [None] * count
+    if None not in found:
+        return found
+    if service.kept > MAX_PROFILES:
+        service.profiles.clear()
+        service.typed_profiles.clear()
+        service.kept = 0
+    fields = len(service.fields)
+    for i, profile in enumerate(found):
+        if profile is not None:
+            continue
+        values = tuple(column[i] for column in columns)
+        if _PLAIN.issuperset(map(type, values[:fields])):
+            node = service.profiles
+            for value in values[:-1]:
+                node = node.setdefault(value, {})
+            last = values[-1]
+        else:
+            node, last = service.typed_profiles, tuple(map(_token, values))
+        profile = node.get(last)
+        if profile is None:
+            profile = node[last] = _profile(service, values)
+            service.kept += 1
+        found[i] = profile
+    return found
+
+
+_COEFFICIENT = operator.itemgetter(0)
+_ADDED = operator.itemgetter(1)
+_FACTOR = operator.itemgetter(2)
 
 
 def price_points(service, qty, column, index=None):
-    """The price each selected point adds (1-d array), for one compiled
-    service; ``column`` (_Columns) reads the points' attributes and
-    ``index`` selects the points (None: all of them)."""
-    count, width = len(qty), len(service.flat)
-    flat = np.tile(service.flat, (count, 1))
-    rate = np.tile(service.rate, (count, 1))
-    best = _Best(count, width)
-    everywhere = np.ones(count, dtype=bool)
-    best.offer(service.thresholds, qty, everywhere, True)
-    for field in service.fields:
-        if field.rows:
-            codes = _codes(field, column.text(field.name, index))
-            np.maximum(flat, field.flat[codes], out=flat)
-            rate *= field.rate[codes]
-        if field.thresholds:
-            ranks, present = _ranks(field, column.values(field.name, index))
-            best.offer(field.thresholds, ranks, present, False)
-    on_field = ~best.is_service
-    flat += np.where(on_field & ~best.is_rate, best.cost, 0.0)
-    rate *= np.where(on_field & best.is_rate, best.cost, 1.0)
-    result = flat * rate * qty[:, None]
-    result += np.where(best.is_service & ~best.is_rate, best.cost, 0.0)
-    result *= np.where(best.is_service & best.is_rate, best.cost, 1.0)
-    return result.sum(axis=1)
+    """The price each selected point adds (a list), for one compiled
+    service; ``qty`` holds the selected points' quantities (floats),
+    ``column`` (_Columns) reads the points' attributes and ``index``
+    selects the points (None: all of them)."""
+    profiles = _profiles(service, _key_columns(service, qty, column, index),
+                         len(qty))
+    width = len(service.flat)
+    total = None
+    for group in range(width):
+        parts = profiles if width == 1 \
+            else list(map(operator.itemgetter(group), profiles))
+        if not service.thresholds:
+            part = map(operator.mul, parts, qty)
+        else:
+            part = map(operator.mul, map(operator.add, map(
+                operator.mul, map(_COEFFICIENT, parts), qty),
+                map(_ADDED, parts)), map(_FACTOR, parts))
+        total = part if total is None else map(operator.add, total, part)
+    return list(total)
 
 
-def _runs(column):
-    """(value, start, stop) of each run of equal consecutive values."""
-    start = 0
-    for value, items in itertools.groupby(column):
-        stop = start + len(list(items))
-        yield value, start, stop
-        start = stop
+def _runs(*columns):
+    """(start, stop) of runs of points holding the same objects in every
+    column (equal values in distinct objects may start a new run)."""
+    count = len(columns[0])
+    changed = None
+    for column in columns:
+        ne = map(operator.is_not, itertools.islice(column, 1, None), column)
+        changed = ne if changed is None else map(operator.or_, changed, ne)
+    bounds = [0, *itertools.compress(range(1, count), changed), count]
+    return zip(bounds, itertools.islice(bounds, 1, None))
 
 
 class Engine:
@@ -471,24 +557,24 @@ class Engine:
             if begin.tzinfo else begin
         return bisect.bisect_right(self._breakpoints, naive)
 
-    def _rule_keys(self, batch, tenant_scoped=True):
-        """Per point, the key of the rule set that prices it."""
-        keys = np.empty(len(batch), dtype=np.intp)
-        key_ids = {}
-        intervals = {}
+    def _selections(self, batch, tenant_scoped=True):
+        """{(rule set key, type): [(start, stop) of each run of its
+        points]}."""
+        selections = {}
         tenants = self._tenant_column(batch) if tenant_scoped else None
-        for begin, start, stop in _runs(batch.begin):
-            interval = intervals.get(begin)
-            if interval is None:
-                interval = intervals[begin] = self._interval(begin)
-            if tenants is None:
-                keys[start:stop] = key_ids.setdefault(
-                    (interval, None), len(key_ids))
-                continue
-            for i in range(start, stop):
-                keys[i] = key_ids.setdefault((interval, tenants[i]),
-                                             len(key_ids))
-        return keys, {v: k for k, v in key_ids.items()}
+        begins, types = batch.begin, batch.type
+        begin = interval = None
+        for start, stop in _runs(begins, types, *filter(None, [tenants])):
+            if begins[start] is not begin:  # hashing an aware datetime
+                begin = begins[start]       # is slow: runs share one
+                interval = self._interval(begin)
+            key = ((interval, tenants[start] if tenants else None),
+                   types[start])
+            runs = selections.setdefault(key, [])
+            if runs and runs[-1][1] == start:   # equal, not the same
+                start = runs.pop()[0]
+            runs.append((start, stop))
+        return selections
 
     def _tenant_column(self, batch):
         if not self._tenants:
@@ -504,33 +590,32 @@ class Engine:
 
     def price(self, batch, tenant_scoped=True):
         """Add each point's price to batch.price (a list of floats); only
-        global rules without ``tenant_scoped``."""
+        global rules without ``tenant_scoped``. On UnpriceablePoint the
+        prices are left as they were."""
         count = len(batch)
         if not count:
             return
-        qty = np.asarray(batch.qty, dtype=np.float64)
-        prices = np.asarray(batch.price, dtype=np.float64)
-        keys, key_of = self._rule_keys(batch, tenant_scoped)
-        type_codes, type_names = self._type_codes(batch)
+        qty = batch.qty
+        if not _NUMBERS.issuperset(map(type, qty)):
+            qty = list(map(float, qty))     # Decimals read from storage
+        added = [0.0] * count
         column = _Columns(batch)
-        combined = keys * len(type_names) + type_codes
-        for code in np.unique(combined):
-            key, type_index = divmod(int(code), len(type_names))
-            service = self._rules(*key_of[key]).get(type_names[type_index])
+        for (key, name), runs in self._selections(
+                batch, tenant_scoped).items():
+            service = self._rules(*key).get(name)
             if service is None:
                 continue
-            index = np.flatnonzero(combined == code)
-            if len(index) == count:
-                prices += price_points(service, qty, column)
-            else:
-                prices[index] += price_points(service, qty[index], column,
-                                              index)
-        batch.price = prices.tolist()
-
-    @staticmethod
-    def _type_codes(batch):
-        codes = np.empty(len(batch), dtype=np.intp)
-        names = {}
-        for name, start, stop in _runs(batch.type):
-            codes[start:stop] = names.setdefault(name, len(names))
-        return codes, list(names)
+            if runs == [(0, count)]:
+                added = price_points(service, qty, column)
+                continue
+            index = list(itertools.chain.from_iterable(
+                itertools.starmap(range, runs)))
+            selected = operator.itemgetter(*index)(qty) if len(index) > 1 \
+                else [qty[index[0]]]
+            prices = price_points(service, selected, column, index)
+            offset = 0
+            for start, stop in runs:
+                added[start:stop] = prices[offset:offset + stop - start]
+                offset += stop - start
+        batch.price = list(map(operator.add, map(float, batch.price),
+                               added)) if any(batch.price) else added

@@ -8,11 +8,13 @@ import logging
 from pecan import rest
 from wsme import types as wtypes
 
+from ratekeeper import collector
 from ratekeeper import errors
 from ratekeeper import metrics
 from ratekeeper import policy
 from ratekeeper.api.v1 import base
 from ratekeeper.api.v1.datamodels import info as models
+from ratekeeper.collector import definitions
 from ratekeeper.policies import info as policies
 
 LOG = logging.getLogger(__name__)
@@ -30,32 +32,35 @@ def _document():
 
 
 def _metrics():
-    """The validated metrics; CloudKitty answers an invalid file with
-    405 and this message."""
+    """The metric definitions, read by the collector's own parser (so a
+    list-form entry gives each of its definitions); CloudKitty answers an
+    invalid file with 405 and this message."""
+    conf = base.request_conf()
     try:
-        return metrics.validated(_document())
-    except metrics.Invalid as exc:
+        return definitions.parse(_document(), conf.collect.scope_key,
+                                 collector.extra_args_schema(conf))
+    except definitions.InvalidConfiguration as exc:
         LOG.error('invalid metrics configuration: %s', exc)
         raise errors.APIError(NO_METRICS, status=405)
 
 
-def _info(metric):
-    return models.MetricInfo(metric_id=metric['alt_name'],
-                             metadata=list(metric['metadata']),
-                             unit=metric['unit'])
+def _info(definition):
+    return models.MetricInfo(metric_id=definition.alt_name,
+                             metadata=list(definition.metadata),
+                             unit=definition.unit)
 
 
 def list_metrics():
     policy.authorize(base.request_context(), policies.LIST_METRICS, {})
     return models.MetricInfoCollection(
-        metrics=[_info(metric) for metric in _metrics().values()])
+        metrics=[_info(definition) for definition in _metrics()])
 
 
 def get_metric(metric_id):
     policy.authorize(base.request_context(), policies.GET_METRIC, {})
-    for metric in _metrics().values():
-        if metric['alt_name'] == metric_id:
-            return _info(metric)
+    for definition in _metrics():
+        if definition.alt_name == metric_id:
+            return _info(definition)
     raise errors.NotFound(str(metric_id))
 
 

@@ -45,14 +45,13 @@ executemany on SQLite and MariaDB, COPY on PostgreSQL), then its rollups.
 Reads are SQL aggregates; ``stream`` walks one ordered query with a server
 side cursor where the driver has one, ``batch_size`` rows at a time.
 """
+import contextlib
 import datetime
 import itertools
 import threading
 
 import orjson
 import sqlalchemy as sa
-from alembic import migration as alembic_migration
-from alembic import script as alembic_script
 
 from ratekeeper import dataframe
 from ratekeeper import db
@@ -173,7 +172,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         self.scope_key = conf.collect.scope_key
         self.engine = None
         self.dialect = None
-        self._write_lock = threading.Lock()
+        self._write_lock = contextlib.nullcontext()
         # {(begin, end): id} of committed periods: rows of rk_v1_periods
         # are never deleted, so most pushes need no period statement.
         self._period_ids_cache = {}
@@ -189,6 +188,10 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         engine = db.get_engine(self.conf)
         try:
             self.dialect = dialects.for_engine(engine)
+            if self.dialect.name == 'sqlite':
+                # one writer at a time in SQLite anyway: the threads of
+                # this process queue here rather than on its file lock
+                self._write_lock = threading.Lock()
             with engine.connect() as connection:
                 current = _schema_is_current(connection)
             if not current:
@@ -200,12 +203,16 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
     def close(self):
         self.engine = None  # the engine is shared: db.dispose() closes it
 
-    def _run(self, work):
+    def _run(self, work, isolation_level=None):
         """work(connection) in one transaction; database errors become
         StorageError."""
         try:
-            with self.engine.begin() as connection:
-                return work(connection)
+            with self.engine.connect() as connection:
+                if isolation_level and self.dialect.name != 'sqlite':
+                    connection = connection.execution_options(
+                        isolation_level=isolation_level)
+                with connection.begin():
+                    return work(connection)
         except sa.exc.SQLAlchemyError as exc:
             raise storage_v2.StorageError(str(exc.orig or exc)) from exc
 
@@ -235,6 +242,7 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
         period_ids = self._period_ids(connection, zip(batch.begin, batch.end))
         description_ids = self._description_ids(connection,
                                                 batch.description)
+        self._lock_periods(connection, set(period_ids.values()), False)
         periods = list(map(period_ids.__getitem__,
                            zip(batch.begin, batch.end)))
         groupbys = _all_text(batch.groupby)
@@ -316,23 +324,63 @@ class SQLAlchemyStorage(storage_v2.BaseStorage):
                       for scope, metadata in zip(scopes, metadatas)]
         return scopes
 
+    def _lock_periods(self, connection, period_ids, exclusive):
+        """Row locks on periods, held until the transaction ends (not on
+        SQLite, whose writers take turns): pushes share them, so pushes
+        of any scopes run at once; a delete takes them alone, so it waits
+        for the pushes into its periods in flight and they wait for it.
+        A delete's rebuilt rollups then count exactly the points it
+        leaves, never a concurrent push's twice."""
+        if self.dialect.name == 'sqlite' or not period_ids:
+            return
+        table = models.periods
+        ordered = sorted(period_ids)   # one order: no deadlock among us
+        for start in range(0, len(ordered), PERIOD_LOOKUP_CHUNK):
+            chunk = ordered[start:start + PERIOD_LOOKUP_CHUNK]
+            connection.execute(
+                sa.select(table.c.id).where(table.c.id.in_(chunk))
+                .order_by(table.c.id).with_for_update(read=not exclusive)
+            ).fetchall()
+
     def delete(self, begin=None, end=None, filters=None):
+        with self._write_lock:
+            # read committed: what the pushes waited for committed is seen
+            # by every statement after the lock (MariaDB's repeatable read
+            # would rebuild the rollups from an older snapshot)
+            self._run(lambda connection: self._delete(
+                connection, begin, end, filters),
+                isolation_level='READ COMMITTED')
+
+    def _delete(self, connection, begin, end, filters):
+        """The points of the periods in [begin, end) matching ``filters``
+        deleted and those periods' rollups rebuilt, in ``connection``'s
+        transaction."""
+        table = models.periods
+        periods = sa.select(table.c.id)
+        if begin is not None:
+            periods = periods.where(table.c.begin_epoch >= _epoch(begin))
+        if end is not None:
+            periods = periods.where(table.c.begin_epoch < _epoch(end))
+        locked = [row[0] for row in connection.execute(periods)]
+        if not locked:
+            return
+        self._lock_periods(connection, locked, True)
         query = Query(self).period_range(begin, end).filters(filters)
+        if self.dialect.name != 'sqlite':
+            # only the locked periods: one a push makes meanwhile is left
+            # to it (the delete came first); ids are the database's ints
+            query.clauses.append('t.id IN (%s)' % ', '.join(
+                '%d' % period_id for period_id in locked))
         matching = ('SELECT p.id, p.period_id FROM rk_v1_points p '
                     'JOIN rk_v1_periods t ON t.id = p.period_id WHERE %s'
                     % query.where())
-
-        def work(connection):
-            touched = [row[0] for row in connection.execute(sa.text(
-                'SELECT DISTINCT period_id FROM (%s) doomed' % matching),
-                query.params)]
-            connection.execute(sa.text(
-                'DELETE FROM rk_v1_points WHERE id IN '
-                '(SELECT id FROM (%s) doomed)' % matching), query.params)
-            _rebuild_rollups(connection, touched)
-
-        with self._write_lock:
-            self._run(work)
+        touched = [row[0] for row in connection.execute(sa.text(
+            'SELECT DISTINCT period_id FROM (%s) doomed' % matching),
+            query.params)]
+        connection.execute(sa.text(
+            'DELETE FROM rk_v1_points WHERE id IN '
+            '(SELECT id FROM (%s) doomed)' % matching), query.params)
+        _rebuild_rollups(connection, touched)
 
     # -- reads ------------------------------------------------------------
     def total(self, begin, end, groupby=None, filters=None,
@@ -507,23 +555,26 @@ def _documents(texts):
     return [parsed[text].copy() for text in texts]
 
 
-def _point_rows(batch, periods, scopes, groupbys, metadatas,
-                description_ids):
-    """The batch as row tuples, built column by column (the hot path of
-    ingest)."""
-    dumps = orjson.dumps
-    return list(zip(
-        periods, batch.type, batch.unit, batch.qty, batch.price, scopes,
-        [dumps(d).decode() for d in groupbys],
-        [dumps(d).decode() for d in metadatas], description_ids))
-
-
 def _description_id_column(batch, ids):
     """The description id of each point (None: none)."""
     if not ids:
         return itertools.repeat(None, len(batch))
     return [None if text is None else ids[text]
             for text in batch.descriptions()]
+
+
+def _json_text(document):
+    return orjson.dumps(document).decode()
+
+
+def _point_rows(batch, periods, scopes, groupbys, metadatas,
+                description_ids):
+    """The batch as row tuples, made as the database driver takes them
+    (the rows of a push never exist all at once: a processor pushes from
+    several threads)."""
+    return zip(periods, batch.type, batch.unit, batch.qty, batch.price,
+               scopes, map(_json_text, groupbys), map(_json_text, metadatas),
+               description_ids)
 
 
 def _rollup_rows(periods, types, scopes, qtys, prices):
@@ -596,8 +647,4 @@ def _period_row(begin, end):
 
 
 def _schema_is_current(connection):
-    tree = v1_migrations.TREE
-    heads = alembic_script.ScriptDirectory(tree.script_location).get_heads()
-    context = alembic_migration.MigrationContext.configure(
-        connection, opts={'version_table': tree.version_table})
-    return set(context.get_current_heads()) == set(heads)
+    return migration.is_current(connection, v1_migrations.TREE)

@@ -3,12 +3,6 @@ a JSON attribute document, ignoring duplicate inserts, and bulk loading.
 
 Everything else in the v1 storage is portable SQL.
 """
-import io
-
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
-
 POINT_COLUMNS = ('period_id', 'type', 'unit', 'qty', 'price', 'scope_id',
                  'groupby', 'metadata', 'description_id')
 ROLLUP_COLUMNS = ('period_id', 'type', 'scope_id', 'qty', 'price', 'points')
@@ -80,6 +74,8 @@ class SQLite(Dialect):
         return '$."%s"' % key
 
     def insert_ignore(self, table):
+        # each dialect's module is imported by the dialect in use only
+        from sqlalchemy.dialects import sqlite
         return sqlite.insert(table).on_conflict_do_nothing()
 
 
@@ -94,23 +90,14 @@ class PostgreSQL(Dialect):
         return '(%s) COLLATE "C"' % expr
 
     def insert_ignore(self, table):
+        from sqlalchemy.dialects import postgresql
         return postgresql.insert(table).on_conflict_do_nothing()
 
     def insert_points(self, dbapi_connection, rows):
-        """COPY: one round trip for the whole batch."""
-        lines = []
-        append = lines.append
-        for period_id, metric_type, unit, qty, price, scope, groupby, \
-                metadata, description_id in rows:
-            # orjson escapes control characters: JSON needs only its
-            # backslashes doubled.
-            append('%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\t%s\n' % (
-                period_id, _copy_text(metric_type), _copy_text(unit), qty,
-                price, '\\N' if scope is None else _copy_text(scope),
-                groupby.replace('\\', '\\\\'),
-                metadata.replace('\\', '\\\\'),
-                '\\N' if description_id is None else description_id))
-        _copy(dbapi_connection, 'rk_v1_points', POINT_COLUMNS, lines)
+        """COPY: one round trip for the whole batch, its text made as
+        COPY reads it."""
+        _copy(dbapi_connection, 'rk_v1_points', POINT_COLUMNS,
+              map(_point_line, rows))
 
     def insert_rows(self, dbapi_connection, table, columns, rows):
         lines = ['\t'.join(['\\N' if value is None
@@ -120,12 +107,47 @@ class PostgreSQL(Dialect):
         _copy(dbapi_connection, table, columns, lines)
 
 
+def _point_line(row):
+    (period_id, metric_type, unit, qty, price, scope, groupby, metadata,
+     description_id) = row
+    # orjson escapes control characters: JSON needs only its backslashes
+    # doubled.
+    return '%d\t%s\t%s\t%r\t%r\t%s\t%s\t%s\t%s\n' % (
+        period_id, _copy_text(metric_type), _copy_text(unit), qty, price,
+        '\\N' if scope is None else _copy_text(scope),
+        groupby.replace('\\', '\\\\'), metadata.replace('\\', '\\\\'),
+        '\\N' if description_id is None else description_id)
+
+
+class _LinesFile:
+    """A file COPY reads in chunks, over lines made on demand: a push's
+    COPY text never exists whole (a StringIO of it took 4 bytes a
+    character, for every push in flight)."""
+
+    def __init__(self, lines):
+        self._lines = iter(lines)
+        self._rest = ''
+
+    def read(self, size=-1):
+        parts, length = [self._rest], len(self._rest)
+        for line in self._lines:
+            parts.append(line)
+            length += len(line)
+            if 0 <= size <= length:
+                break
+        text = ''.join(parts)
+        if size < 0 or length <= size:
+            self._rest = ''
+            return text
+        self._rest = text[size:]
+        return text[:size]
+
+
 def _copy(dbapi_connection, table, columns, lines):
     cursor = dbapi_connection.cursor()
     try:
         cursor.copy_expert('COPY %s (%s) FROM STDIN'
-                           % (table, ', '.join(columns)),
-                           io.StringIO(''.join(lines)))
+                           % (table, ', '.join(columns)), _LinesFile(lines))
     finally:
         cursor.close()
 
@@ -148,8 +170,25 @@ class MariaDB(Dialect):
     def key_param(self, key):
         return '$."%s"' % key.replace('\\', '\\\\').replace('"', '\\"')
 
+    # pymysql folds an executemany into INSERTs of up to ~1 MB, each
+    # built in a bytearray and copied once more to be sent; smaller ones
+    # cost a push in flight (several at once in a processor) far less
+    # memory for a few more round trips
+    max_statement_bytes = 128 * 1024
+
     def insert_ignore(self, table):
+        from sqlalchemy.dialects import mysql
         return mysql.insert(table).prefix_with('IGNORE')
+
+    def insert_rows(self, dbapi_connection, table, columns, rows):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.max_stmt_length = self.max_statement_bytes
+            cursor.executemany('INSERT INTO %s (%s) VALUES (%s)' % (
+                table, ', '.join(columns),
+                ', '.join([self.placeholder] * len(columns))), rows)
+        finally:
+            cursor.close()
 
 
 DIALECTS = {'sqlite': SQLite, 'postgresql': PostgreSQL, 'mysql': MariaDB,

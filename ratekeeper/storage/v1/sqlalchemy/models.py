@@ -7,22 +7,51 @@ join on a small table and needs no dialect-specific date functions.
 for why attributes are JSON documents next to a few hot columns.
 ``rk_v1_descriptions`` holds each distinct metric description once; a
 point names its own by ``description_id`` (NULL: none).
+
+These tables serve queries; the schema itself (MariaDB's utf8mb4 binary
+collation and index prefixes included) is the migrations' (migrations/).
+Nothing here names a dialect's options or types at import: SQLAlchemy
+would load that dialect's package in every process.
 """
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.dialects import postgresql
 
-# MySQL's plain DATETIME drops microseconds; periods keep them.
-MOMENT = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql', 'mariadb')
+
+class _Moment(sa.types.TypeDecorator):
+    """MySQL's plain DATETIME drops microseconds; periods keep them:
+    DATETIME(6) there, DateTime elsewhere. The MySQL type is imported with
+    the dialect in use, so a process on PostgreSQL never loads SQLAlchemy's
+    MySQL dialect (nor the other way round)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ('mysql', 'mariadb'):
+            from sqlalchemy.dialects import mysql
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+
+class _Attributes(sa.types.TypeDecorator):
+    """JSONB on PostgreSQL makes ->> extraction cheap; text elsewhere (the
+    PostgreSQL type imported as _Moment's MySQL one)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == 'postgresql':
+            from sqlalchemy.dialects import postgresql
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.Text())
+
+
+MOMENT = _Moment()
 # Exact decimals on PostgreSQL and MariaDB; REAL on SQLite (no decimal type)
 # where sums are rounded to the same 12 places when read.
 NUMBER = sa.Numeric(30, 12, asdecimal=False)
 SCALE = 12
-# JSONB on PostgreSQL makes ->> extraction cheap; text elsewhere.
-ATTRIBUTES = sa.Text().with_variant(postgresql.JSONB(), 'postgresql')
-# Case, accents and trailing spaces matter in attribute values, as in v2.
-BINARY_COLLATION = 'utf8mb4_nopad_bin'
-TEXT_INDEX_PREFIX = 191  # utf8mb4 index length limit on old MariaDB setups
+ATTRIBUTES = _Attributes()
 
 metadata = sa.MetaData()
 
@@ -38,7 +67,6 @@ periods = sa.Table(
     sa.Column('year', sa.String(4), nullable=False),
     sa.UniqueConstraint('begin', 'end', name='uq_rk_v1_periods_begin_end'),
     sa.Index('ix_rk_v1_periods_epoch', 'begin_epoch'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
 points = sa.Table(
@@ -57,14 +85,12 @@ points = sa.Table(
     sa.Column('metadata', ATTRIBUTES, nullable=False),
     sa.Column('description_id', sa.Integer, nullable=True),
     sa.Index('ix_rk_v1_points_period', 'period_id'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
 descriptions = sa.Table(
     'rk_v1_descriptions', metadata,
     sa.Column('id', sa.Integer, primary_key=True, autoincrement=True),
     sa.Column('description', sa.Text, nullable=False),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
 
 rollups = sa.Table(
@@ -81,9 +107,7 @@ rollups = sa.Table(
     sa.Column('price', NUMBER, nullable=False),
     sa.Column('points', sa.BigInteger, nullable=False),
     sa.Index('ix_rk_v1_rollups_totals', 'period_id', 'type', 'scope_id',
-             'qty', 'price', 'points',
-             mysql_length={'scope_id': TEXT_INDEX_PREFIX}),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
+             'qty', 'price', 'points'),
 )
 
 # Each push's sums per (period, type): what totals without a scope filter
@@ -102,5 +126,4 @@ type_rollups = sa.Table(
     sa.Column('points', sa.BigInteger, nullable=False),
     sa.Index('ix_rk_v1_type_rollups_totals', 'period_id', 'type', 'qty',
              'price', 'points'),
-    mysql_charset='utf8mb4', mysql_collate=BINARY_COLLATION,
 )
