@@ -1,12 +1,14 @@
 """ClickHouse down: pushes and reads get a 503 JSON error with Retry-After
 at once (no hang), acknowledged points survive, and the service recovers
 by itself when the server is back."""
+import datetime
 import json
 import time
 
 import pytest
 from werkzeug import test as wz_test
 
+from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
@@ -79,3 +81,31 @@ def check_outage_and_recovery(client, kill, start):
 def test_a_dead_server_is_a_quick_503_and_the_service_recovers(
         own_server, client):
     check_outage_and_recovery(client, own_server.kill, own_server.start)
+
+
+def test_a_delete_whose_mutation_stalls_fails_instead_of_hanging(
+        own_server, tmp_path):
+    # a mutation failing on every attempt (ClickHouse retries it for
+    # ever, is_done stays 0) stalls every delete of the table after it
+    conf = fixtures.make_conf(str(tmp_path))
+    conf.set_override('backend', 'clickhouse', 'storage')
+    conf.set_override('url', own_server.url('rk_stall'), 'storage_clickhouse')
+    conf.set_override('query_timeout', 1, 'storage_clickhouse')
+    storage = rk_storage.get_storage(conf)
+    try:
+        storage.init()
+        storage.push(dataframe.parse_dataframes(
+            json.loads(body(0))['dataframes']))
+        storage._execute('ALTER TABLE rk_stall.rated_points DELETE WHERE '
+                         'throwIf(qty > 0)')
+        with pytest.raises(rk_storage.v2.StorageError,
+                           match='made no progress'):
+            storage.delete(filters={'project_id': ['p']})
+        # nothing deleted, the points still read
+        day = datetime.datetime(2015, 1, 4, tzinfo=datetime.timezone.utc)
+        [row] = storage.total(day, day + datetime.timedelta(days=1))[
+            'results']
+        assert row['qty'] == 10
+    finally:
+        storage.close()
+        clickhouse.drop_database(own_server.tcp_port, 'rk_stall')

@@ -53,6 +53,9 @@ LAST_MOMENT = datetime.datetime(2106, 1, 1, tzinfo=UTC)
 EXACT_SUM = 'toFloat64(sum(toDecimal128({0}, 12)))'
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 MUTATION_POLL_SECONDS = 0.05
+MUTATION_POLL_MAX_SECONDS = 0.5
+# query timeouts a delete waits for its mutation without any progress
+MUTATION_STALL_TIMEOUTS = 3
 
 COLUMNS = '''(
     begin DateTime('UTC'),
@@ -298,14 +301,35 @@ class ClickHouseStorage(storage_v2.BaseStorage):
 
     def _wait_for_mutations(self, client, table):
         """ClickHouse deletes asynchronously (a mutation); return once
-        the points are gone, as the interface promises."""
+        the points are gone, as the interface promises. Mutations that
+        make no progress (the same ones with the same parts left to do:
+        a stalled server, or a mutation failing on every attempt, which
+        ClickHouse retries for ever) for MUTATION_STALL_TIMEOUTS query
+        timeouts are a StorageError, never an endless wait: the caller
+        retries later, and the deleted points stay counted until then."""
         name = table.strip('`')
-        while self._execute(
-                'SELECT count() FROM system.mutations WHERE database = '
-                '%(database)s AND table = %(table)s AND is_done = 0',
-                {'database': self.database, 'table': name},
-                client=client)[0][0]:
-            time.sleep(MUTATION_POLL_SECONDS)
+        seen, since, pause = None, time.monotonic(), MUTATION_POLL_SECONDS
+        while True:
+            pending = tuple(self._execute(
+                'SELECT mutation_id, parts_to_do FROM system.mutations '
+                'WHERE database = %(database)s AND table = %(table)s '
+                'AND is_done = 0 ORDER BY mutation_id',
+                {'database': self.database, 'table': name}, client=client))
+            if not pending:
+                return
+            if pending != seen:
+                seen, since = pending, time.monotonic()
+            elif time.monotonic() - since > \
+                    MUTATION_STALL_TIMEOUTS * self.query_timeout:
+                raise storage_v2.StorageError(
+                    'ClickHouse: a delete on %s.%s made no progress in %ds '
+                    '(mutations %s pending; one that keeps failing must be '
+                    'removed with KILL MUTATION)' % (
+                        self.database, name,
+                        MUTATION_STALL_TIMEOUTS * self.query_timeout,
+                        ', '.join(m for m, _ in pending)))
+            time.sleep(pause)
+            pause = min(pause * 2, MUTATION_POLL_MAX_SECONDS)
 
     # -- expressions ------------------------------------------------------
     def _attribute(self, key, params):
