@@ -11,7 +11,8 @@ storage, with the real Prometheus of conftest holding known history:
   nothing twice and skips nothing;
 - the ClickHouse server killed while a processor runs and started again:
   the processor retries, its state never passes a period not stored, and
-  the totals come out exact.
+  the totals come out exact;
+- without a collector, a processor acts on the resets asked of the API.
 """
 import datetime
 import decimal
@@ -26,14 +27,22 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from werkzeug import test as werkzeug_test
 
+from ratekeeper import dataframe
+from ratekeeper import storage as rk_storage
+from ratekeeper.api import app as rk_app
 from ratekeeper.db import migration
+from ratekeeper.processor import schedule
+from ratekeeper.processor import service as processor_service
 from ratekeeper.processor import state as scope_state
+from ratekeeper.storage import testing
 from tests import clickhouse
 from tests import databases
 from tests import influx
 from tests import live
 from tests.processor import conftest
+from tests.processor import helpers
 from tests.processor import test_processes as processes
 
 HOURS = conftest.HOURS
@@ -295,3 +304,79 @@ def test_clickhouse_killed_under_a_running_processor(prometheus_history,
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)
     processes._check_store(conf, begin)
+
+
+@pytest.mark.parametrize('backend', ['clickhouse', 'influxdb'])
+def test_a_processor_without_collector_acts_on_resets(backend,
+                                                      prometheus_history,
+                                                      tmp_path):
+    # no collector on a shared storage: the API workers leave resets to
+    # ratekeeper-processor, which does only that
+    url, _begin = prometheus_history
+    database = (clickhouse if backend == 'clickhouse'
+                else influx).database_name('resets')
+    sections = _storage_sections(backend, database)
+    sections['collect'] = {'collector': ''}
+    sections['orchestrator'] = {'reprocessing_poll_interval': 0.2}
+    sections['DEFAULT'] = {'auth_strategy': 'noauth'}
+    config = processes._write_config(tmp_path, url, testing.BEGIN,
+                                     **sections)
+    conf = processes._conf(config)
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    log_path = tmp_path / 'processor.log'
+    try:
+        storage.push(dataframe.parse_dataframes(testing.hourly_frames(6)))
+        scope_state.ScopeStates(conf).create(
+            testing.PROJECT_A, testing.BEGIN + helpers.hours(5),
+            scope_key='project_id', fetcher='source', collector='prometheus')
+        client = werkzeug_test.Client(rk_app.build_app(conf, storage))
+        with open(log_path, 'ab') as log:
+            process = processes._start(config, log)
+            try:
+                response = client.put('/v2/scope', json={
+                    'scope_id': testing.PROJECT_A,
+                    'last_processed_timestamp': (
+                        testing.BEGIN + helpers.hours(2)).isoformat()})
+                assert response.status_code == 202, response.get_data()
+                deadline = time.monotonic() + 60
+                while schedule.Resets(conf).pending():
+                    assert process.poll() is None, 'the processor exited'
+                    assert time.monotonic() < deadline, 'reset not done'
+                    time.sleep(0.1)
+            finally:
+                processes._stop([process])
+        rows = storage.total(testing.BEGIN, testing.BEGIN + helpers.hours(6),
+                             groupby=['project_id'])['results']
+        # A keeps hours 0 to 2 (12 a hour), B all six (5 a hour)
+        assert {r['project_id']: r['qty'] for r in rows} == {
+            testing.PROJECT_A: 36, testing.PROJECT_B: 30}
+        [state] = scope_state.ScopeStates(conf).list()
+        assert state.last_processed_timestamp == \
+            testing.BEGIN + helpers.hours(2)
+        assert 'resets and reprocessing tasks only' in log_path.read_text()
+    finally:
+        storage.close()
+        _drop(backend, database)
+
+
+@pytest.mark.parametrize('storage, collector, api_works, role', [
+    ({'version': 2, 'backend': 'duckdb'}, 'prometheus', True,
+     'collecting with prometheus and reprocessing in this process'),
+    ({'version': 2, 'backend': 'duckdb'}, '', True,
+     'reprocessing in this process'),
+    ({'version': 2, 'backend': 'clickhouse'}, 'prometheus', False,
+     'the API workers do not collect nor reprocess: the clickhouse'),
+    ({'version': 2, 'backend': 'influxdb'}, '', False,
+     'the API workers do not reprocess: the influxdb'),
+    ({'version': 1, 'backend': 'sqlalchemy'}, 'prometheus', False,
+     'the API workers do not collect: the sqlalchemy'),
+])
+def test_api_workers_collect_and_reprocess_on_embedded_storage_only(
+        tmp_path, storage, collector, api_works, role):
+    conf = testing.make_conf(str(tmp_path), storage=storage,
+                             collect={'collector': collector})
+    assert processor_service.reprocesses_in_api(conf) is api_works
+    assert processor_service.embedded(conf) is (api_works and
+                                                bool(collector))
+    assert processor_service.api_role(conf).startswith(role)
