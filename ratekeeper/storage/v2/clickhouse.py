@@ -294,10 +294,40 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             local = '%s.%s' % (quote_identifier(self.database), LOCAL_TABLE)
             targets = [(client, local) for client in self._shard_clients()]
         for client, table in targets:
+            self._wait_for_inserts(client, table.rsplit('.', 1)[1])
             self._execute('ALTER TABLE %s DELETE WHERE %s' % (table, where),
                           params, client=client)
         for client, table in targets:
             self._wait_for_mutations(client, table.rsplit('.', 1)[1])
+
+    def _wait_for_inserts(self, client, table):
+        """Wait for the inserts into ``table`` running now to end.
+
+        A mutation changes only the parts that exist when it is made: an
+        insert still running (the server slow, its client killed or timed
+        out: a push cut short) would land after the delete, untouched,
+        and be counted twice once its points are pushed again. Those
+        still running after MUTATION_STALL_TIMEOUTS query timeouts are
+        killed (KILL QUERY ... SYNC: stopped, or already written)."""
+        running = {'database': self.database, 'table': table.strip('`')}
+        found = ("SELECT query_id FROM system.processes WHERE "
+                 "positionCaseInsensitive(query, 'INSERT') = 1 AND "
+                 "position(query, %(database)s) > 0 AND "
+                 "position(query, %(table)s) > 0")
+        ids = [row[0] for row in self._execute(found, running,
+                                               client=client)]
+        since, pause = time.monotonic(), MUTATION_POLL_SECONDS
+        while ids:
+            if time.monotonic() - since > \
+                    MUTATION_STALL_TIMEOUTS * self.query_timeout:
+                self._execute('KILL QUERY WHERE query_id IN %(ids)s SYNC',
+                              {'ids': tuple(ids)}, client=client)
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, MUTATION_POLL_MAX_SECONDS)
+            still = {row[0] for row in self._execute(found, running,
+                                                     client=client)}
+            ids = [query_id for query_id in ids if query_id in still]
 
     def _wait_for_mutations(self, client, table):
         """ClickHouse deletes asynchronously (a mutation); return once
