@@ -186,15 +186,15 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         client = client or self._client()
         try:
             return client.execute(sql, params, **kwargs)
+        except UNREACHABLE as exc:  # before Error: they derive from it
+            client.disconnect()
+            raise storage_v2.StorageError(
+                'ClickHouse is out of reach: %s' % exc) from exc
         except ch_errors.Error as exc:
             client.disconnect()
             raise storage_v2.StorageError(
                 'ClickHouse: %s' % str(exc).split('Stack trace')[0].strip()
             ) from exc
-        except UNREACHABLE as exc:
-            client.disconnect()
-            raise storage_v2.StorageError(
-                'ClickHouse is out of reach: %s' % exc) from exc
         except BaseException:
             # a failure mid-insert (a value the driver cannot encode)
             # leaves the connection in the middle of a block: the server
@@ -499,11 +499,11 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                     batch = []
             if batch:
                 yield _points(batch, moments)
-        except ch_errors.Error as exc:
-            raise storage_v2.StorageError('ClickHouse: %s' % exc) from exc
         except UNREACHABLE as exc:
             raise storage_v2.StorageError(
                 'ClickHouse is out of reach: %s' % exc) from exc
+        except ch_errors.Error as exc:
+            raise storage_v2.StorageError('ClickHouse: %s' % exc) from exc
         finally:
             client.disconnect()
             with self._clients_lock:
