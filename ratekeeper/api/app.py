@@ -48,13 +48,15 @@ def build_serving_app(conf):
     server's): its storage is closed when the process exits, which writes
     any staged points (else the next start would). With a collector
     configured and the embedded DuckDB storage, the process also runs the
-    processor, in a thread, on the same storage; with v2, the reprocessing
-    workers too, so that a reset or a reprocessing asked of /v2 is acted
-    on at once."""
+    processor, in a thread, on the same storage; on the embedded v2
+    storage, the reprocessing workers too, so that a reset or a
+    reprocessing asked of /v2 is acted on at once. On a storage several
+    processes share, ratekeeper-processor does both, never the API
+    workers."""
     storage = rk_storage.get_storage(conf)
     processor = processor_service.start_thread(conf, storage)
     reprocessing = reprocess.start_in_background(conf, storage) \
-        if conf.storage.version >= 2 else None
+        if processor_service.reprocesses_in_api(conf) else None
 
     def stop():
         if reprocessing is not None:

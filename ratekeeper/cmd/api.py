@@ -82,8 +82,9 @@ def main(argv=None):
         except processor_service.ConfigurationError as exc:
             LOG.error('cannot start the processor: %s', exc)
             return 1
-        LOG.info('collecting with %s in this process (embedded storage)',
-                 conf.collect.collector)
+    role = processor_service.api_role(conf)
+    if role:
+        LOG.info('%s', role)
     LOG.info('serving on http://%s:%d (auth_strategy=%s, storage v%d, '
              '%d workers)', conf.api.host, conf.api.port,
              conf.auth_strategy, conf.storage.version, conf.api.workers)

@@ -1,8 +1,10 @@
 """ratekeeper-processor: collect, rate and store usage until stopped.
 
 Run as many as wanted, on as many hosts, against a storage they can share
-(the v1 SQL storage on PostgreSQL or MariaDB); they split the scopes
-through ``[orchestrator] coordination_url``. With the embedded DuckDB
+(the v1 SQL storage on PostgreSQL or MariaDB, ClickHouse, InfluxDB); they
+split the scopes through ``[orchestrator] coordination_url``, and act on
+resets and reprocessing tasks (the API workers do neither there; without
+a collector, this is all a processor does). With the embedded DuckDB
 storage, ratekeeper-api runs the processor itself.
 """
 import logging
@@ -48,6 +50,30 @@ class StopSignals:
             action()
 
 
+def reprocess_only(conf, stop_signals):
+    """No collector on a shared v2 storage: the API workers leave resets
+    and reprocessing tasks (re-rated from the stored points) to this
+    process, which does only that until stopped."""
+    from ratekeeper import storage as rk_storage
+    from ratekeeper.processor import reprocess
+
+    storage = rk_storage.get_storage(conf)
+    try:
+        stop = reprocess.start_in_background(conf, storage)
+        if stop is None:
+            LOG.info('[orchestrator] max_workers_reprocessing = 0: nothing '
+                     'to do')
+            return 0
+        stop_signals.then(stop.set)
+        LOG.info('no collector: acting on resets and reprocessing tasks '
+                 'only')
+        while not stop.wait(1):
+            pass
+    finally:
+        storage.close()
+    return 0
+
+
 def main(argv=None):
     stop_signals = StopSignals()
     one_malloc_arena()
@@ -62,16 +88,18 @@ def main(argv=None):
     logging.basicConfig(
         level=logging.INFO,
         format='%(asctime)s %(process)d %(levelname)s %(name)s %(message)s')
+    behind = migration.behind_message(conf)
+    if behind:
+        LOG.error(behind)
+        return 1
     if not conf.collect.collector:
+        if conf.storage.version >= 2 and service.shared_storage(conf):
+            return reprocess_only(conf, stop_signals)
         LOG.error('[collect] collector is not set: nothing to collect')
         return 1
     if conf.orchestrator.max_workers == 0:
         LOG.info('[orchestrator] max_workers = 0: nothing to do')
         return 0
-    behind = migration.behind_message(conf)
-    if behind:
-        LOG.error(behind)
-        return 1
     try:
         processor = service.build(conf)
     except service.ConfigurationError as exc:

@@ -231,6 +231,9 @@ class Reprocessor:
             task = self.schedule.get(task.id)
             if task.finished:
                 return 0  # another worker finished it meanwhile
+            # the rules of the task's time, even changed by another
+            # process an instant before it was asked
+            rating.get_registry(self.conf).refresh()
             while not task.finished:
                 task = self._step(task)
         finally:

@@ -68,17 +68,11 @@ class TaskRow(db.Base):
                                                         nullable=True)
 
 
-class ResetRow(db.Base):
+class ResetRow(scope_state.ScopeIdentity, db.Base):
     __tablename__ = 'rk_scope_resets'
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True,
                                             autoincrement=True)
-    identifier: orm.Mapped[str] = orm.mapped_column(sa.String(256))
-    scope_key: orm.Mapped[str] = orm.mapped_column(sa.String(40),
-                                                   nullable=True)
-    fetcher: orm.Mapped[str] = orm.mapped_column(sa.String(40), nullable=True)
-    collector: orm.Mapped[str] = orm.mapped_column(sa.String(40),
-                                                   nullable=True)
     last_processed_timestamp: orm.Mapped[datetime.datetime] = \
         orm.mapped_column(sa.DateTime)
     requested_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
@@ -125,10 +119,7 @@ def floor_to_period(moment, period):
     return datetime.datetime.fromtimestamp(seconds - seconds % period, UTC)
 
 
-def _aware(value):
-    return None if value is None else value.replace(tzinfo=UTC)
-
-
+_aware = scope_state.to_aware_utc
 _naive = scope_state.to_naive_utc
 
 
@@ -250,9 +241,7 @@ class Resets:
     def pending(self):
         """Resets not done yet, in the order they were asked for."""
         with db.transaction(self.conf) as session:
-            return [Reset(id=row.id, scope_id=row.identifier,
-                          scope_key=row.scope_key, fetcher=row.fetcher,
-                          collector=row.collector,
+            return [Reset(id=row.id, **ResetRow.identity_of(row),
                           last_processed_timestamp=_aware(
                               row.last_processed_timestamp))
                     for row in session.query(ResetRow).order_by(ResetRow.id)]

@@ -1,6 +1,10 @@
 """Running processors: in their own process (ratekeeper-processor) or in
 a thread of the API process when the storage is the embedded DuckDB file,
-which one process only may open."""
+which one process only may open.
+
+On a storage several processes share (v1 SQL on a server database,
+ClickHouse, InfluxDB) the API workers neither collect nor reprocess:
+ratekeeper-processor processes do both, as many as wanted, beside them."""
 import logging
 import threading
 
@@ -27,6 +31,39 @@ def build(conf, storage=None, clock=None):
             rk_fetcher.InvalidConfiguration,
             rk_period.InvalidExpression) as exc:
         raise ConfigurationError(str(exc)) from None
+
+
+def shared_storage(conf):
+    """Whether the configured storage is one several processes share."""
+    return bool(rk_storage.backend_class(conf).shared_by_processes)
+
+
+def reprocesses_in_api(conf):
+    """Whether the API process runs the reprocessing workers: on the
+    embedded v2 storage only (elsewhere ratekeeper-processor does)."""
+    return conf.storage.version >= 2 and not shared_storage(conf)
+
+
+def api_role(conf):
+    """What the API process does besides serving, in a sentence for its
+    start log (None: nothing to say)."""
+    if embedded(conf):
+        return ('collecting with %s and reprocessing in this process '
+                '(embedded storage)' % conf.collect.collector)
+    if reprocesses_in_api(conf):
+        return 'reprocessing in this process (embedded storage)'
+    work = []
+    if conf.collect.collector:
+        work.append('collect')
+    if conf.storage.version >= 2:
+        work.append('reprocess')
+    if not work:
+        return None
+    return ('the API workers do not %s: the %s storage is shared by '
+            'processes, so run ratekeeper-processor --config-file FILE '
+            'beside them (one or more, on any host, with a shared '
+            '[orchestrator] coordination_url)'
+            % (' nor '.join(work), rk_storage.backend_name(conf)))
 
 
 def embedded(conf):

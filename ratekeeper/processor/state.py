@@ -25,7 +25,35 @@ from ratekeeper import errors
 UTC = datetime.timezone.utc
 
 
-class ScopeStateRow(db.Base):
+class ScopeIdentity:
+    """The columns naming a scope state: its id, scope key, fetcher and
+    collector (a scope state's row, and a reset asked for it)."""
+
+    identifier: orm.Mapped[str] = orm.mapped_column(sa.String(256))
+    scope_key: orm.Mapped[str] = orm.mapped_column(sa.String(40),
+                                                   nullable=True)
+    fetcher: orm.Mapped[str] = orm.mapped_column(sa.String(40), nullable=True)
+    collector: orm.Mapped[str] = orm.mapped_column(sa.String(40),
+                                                   nullable=True)
+
+    @classmethod
+    def identity(cls, state):
+        """The condition selecting the rows of ``state`` (a ScopeState,
+        or anything with scope_id, scope_key, fetcher and collector)."""
+        return sa.and_(cls.identifier == state.scope_id,
+                       cls.scope_key == state.scope_key,
+                       cls.fetcher == state.fetcher,
+                       cls.collector == state.collector)
+
+    @staticmethod
+    def identity_of(row):
+        """scope_id, scope_key, fetcher and collector of a row, as the
+        dataclasses of this package name them."""
+        return dict(scope_id=row.identifier, scope_key=row.scope_key,
+                    fetcher=row.fetcher, collector=row.collector)
+
+
+class ScopeStateRow(ScopeIdentity, db.Base):
     __tablename__ = 'rk_scope_states'
     __table_args__ = (
         sa.UniqueConstraint('identifier', 'scope_key', 'collector', 'fetcher',
@@ -34,12 +62,6 @@ class ScopeStateRow(db.Base):
 
     id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True,
                                             autoincrement=True)
-    identifier: orm.Mapped[str] = orm.mapped_column(sa.String(256))
-    scope_key: orm.Mapped[str] = orm.mapped_column(sa.String(40),
-                                                   nullable=True)
-    fetcher: orm.Mapped[str] = orm.mapped_column(sa.String(40), nullable=True)
-    collector: orm.Mapped[str] = orm.mapped_column(sa.String(40),
-                                                   nullable=True)
     last_processed_timestamp: orm.Mapped[datetime.datetime] = \
         orm.mapped_column(sa.DateTime)
     scope_activation_toggle_date: orm.Mapped[datetime.datetime] = \
@@ -81,8 +103,12 @@ def to_naive_utc(value):
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _aware(value):
+def to_aware_utc(value):
+    """A naive UTC datetime of the tables as an aware one."""
     return None if value is None else value.replace(tzinfo=UTC)
+
+
+_aware = to_aware_utc
 
 
 def _now():
@@ -91,8 +117,7 @@ def _now():
 
 def _as_state(row):
     return ScopeState(
-        scope_id=row.identifier, scope_key=row.scope_key,
-        fetcher=row.fetcher, collector=row.collector,
+        **ScopeIdentity.identity_of(row),
         last_processed_timestamp=_aware(row.last_processed_timestamp),
         scope_activation_toggle_date=_aware(row.scope_activation_toggle_date),
         active=bool(row.active),
@@ -246,8 +271,5 @@ class ScopeStates:
     def _update(self, state, **values):
         with db.transaction(self.conf) as session:
             session.query(ScopeStateRow).filter(
-                ScopeStateRow.identifier == state.scope_id,
-                ScopeStateRow.scope_key == state.scope_key,
-                ScopeStateRow.fetcher == state.fetcher,
-                ScopeStateRow.collector == state.collector,
-            ).update(values, synchronize_session=False)
+                ScopeStateRow.identity(state)).update(
+                    values, synchronize_session=False)

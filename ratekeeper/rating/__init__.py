@@ -105,6 +105,14 @@ class Registry:
             self.modules = self._load()
             self._states = None
 
+    def refresh(self):
+        """Read the module states and rules from the database at their
+        next use: what another process changed less than POLL_SECONDS ago
+        applies too (a reprocessing asked right after a rule change)."""
+        self._states = None
+        for module in self.modules.values():
+            module.reload()
+
     def get(self, name):
         module = self.modules.get(name)
         if module is None:

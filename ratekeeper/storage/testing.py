@@ -409,6 +409,41 @@ class StorageTest:
         self.assertEqual([PROJECT_A, PROJECT_B],
                          self.storage.scope_ids(BEGIN, end, 'project_id'))
 
+    def test_delete_then_push_again_counts_once(self):
+        # what the processor does after a push cut short (delete the
+        # scope's points from the marked period on, push again) and a
+        # reprocessing step (delete the scope's window, push it again)
+        self.push(hourly_frames(3))
+        scope_a = {'project_id': [PROJECT_A]}
+
+        def frames_of_a(hours, begin):
+            frames = hourly_frames(hours, begin)
+            for one in frames:
+                for kind, points in list(one['usage'].items()):
+                    one['usage'][kind] = [
+                        p for p in points
+                        if p['groupby']['project_id'] == PROJECT_A]
+            return frames
+
+        for _ in range(2):
+            self.storage.delete(BEGIN + HOUR, None, filters=scope_a)
+            self.push(frames_of_a(2, BEGIN + HOUR))
+        self.storage.delete(BEGIN + HOUR, BEGIN + 2 * HOUR, filters=scope_a)
+        self.push(frames_of_a(1, BEGIN + HOUR))
+        self.assertEqual(15, len(self.all_points()))
+        end = BEGIN + 3 * HOUR
+        rows = self.storage.total(BEGIN, end, groupby=['time', 'project_id'])
+        got = {(r['begin'], r['project_id']): (r['qty'], r['rate'])
+               for r in rows['results']}
+        self.assertEqual(6, len(got))
+        for hour in range(3):
+            moment = BEGIN + hour * HOUR
+            self.assertEqual((12, 1.25), got[(moment, PROJECT_A)])
+            self.assertEqual((5, 0.625), got[(moment, PROJECT_B)])
+        qty, rate = self.grand_total(end=end)
+        self.assertClose(qty, 3 * 17)
+        self.assertClose(rate, 3 * 1.875)
+
     def test_scope_ids(self):
         self.push(hourly_frames(1))
         self.push([frame(BEGIN + HOUR, {'t': [point(1, 1, 'proj-c', 'x')]})])

@@ -4,8 +4,9 @@ The configuration file is named by the environment variable
 RATEKEEPER_CONFIG_FILE, never read from the server's own command line.
 With DuckDB storage run a single worker process (threads are fine): a
 second one fails at start, saying that one process only may open the
-file. ClickHouse storage (or v1 SQL on a server database) takes as many
-worker processes and hosts as you like.
+file. ClickHouse or InfluxDB storage (or v1 SQL on a server database)
+takes as many worker processes and hosts as you like; their workers
+neither collect nor reprocess: run ratekeeper-processor beside them.
 """
 import os
 

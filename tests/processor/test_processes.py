@@ -151,18 +151,17 @@ def _stop(processes):
             raise
 
 
-def test_kill_9_mid_run_never_counts_twice_nor_skips(prometheus_history,
-                                                     tmp_path):
-    url, begin = prometheus_history
-    # one period per push: many push-to-commit windows to be killed in
-    config = _write_config(tmp_path, url, begin, orchestrator={
-        'max_periods_per_push': 1})
+def kill_9_rounds(config, begin, log_path):
+    """Start a processor on ``config`` and kill it with SIGKILL at a
+    random moment once it has stored something, again and again (twice at
+    least, until one kill fell between a push and its state commit), then
+    let one finish; check every scope-period stored exactly once."""
     conf = _conf(config)
     migration.upgrade(conf)
     states = scope_state.ScopeStates(conf)
     last = begin + datetime.timedelta(seconds=conftest.HOURS * 3600 - PERIOD)
     kills_mid_run = 0
-    log = open(tmp_path / 'processor.log', 'ab')
+    log = open(log_path, 'ab')
     for _round in range(10):
         process = _start(config, log)
         before = sum(s.last_processed_timestamp.timestamp()
@@ -183,8 +182,7 @@ def test_kill_9_mid_run_never_counts_twice_nor_skips(prometheus_history,
             break
         kills_mid_run += 1
         log.flush()
-        if kills_mid_run >= 2 and RECOVERED in (
-                tmp_path / 'processor.log').read_text():
+        if kills_mid_run >= 2 and RECOVERED in log_path.read_text():
             break
     assert kills_mid_run >= 2, 'the processor finished before being killed'
     process = _start(config, log)
@@ -196,7 +194,16 @@ def test_kill_9_mid_run_never_counts_twice_nor_skips(prometheus_history,
     _check_store(conf, begin)
     # at least one kill fell between a push and its state commit, and the
     # next processor deleted what that push had stored
-    assert RECOVERED in (tmp_path / 'processor.log').read_text()
+    assert RECOVERED in log_path.read_text()
+
+
+def test_kill_9_mid_run_never_counts_twice_nor_skips(prometheus_history,
+                                                     tmp_path):
+    url, begin = prometheus_history
+    # one period per push: many push-to-commit windows to be killed in
+    config = _write_config(tmp_path, url, begin, orchestrator={
+        'max_periods_per_push': 1})
+    kill_9_rounds(config, begin, tmp_path / 'processor.log')
 
 
 def test_three_processors_store_every_scope_period_once(prometheus_history,

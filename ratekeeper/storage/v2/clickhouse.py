@@ -83,6 +83,9 @@ LAST_MOMENT = datetime.datetime(2106, 1, 1, tzinfo=UTC)
 EXACT_SUM = 'toFloat64(sum(toDecimal128({0}, 12)))'
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 MUTATION_POLL_SECONDS = 0.05
+MUTATION_POLL_MAX_SECONDS = 0.5
+# query timeouts a delete waits for its mutation without any progress
+MUTATION_STALL_TIMEOUTS = 3
 
 DESCRIPTION_TYPE = 'LowCardinality(Nullable(String))'
 # ClickHouse before 19.x (Debian's 18.16) makes tables with LowCardinality
@@ -273,15 +276,15 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         client = client or self._client()
         try:
             return client.execute(sql, params, **kwargs)
+        except UNREACHABLE as exc:  # before Error: they derive from it
+            client.disconnect()
+            raise storage_v2.StorageError(
+                'ClickHouse is out of reach: %s' % exc) from exc
         except ch_errors.Error as exc:
             client.disconnect()
             raise storage_v2.StorageError(
                 'ClickHouse: %s' % str(exc).split('Stack trace')[0].strip()
             ) from exc
-        except UNREACHABLE as exc:
-            client.disconnect()
-            raise storage_v2.StorageError(
-                'ClickHouse is out of reach: %s' % exc) from exc
         except BaseException:
             # a failure mid-insert (a value the driver cannot encode)
             # leaves the connection in the middle of a block: the server
@@ -531,6 +534,10 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._repair_stale()
         params = query.NamedParams()
         where = self._where(begin, end, filters, None, params)
+        # inserts still running would land after the delete (and after the
+        # rollups' subtraction): they end (or are killed) first
+        for client, suffix in self._targets():
+            self._wait_for_inserts(client, TABLE + suffix)
         months = [datetime.datetime.combine(row[0], datetime.time(),
                                             tzinfo=UTC)
                   for row in self._execute(
@@ -556,16 +563,66 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             self._wait_for_mutations(client, TABLE + suffix)
         self._pending_end(pending)
 
+    def _wait_for_inserts(self, client, table):
+        """Wait for the inserts into ``table`` running now to end.
+
+        A mutation changes only the parts that exist when it is made: an
+        insert still running (the server slow, its client killed or timed
+        out: a push cut short) would land after the delete, untouched,
+        and be counted twice once its points are pushed again. Those
+        still running after MUTATION_STALL_TIMEOUTS query timeouts are
+        killed (KILL QUERY ... SYNC: stopped, or already written)."""
+        running = {'database': self.database, 'table': table.strip('`')}
+        found = ("SELECT query_id FROM system.processes WHERE "
+                 "positionCaseInsensitive(query, 'INSERT') = 1 AND "
+                 "position(query, %(database)s) > 0 AND "
+                 "position(query, %(table)s) > 0")
+        ids = [row[0] for row in self._execute(found, running,
+                                               client=client)]
+        since, pause = time.monotonic(), MUTATION_POLL_SECONDS
+        while ids:
+            if time.monotonic() - since > \
+                    MUTATION_STALL_TIMEOUTS * self.query_timeout:
+                self._execute('KILL QUERY WHERE query_id IN %(ids)s SYNC',
+                              {'ids': tuple(ids)}, client=client)
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, MUTATION_POLL_MAX_SECONDS)
+            still = {row[0] for row in self._execute(found, running,
+                                                     client=client)}
+            ids = [query_id for query_id in ids if query_id in still]
+
     def _wait_for_mutations(self, client, table):
         """ClickHouse deletes asynchronously (a mutation); return once
-        the points are gone, as the interface promises."""
+        the points are gone, as the interface promises. Mutations that
+        make no progress (the same ones with the same parts left to do:
+        a stalled server, or a mutation failing on every attempt, which
+        ClickHouse retries for ever) for MUTATION_STALL_TIMEOUTS query
+        timeouts are a StorageError, never an endless wait: the caller
+        retries later, and the deleted points stay counted until then."""
         name = table.strip('`')
-        while self._execute(
-                'SELECT count() FROM system.mutations WHERE database = '
-                '%(database)s AND table = %(table)s AND is_done = 0',
-                {'database': self.database, 'table': name},
-                client=client)[0][0]:
-            time.sleep(MUTATION_POLL_SECONDS)
+        seen, since, pause = None, time.monotonic(), MUTATION_POLL_SECONDS
+        while True:
+            pending = tuple(self._execute(
+                'SELECT mutation_id, parts_to_do FROM system.mutations '
+                'WHERE database = %(database)s AND table = %(table)s '
+                'AND is_done = 0 ORDER BY mutation_id',
+                {'database': self.database, 'table': name}, client=client))
+            if not pending:
+                return
+            if pending != seen:
+                seen, since = pending, time.monotonic()
+            elif time.monotonic() - since > \
+                    MUTATION_STALL_TIMEOUTS * self.query_timeout:
+                raise storage_v2.StorageError(
+                    'ClickHouse: a delete on %s.%s made no progress in %ds '
+                    '(mutations %s pending; one that keeps failing must be '
+                    'removed with KILL MUTATION)' % (
+                        self.database, name,
+                        MUTATION_STALL_TIMEOUTS * self.query_timeout,
+                        ', '.join(m for m, _ in pending)))
+            time.sleep(pause)
+            pause = min(pause * 2, MUTATION_POLL_MAX_SECONDS)
 
     # -- expressions ------------------------------------------------------
     def _attribute(self, key, params, column='begin'):
@@ -832,11 +889,11 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                     batch = []
             if batch:
                 yield _points(batch, moments)
-        except ch_errors.Error as exc:
-            raise storage_v2.StorageError('ClickHouse: %s' % exc) from exc
         except UNREACHABLE as exc:
             raise storage_v2.StorageError(
                 'ClickHouse is out of reach: %s' % exc) from exc
+        except ch_errors.Error as exc:
+            raise storage_v2.StorageError('ClickHouse: %s' % exc) from exc
         finally:
             client.disconnect()
             with self._clients_lock:
