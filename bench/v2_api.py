@@ -20,20 +20,36 @@ root with the project's venv:
 
 The generator is ../shared/bench/usagegen.py (the same file the CloudKitty
 25 figures came from); --usagegen points elsewhere.
+
+With --backend influxdb --cloudkitty, CloudKitty 25's own API (the test
+suite's cached venv, tests/cloudkitty_service.py) is started on the same
+InfluxDB database; both must give the same totals, then the query
+benchmark runs on each, CloudKitty's first. --preload writes the points
+straight into InfluxDB in CloudKitty's layout (bench/influx_preload.py)
+instead of posting them, for the 10M-point runs:
+
+    .venv/bin/python bench/v2_api.py --scale 10 --backend influxdb \
+        --cloudkitty
 """
 import argparse
+import datetime
+import json
+import math
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 from tests import clickhouse  # noqa: E402 (the servers the tests start)
 from tests import influx  # noqa: E402
+sys.path.insert(0, HERE)
+import influx_preload  # noqa: E402
 
 USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
 BIN = os.path.dirname(sys.executable)
@@ -91,6 +107,51 @@ def start_server(state_path, port, workers=1, **options):
     raise SystemExit('ratekeeper-api did not start')
 
 
+def summary_totals(url, begin, end):
+    query = urllib.parse.urlencode({'begin': begin, 'end': end,
+                                    'groupby': 'type'})
+    with urllib.request.urlopen(url + '/v2/summary?' + query,
+                                timeout=600) as answer:
+        document = json.load(answer)
+    columns = document['columns']
+    return {row[columns.index('type')]: (row[columns.index('qty')],
+                                         row[columns.index('rate')])
+            for row in document['results']}
+
+
+def same_totals(first, second):
+    return first.keys() == second.keys() and all(
+        math.isclose(a, b, rel_tol=1e-9) for kind in first
+        for a, b in zip(first[kind], second[kind]))
+
+
+def bench_cloudkitty(server, args, common, ratekeeper_url):
+    """CloudKitty 25's API on the same InfluxDB database: the totals
+    of both, then its query benchmark."""
+    from tests import cloudkitty_service
+    module = influx_preload.load_generator(args.usagegen)
+    start = module.month_start_utc()
+    hours = -(-int(common[1]) // (200 * args.scale))
+    begin = start.isoformat()
+    end = (start + datetime.timedelta(hours=hours)).isoformat()
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-ck-') as ck:
+        cloudkitty = cloudkitty_service.CloudKitty(
+            ck, 'sqlite:///%s/cloudkitty.sqlite' % ck,
+            'http://127.0.0.1:%d' % server.port, influx_database='bench')
+        cloudkitty.create_schema()
+        with cloudkitty.api(workers=args.workers) as url:
+            theirs = summary_totals(url, begin, end)
+            ours = summary_totals(ratekeeper_url, begin, end)
+            print('totals per type, CloudKitty: %s' % theirs)
+            print('totals per type, ratekeeper: %s' % ours)
+            if not same_totals(theirs, ours):
+                raise SystemExit('CloudKitty and ratekeeper disagree')
+            print('\nCloudKitty 25 on the same InfluxDB database:')
+            print(usagegen(args.usagegen, 'querybench', '--url', url,
+                           '--only', 'v2', *common))
+    print('ratekeeper:')
+
+
 def usagegen(generator, *args):
     return subprocess.run([sys.executable, generator, *args], check=True,
                           capture_output=True, text=True).stdout
@@ -109,19 +170,38 @@ def main():
                         help='[api] workers')
     parser.add_argument('--client-threads', default='2',
                         help='usagegen load --threads')
+    parser.add_argument('--cloudkitty', action='store_true',
+                        help='influxdb: also CloudKitty 25 on the database')
+    parser.add_argument('--preload', action='store_true',
+                        help="influxdb: write the points in CloudKitty's "
+                        'layout instead of posting them')
     args = parser.parse_args()
     points = str(100000 * args.scale)
     batch = str(args.batch or (1000 if args.scale == 1 else 2000))
     common = ['-n', points, '--scale', str(args.scale)]
     with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
         options, servers = storage_env(args.backend)
+        if args.backend == 'influxdb':
+            options['OS_STORAGE_INFLUXDB__DATABASE'] = 'bench'
         try:
+            if args.preload:
+                started = time.monotonic()
+                influx_preload.preload('127.0.0.1', servers[0].port,
+                                       'bench', int(points), args.scale,
+                                       usagegen=args.usagegen)
+                print('preloaded %s points in %.1f s' % (
+                    points, time.monotonic() - started))
             server, url = start_server(state, free_port(), args.workers,
                                        **options)
             try:
-                print(usagegen(args.usagegen, 'load', '--url', url,
-                               '--batch', batch, '--threads',
-                               args.client_threads, *common))
+                if not args.preload:
+                    print(usagegen(args.usagegen, 'load', '--url', url,
+                                   '--batch', batch, '--threads',
+                                   args.client_threads, *common))
+                print(subprocess.run(['uptime'], capture_output=True,
+                                     text=True).stdout)
+                if args.cloudkitty:
+                    bench_cloudkitty(servers[0], args, common, url)
                 print(usagegen(args.usagegen, 'querybench', '--url', url,
                                '--only', 'v2', *common))
             finally:
