@@ -457,8 +457,9 @@ class InfluxStorage(storage_v2.BaseStorage):
         period (each day when filtered on tags), and only the periods
         the page falls in are read."""
         marker = self._rollup_keys(begin, end, list(filters or {}))
-        if marker is None:
-            return None
+        if marker is None or any('' in map(str, values)
+                                 for values in (filters or {}).values()):
+            return None  # (an empty value: a point's own groupby decides)
         low, high = _micros(begin), _micros(end)
         types = frozenset(metric_types or ())
         if filters:

@@ -182,16 +182,16 @@ class Rollups:
         with self.lock:
             stale = [d for d in range(first_day, last_day + 1)
                      if d not in self.days or self.days[d].key != keys[d]]
-            for run in _runs(stale):
-                self._read(run, keys)
+            if stale:
+                self._read(stale, keys)
             return [self.days[d] for d in range(first_day, last_day + 1)]
 
     def _read(self, days, keys):
-        """Read the raw points of the consecutive ``days`` into rollups."""
+        """Read the raw points of ``days`` into rollups."""
         built = {day: Day(keys[day]) for day in days}
-        if any(len(keys[day]) > 1 for day in days):  # some shard holds them
-            self._read_points(days[0] * DAY_US, (days[-1] + 1) * DAY_US,
-                              built)
+        for day in days:  # one day a query: the answer stays small
+            if len(keys[day]) > 1:  # some shard holds the day
+                self._read_points(day * DAY_US, (day + 1) * DAY_US, built)
         for day in built.values():
             day.first = min((t for t, _ in day.times), default=None)
             day.last = max((t for t, _ in day.times), default=None)
@@ -230,18 +230,6 @@ class Rollups:
                     bucket[0] += qty
                     bucket[1] += price
                     bucket[2] += 1
-
-
-def _runs(days):
-    """Consecutive runs of the sorted ``days``."""
-    run = []
-    for day in days:
-        if run and day != run[-1] + 1:
-            yield run
-            run = []
-        run.append(day)
-    if run:
-        yield run
 
 
 def _micros(value):
