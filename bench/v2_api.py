@@ -125,6 +125,53 @@ def same_totals(first, second):
         for a, b in zip(first[kind], second[kind]))
 
 
+def cpu_seconds(*roots):
+    """CPU seconds (user + system) of the processes ``roots`` and their
+    live descendants, read from /proc."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    parents, used = {}, {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as stream:
+                text = stream.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(')') + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = int(fields[11]) + int(fields[12])
+    tree, grown = set(roots), True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree}
+        grown = bool(more - tree)
+        tree |= more
+    return sum(used.get(pid, 0) for pid in tree) / ticks
+
+
+def listening_pid(port):
+    """The process whose command line binds 127.0.0.1:``port``."""
+    for entry in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as stream:
+                if b'127.0.0.1:%d' % port in stream.read():
+                    return int(entry)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def timed_querybench(args, common, url, pids):
+    """The query benchmark, and the CPU it cost each of ``pids``
+    (name -> pid)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    table = usagegen(args.usagegen, 'querybench', '--url', url, '--only',
+                     'v2', '--repeat', str(args.repeat), *common)
+    used = ', '.join('%s %.1f s' % (name, cpu_seconds(pid) - before[name])
+                     for name, pid in pids.items())
+    return table + 'CPU during the query benchmark: %s\n' % used
+
+
 def bench_cloudkitty(server, args, common, ratekeeper_url):
     """CloudKitty 25's API on the same InfluxDB database: the totals
     of both, then its query benchmark."""
@@ -147,8 +194,10 @@ def bench_cloudkitty(server, args, common, ratekeeper_url):
             if not same_totals(theirs, ours):
                 raise SystemExit('CloudKitty and ratekeeper disagree')
             print('\nCloudKitty 25 on the same InfluxDB database:')
-            print(usagegen(args.usagegen, 'querybench', '--url', url,
-                           '--only', 'v2', *common))
+            port = int(url.rsplit(':', 1)[1])
+            print(timed_querybench(args, common, url, {
+                'influxd': server.process.pid,
+                'CloudKitty API': listening_pid(port)}))
     print('ratekeeper:')
 
 
@@ -172,6 +221,8 @@ def main():
                         help='usagegen load --threads')
     parser.add_argument('--cloudkitty', action='store_true',
                         help='influxdb: also CloudKitty 25 on the database')
+    parser.add_argument('--repeat', type=int, default=7,
+                        help='usagegen querybench --repeat')
     parser.add_argument('--preload', action='store_true',
                         help="influxdb: write the points in CloudKitty's "
                         'layout instead of posting them')
@@ -202,8 +253,10 @@ def main():
                                      text=True).stdout)
                 if args.cloudkitty:
                     bench_cloudkitty(servers[0], args, common, url)
-                print(usagegen(args.usagegen, 'querybench', '--url', url,
-                               '--only', 'v2', *common))
+                pids = {'API': server.pid}
+                if args.backend == 'influxdb':
+                    pids['influxd'] = servers[0].process.pid
+                print(timed_querybench(args, common, url, pids))
             finally:
                 server.terminate()
                 server.wait()
