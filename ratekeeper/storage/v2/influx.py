@@ -244,7 +244,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         period = datetime.timedelta(seconds=self.period)
         moments = {}
         points = []
-        for row in result.get_points():
+        for row in _rows(result):
             moment = moments.get(row['time'])
             if moment is None:
                 moment = moments[row['time']] = from_micros(row['time'])
@@ -527,6 +527,15 @@ def tag_text(text):
     the server keeps both)."""
     return (text.replace(' ', '\\ ').replace(',', '\\,')
             .replace('=', '\\='))
+
+
+def _rows(result):
+    """The rows of an ungrouped answer as dicts (ResultSet.get_points
+    without its per-row checks)."""
+    for series in result.raw.get('series', []):
+        columns = series['columns']
+        for values in series['values']:
+            yield dict(zip(columns, values))
 
 
 def _micros(moment):
