@@ -87,6 +87,13 @@ class RollupTest(unittest.TestCase):
         self.assertEqual(
             raw_sums(storage, key=lambda p: (p[2], p[0])),
             self.totals(storage, ['type', 'time']))
+        self.assertEqual(
+            {(kind, moment): sums for (project, kind, moment), sums
+             in raw_sums(storage, key=lambda p: (
+                 p[6]['project_id'], p[2], p[0])).items()
+             if project == 'p1'},
+            self.totals(storage, ['type', 'time'],
+                        filters={'project_id': ['p1']}))
         only_p1 = raw_sums(storage, key=lambda p: p[6]['project_id'])
         self.assertEqual({(): only_p1.get('p1', (0, 0))} if only_p1 else {},
                          self.totals(storage, [],
@@ -140,6 +147,8 @@ class RollupTest(unittest.TestCase):
         self.storage.push(dataframe.parse_dataframes(
             frames(30, begin=BEGIN + 20 * HOUR, price_step=0.001)))
         for filters, types in ((None, None), ({'project_id': ['p2']}, None),
+                               ({'id': ['vm-p1', 'img-p2']}, None),
+                               ({'project_id': ['p1']}, ['volume']),
                                (None, ['volume', 'image'])):
             whole = [p[:8] for p in self.storage._points(
                 BEGIN, END, filters, types)]

@@ -76,6 +76,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         self.options = conf.storage_influxdb
         self._local = threading.local()
         self._push_count = itertools.count()
+        self.scope_key = conf.collect.scope_key
         self._rollups = influx_rollup.Rollups(self)
         self._fields = (None, None)  # (marker, field keys)
 
@@ -392,8 +393,9 @@ class InfluxStorage(storage_v2.BaseStorage):
     def _rollup_total(self, begin, end, groupby, filters, metric_types,
                       offset, limit):
         tags = [k for k in groupby if k not in ('time', 'type')]
-        if 'time' in groupby and (tags or filters):
-            return None  # the (time, type) cells know no other tag
+        if 'time' in groupby and (tags or set(filters or ()) - {
+                self.scope_key}):
+            return None  # the (time, type, scope) cells know no other tag
         marker = self._rollup_keys(begin, end, tags + list(filters or {}))
         if marker is None:
             return None
@@ -402,6 +404,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         if 'time' in groupby:
             days = self._rollups.fresh_days(low, high, marker)
             sums = self._time_sums(days, low, high, types,
+                                   _scopes(filters, self.scope_key),
                                    'type' in groupby)
             groups = sorted(sums)
             sums = {tuple(g[0] if k == 'time' else g[1] for k in groupby):
@@ -433,15 +436,16 @@ class InfluxStorage(storage_v2.BaseStorage):
         return query.grouped_total(rows, groupby, len(groups), begin, end,
                                    self.period)
 
-    def _time_sums(self, days, low, high, types, by_type):
+    def _time_sums(self, days, low, high, types, scopes, by_type):
         """Sums per (period start, type or '') of the points in [low,
-        high) from the days' (time, type) cells."""
+        high) from the days' (time, type, scope) cells."""
         period = int(self.period) * 10 ** 6
         sums = {}
         for day in days:
-            for (moment, kind), cell in day.times.items():
-                if not low <= moment < high or (types and
-                                                kind not in types):
+            for (moment, kind, scope), cell in day.times.items():
+                if not low <= moment < high or (types and kind not in types
+                                                or scopes is not None
+                                                and scope not in scopes):
                     continue
                 group = (from_micros(moment - moment % period),
                          kind if by_type else '')
@@ -462,7 +466,8 @@ class InfluxStorage(storage_v2.BaseStorage):
             return None  # (an empty value: a point's own groupby decides)
         low, high = _micros(begin), _micros(end)
         types = frozenset(metric_types or ())
-        if filters:
+        scopes = _scopes(filters, self.scope_key)
+        if filters and scopes is None:
             days = self._rollups.covering(low, high, marker)
             if days is None:
                 return None
@@ -478,9 +483,10 @@ class InfluxStorage(storage_v2.BaseStorage):
             days = self._rollups.fresh_days(low, high, marker)
             counts = {}
             for day in days:
-                for (moment, kind), cell in day.times.items():
-                    if low <= moment < high and (not types
-                                                 or kind in types):
+                for (moment, kind, scope), cell in day.times.items():
+                    if low <= moment < high and (
+                            not types or kind in types) and (
+                            scopes is None or scope in scopes):
                         counts[moment] = counts.get(moment, 0) + cell[2]
             buckets = [(t, t + 1, counts[t]) for t in sorted(counts)]
         total = sum(b[2] for b in buckets)
@@ -527,6 +533,14 @@ def tag_text(text):
     the server keeps both)."""
     return (text.replace(' ', '\\ ').replace(',', '\\,')
             .replace('=', '\\='))
+
+
+def _scopes(filters, scope_key):
+    """The scope values ``filters`` asks for when it filters on the scope
+    key alone, else None."""
+    if not filters or set(filters) != {scope_key}:
+        return None
+    return frozenset(str(v) for v in filters[scope_key])
 
 
 def _rows(result):

@@ -54,14 +54,15 @@ def to_float(amount):
 
 
 class Day:
-    """One UTC day of points: per series (tags) and per (time, type) the
-    sums of qty and price (1e-12 units) and the number of points."""
+    """One UTC day of points: per series (tags) and per (time, type,
+    scope) the sums of qty and price (1e-12 units) and the number of
+    points (the scope: the series' ``[collect] scope_key`` tag, or '')."""
     __slots__ = ('key', 'series', 'times', 'first', 'last', 'views')
 
     def __init__(self, key):
         self.key = key
         self.series = []   # [tags, qty, price, points]
-        self.times = {}    # (time us, type) -> [qty, price, points]
+        self.times = {}    # (time us, type, scope) -> [qty, price, n]
         self.first = self.last = None
         self.views = {}
 
@@ -193,12 +194,13 @@ class Rollups:
             if len(keys[day]) > 1:  # some shard holds the day
                 self._read_points(day * DAY_US, (day + 1) * DAY_US, built)
         for day in built.values():
-            day.first = min((t for t, _ in day.times), default=None)
-            day.last = max((t for t, _ in day.times), default=None)
+            day.first = min((key[0] for key in day.times), default=None)
+            day.last = max((key[0] for key in day.times), default=None)
         self.days.update(built)
 
     def _read_points(self, start, stop, built):
         from ratekeeper.storage.v2 import influx
+        scope_key = self.storage.scope_key
         result = self.storage._call(
             'query', 'SELECT qty, price FROM %s WHERE time >= %d AND '
             'time < %d GROUP BY *' % (influx.MEASUREMENT, start * 1000,
@@ -208,6 +210,7 @@ class Rollups:
             tags = {k: v for k, v in (series.get('tags') or {}).items()
                     if v != ''}
             kind = tags.get('type')
+            scope = tags.get(scope_key, '')
             columns = series['columns']
             at_time = columns.index('time')
             at_qty, at_price = columns.index('qty'), columns.index('price')
@@ -223,9 +226,9 @@ class Rollups:
                 cell[1] += qty
                 cell[2] += price
                 cell[3] += 1
-                bucket = day.times.get((moment, kind))
+                bucket = day.times.get((moment, kind, scope))
                 if bucket is None:
-                    day.times[(moment, kind)] = [qty, price, 1]
+                    day.times[(moment, kind, scope)] = [qty, price, 1]
                 else:
                     bucket[0] += qty
                     bucket[1] += price
