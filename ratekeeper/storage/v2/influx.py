@@ -383,7 +383,8 @@ class InfluxStorage(storage_v2.BaseStorage):
         attribute ``keys`` (tags only: no field, no calendar key) over a
         known window; else None."""
         if begin is None or end is None or begin >= end or any(
-                k in storage_v2.CALENDAR_FORMATS for k in keys):
+                k in storage_v2.CALENDAR_FORMATS for k in keys) or \
+                end - begin > influx_rollup.MAX_WINDOW:
             return None
         marker = self._rollups.marker()
         if marker is None or self._field_keys(marker).intersection(keys):

@@ -25,6 +25,7 @@ there is no rollup and every read goes to InfluxDB.
 Sums are exact: each value counts as its shortest decimal form quantized
 to 1e-12 (as the backend's Python sums), added as integers of 1e-12.
 """
+import datetime
 import decimal
 import threading
 
@@ -33,6 +34,9 @@ UNITS = decimal.Decimal(10) ** 12
 CENT = decimal.Decimal('1e-12')
 MARK_MEASUREMENT = 'rk_changes'
 MAX_VIEWS = 64
+# a longer window reads InfluxDB (a day rollup each for centuries of
+# empty days would cost more than it saves)
+MAX_WINDOW = datetime.timedelta(days=800)
 
 
 def units(value, memo={}):
