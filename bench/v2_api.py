@@ -20,22 +20,36 @@ root with the project's venv:
 
 The generator is ../shared/bench/usagegen.py (the same file the CloudKitty
 25 figures came from); --usagegen points elsewhere.
+
+With --backend influxdb --cloudkitty, CloudKitty 25's own API (the test
+suite's cached venv, tests/cloudkitty_service.py) is started on the same
+InfluxDB database; both must give the same totals, then the query
+benchmark runs on each, CloudKitty's first. --preload writes the points
+straight into InfluxDB in CloudKitty's layout (bench/influx_preload.py)
+instead of posting them, for the 10M-point runs:
+
+    .venv/bin/python bench/v2_api.py --scale 10 --backend influxdb \
+        --cloudkitty
 """
 import argparse
 import datetime
 import json
+import math
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 from tests import clickhouse  # noqa: E402 (the servers the tests start)
 from tests import influx  # noqa: E402
+sys.path.insert(0, HERE)
+import influx_preload  # noqa: E402
 
 USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
 BIN = os.path.dirname(sys.executable)
@@ -151,6 +165,87 @@ def cpu_report(before, after, points):
         'uptime': open('/proc/loadavg').read().split()[:3]})
 
 
+def summary_totals(url, begin, end):
+    query = urllib.parse.urlencode({'begin': begin, 'end': end,
+                                    'groupby': 'type'})
+    with urllib.request.urlopen(url + '/v2/summary?' + query,
+                                timeout=600) as answer:
+        document = json.load(answer)
+    columns = document['columns']
+    return {row[columns.index('type')]: (row[columns.index('qty')],
+                                         row[columns.index('rate')])
+            for row in document['results']}
+
+
+def same_totals(first, second):
+    return first.keys() == second.keys() and all(
+        math.isclose(a, b, rel_tol=1e-9) for kind in first
+        for a, b in zip(first[kind], second[kind]))
+
+
+def tree_cpu_seconds(*roots):
+    """CPU seconds (user + system) of the processes ``roots`` and their
+    live descendants, read from /proc."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    parents, used = {}, {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as stream:
+                text = stream.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(')') + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = int(fields[11]) + int(fields[12])
+    tree, grown = set(roots), True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in tree}
+        grown = bool(more - tree)
+        tree |= more
+    return sum(used.get(pid, 0) for pid in tree) / ticks
+
+
+def timed_querybench(args, common, url, pids):
+    """The query benchmark, and the CPU it cost each of ``pids``
+    (name -> pid)."""
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    table = usagegen(args.usagegen, 'querybench', '--url', url, '--only',
+                     'v2', '--repeat', str(args.repeat), *common)
+    used = ', '.join('%s %.1f s' % (name, tree_cpu_seconds(pid) - before[name])
+                     for name, pid in pids.items())
+    return table + 'CPU during the query benchmark: %s\n' % used
+
+
+def bench_cloudkitty(server, args, common, ratekeeper_url):
+    """CloudKitty 25's API on the same InfluxDB database: the totals
+    of both, then its query benchmark."""
+    from tests import cloudkitty_service
+    module = influx_preload.load_generator(args.usagegen)
+    start = module.month_start_utc()
+    hours = -(-int(common[1]) // (200 * args.scale))
+    begin = start.isoformat()
+    end = (start + datetime.timedelta(hours=hours)).isoformat()
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-ck-') as ck:
+        cloudkitty = cloudkitty_service.CloudKitty(
+            ck, 'sqlite:///%s/cloudkitty.sqlite' % ck,
+            'http://127.0.0.1:%d' % server.port, influx_database='bench')
+        cloudkitty.create_schema()
+        with cloudkitty.api(workers=args.workers) as url:
+            theirs = summary_totals(url, begin, end)
+            ours = summary_totals(ratekeeper_url, begin, end)
+            print('totals per type, CloudKitty: %s' % theirs)
+            print('totals per type, ratekeeper: %s' % ours)
+            if not same_totals(theirs, ours):
+                raise SystemExit('CloudKitty and ratekeeper disagree')
+            print('\nCloudKitty 25 on the same InfluxDB database:')
+            # (gunicorn renames its processes: only influxd's CPU here)
+            print(timed_querybench(args, common, url, {
+                'influxd': server.process.pid}))
+    print('ratekeeper:')
+
+
 def usagegen(generator, *args):
     done = subprocess.run([sys.executable, generator, *args],
                           capture_output=True, text=True)
@@ -174,14 +269,19 @@ def main():
     parser.add_argument('--client-threads', default='2',
                         help='usagegen load --threads')
     parser.add_argument('--preload', action='store_true',
-                        help='store the points through the backend directly '
-                             '(not over HTTP), then run the queries')
+                        help='store the points directly, not over HTTP '
+                             "(InfluxDB: written in CloudKitty's layout), "
+                             'then run the queries')
     parser.add_argument('--state', help='state path to use and keep (with '
                         '--preload: reused when it holds a database)')
     parser.add_argument('--http-points', type=int, default=0,
                         help='with --preload: send the last N points (whole '
                              'hours) over HTTP, timed, with the CPU the API '
                              'and storage servers spent per 1000 points')
+    parser.add_argument('--cloudkitty', action='store_true',
+                        help='influxdb: also CloudKitty 25 on the database')
+    parser.add_argument('--repeat', type=int, default=7,
+                        help='usagegen querybench --repeat')
     args = parser.parse_args()
     points = str(100000 * args.scale)
     per_hour = 200 * args.scale  # usagegen's 20 projects x 10 x scale
@@ -194,12 +294,23 @@ def main():
     with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
         state = args.state or state
         options, servers = storage_env(args.backend)
+        if args.backend == 'influxdb':
+            options['OS_STORAGE_INFLUXDB__DATABASE'] = 'bench'
         try:
             if args.preload and not (
                     args.state and os.path.exists(
                         os.path.join(state, 'ratekeeper.duckdb'))):
-                preload(args.usagegen, state, int(points) - tail,
-                        args.scale, options)
+                if args.backend == 'influxdb':
+                    started = time.monotonic()
+                    influx_preload.preload('127.0.0.1', servers[0].port,
+                                           'bench', int(points) - tail,
+                                           args.scale,
+                                           usagegen=args.usagegen)
+                    print('preloaded %d points in %.1f s' % (
+                        int(points) - tail, time.monotonic() - started))
+                else:
+                    preload(args.usagegen, state, int(points) - tail,
+                            args.scale, options)
             server, url = start_server(state, free_port(), args.workers,
                                        **options)
             try:
@@ -213,8 +324,14 @@ def main():
                                    args.client_threads, *load))
                     print(cpu_report(before, cpu_seconds(server, servers),
                                      int(load[1])))
-                print(usagegen(args.usagegen, 'querybench', '--url', url,
-                               '--only', 'v2', *common))
+                print(subprocess.run(['uptime'], capture_output=True,
+                                     text=True).stdout)
+                if args.cloudkitty:
+                    bench_cloudkitty(servers[0], args, common, url)
+                pids = {'API': server.pid}
+                if args.backend == 'influxdb':
+                    pids['influxd'] = servers[0].process.pid
+                print(timed_querybench(args, common, url, pids))
             finally:
                 server.terminate()
                 server.wait()

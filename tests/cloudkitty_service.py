@@ -421,14 +421,15 @@ class CloudKitty:
         self.run(venv_bin('python'), script, self.v1_config, stdin=bodies)
 
     @contextlib.contextmanager
-    def api(self):
+    def api(self, workers=1):
         port = live.free_port()
         env = dict(os.environ, CK_CONFIG=self.config,
                    PYTHONPATH=self.directory)
         log = open(os.path.join(self.directory, 'api.log'), 'wb')
         process = subprocess.Popen(
             [venv_bin('gunicorn'), '--bind', '127.0.0.1:%d' % port,
-             '--workers', '1', '--timeout', '120', 'ck_wsgi:application'],
+             '--workers', str(workers), '--timeout', '600',
+             'ck_wsgi:application'],
             env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT)
         self.url = 'http://127.0.0.1:%d' % port
         try:

@@ -40,6 +40,7 @@ import requests
 from ratekeeper import dataframe
 from ratekeeper import errors
 from ratekeeper.storage import v2 as storage_v2
+from ratekeeper.storage.v2 import influx_rollup
 from ratekeeper.storage.v2 import query
 
 MEASUREMENT = 'dataframes'
@@ -81,6 +82,9 @@ class InfluxStorage(storage_v2.BaseStorage):
         self.options = conf.storage_influxdb
         self._local = threading.local()
         self._push_count = itertools.count()
+        self.scope_key = conf.collect.scope_key
+        self._rollups = influx_rollup.Rollups(self)
+        self._fields = (None, None)  # (marker, field keys)
 
     def _client(self):
         client = getattr(self._local, 'client', None)
@@ -166,6 +170,7 @@ class InfluxStorage(storage_v2.BaseStorage):
             clauses = self._time_clauses(begin, end, params)
             where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
             self._query('DELETE FROM %s%s' % (MEASUREMENT, where), params)
+            self._mark_change(begin, end)
             return
         # InfluxQL deletes by tags and time only: delete each matching
         # point's series at its time
@@ -178,11 +183,47 @@ class InfluxStorage(storage_v2.BaseStorage):
                                              _bind(params, value)))
             self._query('DELETE FROM %s WHERE %s'
                         % (MEASUREMENT, ' AND '.join(clauses)), params)
+        self._mark_change(begin, end)
+
+    def _mark_change(self, begin, end):
+        """Write one point into each shard that [begin, end) overlaps,
+        so that every process sees its rollups of them are stale
+        (InfluxDB counts writes, not deletes)."""
+        low = -2 ** 62 if begin is None else _micros(begin)
+        high = 2 ** 62 if end is None else _micros(end)
+        self._rollups.shards.clear()
+        ranges = self._rollups.shard_ranges([None])
+        lines = ['%s n=1i %d' % (influx_rollup.MARK_MEASUREMENT,
+                                 max(start, low))
+                 for start, stop in sorted(set(ranges.values()))
+                 if start < high and stop > low]
+        if lines:
+            self._call('write_points', lines, time_precision='u',
+                       retention_policy=self.options.retention_policy,
+                       protocol='line')
 
     # -- reads ------------------------------------------------------------
-    def _query(self, text, params):
+    def _query(self, text, params, epoch='u'):
         return self._call('query', text, bind_params=dict(params) or None,
-                          epoch=None)
+                          epoch=epoch)
+
+    def _field_keys(self, marker=None):
+        """The field keys of the measurement (kept while ``marker``, the
+        shards' change marker, stays the same)."""
+        if marker is not None and self._fields[0] == marker:
+            return self._fields[1]
+        fields = {row['fieldKey'] for row in self._query(
+            'SHOW FIELD KEYS FROM %s' % MEASUREMENT, {}).get_points()}
+        if marker is not None:
+            self._fields = (marker, fields)
+        return fields
+
+    def _tag_filters(self, filters, fields):
+        """InfluxQL of the filters on keys that are tags only (never a
+        field, nor a calendar key), bound in ``params`` later."""
+        return {key: values for key, values in (filters or {}).items()
+                if key not in fields
+                and key not in storage_v2.CALENDAR_FORMATS}
 
     def _time_clauses(self, begin, end, params):
         clauses = []
@@ -192,7 +233,7 @@ class InfluxStorage(storage_v2.BaseStorage):
             clauses.append('time < $' + _bind(params, rfc3339(end)))
         return clauses
 
-    def _points(self, begin, end, filters, metric_types):
+    def _points(self, begin, end, filters, metric_types, fields=None):
         """The matching points as (begin, end, type, unit, qty, price,
         groupby, metadata, description, seq), in time then push
         order."""
@@ -201,16 +242,24 @@ class InfluxStorage(storage_v2.BaseStorage):
         if metric_types:
             clauses.append('(%s)' % ' OR '.join(
                 '"type"::tag = $' + _bind(params, t) for t in metric_types))
+        if filters:
+            if fields is None:
+                fields = self._field_keys()
+            for key, values in self._tag_filters(filters, fields).items():
+                clauses.append('(%s)' % ' OR '.join(
+                    '%s::tag = $%s' % (quote_identifier(key),
+                                       _bind(params, str(v)))
+                    for v in values))
         where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
         result = self._query('SELECT * FROM %s%s' % (MEASUREMENT, where),
                              params)
         period = datetime.timedelta(seconds=self.period)
         moments = {}
         points = []
-        for row in result.get_points():
+        for row in _rows(result):
             moment = moments.get(row['time'])
             if moment is None:
-                moment = moments[row['time']] = parse_time(row['time'])
+                moment = moments[row['time']] = from_micros(row['time'])
             metadata_keys = key_list(row.get('metadata'))
             # SELECT * names a tag that shares a field's name <name>_1
             tag = {k: k + '_1' if k in metadata_keys or (
@@ -232,6 +281,10 @@ class InfluxStorage(storage_v2.BaseStorage):
 
     def retrieve(self, begin, end, filters=None, metric_types=None,
                  offset=0, limit=100):
+        paged = self._rollup_page(begin, end, filters, metric_types,
+                                  offset, limit)
+        if paged is not None:
+            return paged
         points = self._points(begin, end, filters, metric_types)
         page = [p[:9] for p in points[offset:offset + limit]]
         return {'total': len(points),
@@ -247,6 +300,10 @@ class InfluxStorage(storage_v2.BaseStorage):
     def total(self, begin, end, groupby=None, filters=None,
               metric_types=None, offset=0, limit=None):
         groupby = list(groupby or [])
+        summed = self._rollup_total(begin, end, groupby, filters,
+                                    metric_types, offset, limit)
+        if summed is not None:
+            return summed
         if self._sums_on_server(begin, end, groupby, filters):
             return self._server_total(begin, end, groupby, filters,
                                       metric_types, offset, limit)
@@ -281,8 +338,7 @@ class InfluxStorage(storage_v2.BaseStorage):
             return False
         if not keys:
             return True
-        fields = {row['fieldKey'] for row in self._query(
-            'SHOW FIELD KEYS FROM %s' % MEASUREMENT, {}).get_points()}
+        fields = self._field_keys()
         return not fields.intersection(keys)
 
     def _server_total(self, begin, end, groupby, filters, metric_types,
@@ -312,7 +368,7 @@ class InfluxStorage(storage_v2.BaseStorage):
             for row in series:
                 if not row.get('points'):
                     continue  # an empty time bucket
-                group = tuple(parse_time(row['time']) if key == 'time'
+                group = tuple(from_micros(row['time']) if key == 'time'
                               else tags.get(key) or '' for key in groupby)
                 rows.append(group + (row['qty'], row['price']))
         if not groupby:
@@ -335,7 +391,151 @@ class InfluxStorage(storage_v2.BaseStorage):
         value = attribute(point, key)
         return '' if value is None else value
 
+    # -- reads from the day rollups (influx_rollup) -----------------------
+    def _rollup_keys(self, begin, end, keys):
+        """The change marker when the day rollups can answer a read on
+        attribute ``keys`` (tags only: no field, no calendar key) over a
+        known window; else None."""
+        if begin is None or end is None or begin >= end or any(
+                k in storage_v2.CALENDAR_FORMATS for k in keys) or \
+                end - begin > influx_rollup.MAX_WINDOW:
+            return None
+        marker = self._rollups.marker()
+        if marker is None or self._field_keys(marker).intersection(keys):
+            return None
+        return marker
+
+    def _rollup_total(self, begin, end, groupby, filters, metric_types,
+                      offset, limit):
+        tags = [k for k in groupby if k not in ('time', 'type')]
+        if 'time' in groupby and (tags or set(filters or ()) - {
+                self.scope_key}):
+            return None  # the (time, type, scope) cells know no other tag
+        marker = self._rollup_keys(begin, end, tags + list(filters or {}))
+        if marker is None:
+            return None
+        low, high = _micros(begin), _micros(end)
+        types = frozenset(metric_types or ())
+        if 'time' in groupby:
+            days = self._rollups.fresh_days(low, high, marker)
+            sums = self._time_sums(days, low, high, types,
+                                   _scopes(filters, self.scope_key),
+                                   'type' in groupby)
+            groups = sorted(sums)
+            sums = {tuple(g[0] if k == 'time' else g[1] for k in groupby):
+                    sums[g] for g in groups}
+        else:
+            days = self._rollups.covering(low, high, marker)
+            if days is None:
+                return None
+            wanted = tuple(sorted((k, frozenset(str(v) for v in values))
+                                  for k, values in (filters or {}).items()))
+            sums = {}
+            for day in days:
+                for group, cell in day.view(tuple(groupby), wanted,
+                                            types).items():
+                    total = sums.setdefault(group, [0, 0, 0])
+                    total[0] += cell[0]
+                    total[1] += cell[1]
+                    total[2] += cell[2]
+        if not groupby:
+            qty, rate, count = sums.get((), (0, 0, 0))
+            return query.grand_total(begin, end, influx_rollup.to_float(qty),
+                                     influx_rollup.to_float(rate), count,
+                                     offset)
+        groups = sorted(sums)
+        stop = None if limit is None else offset + limit
+        rows = [group + (influx_rollup.to_float(sums[group][0]),
+                         influx_rollup.to_float(sums[group][1]))
+                for group in groups[offset:stop]]
+        return query.grouped_total(rows, groupby, len(groups), begin, end,
+                                   self.period)
+
+    def _time_sums(self, days, low, high, types, scopes, by_type):
+        """Sums per (period start, type or '') of the points in [low,
+        high) from the days' (time, type, scope) cells."""
+        period = int(self.period) * 10 ** 6
+        sums = {}
+        for day in days:
+            for (moment, kind, scope), cell in day.times.items():
+                if not low <= moment < high or (types and kind not in types
+                                                or scopes is not None
+                                                and scope not in scopes):
+                    continue
+                group = (from_micros(moment - moment % period),
+                         kind if by_type else '')
+                total = sums.setdefault(group, [0, 0, 0])
+                total[0] += cell[0]
+                total[1] += cell[1]
+                total[2] += cell[2]
+        return sums
+
+    def _rollup_page(self, begin, end, filters, metric_types, offset,
+                     limit):
+        """A page of points: the rollups count the points of each
+        period (each day when filtered on tags), and only the periods
+        the page falls in are read."""
+        marker = self._rollup_keys(begin, end, list(filters or {}))
+        if marker is None or any('' in map(str, values)
+                                 for values in (filters or {}).values()):
+            return None  # (an empty value: a point's own groupby decides)
+        low, high = _micros(begin), _micros(end)
+        types = frozenset(metric_types or ())
+        scopes = _scopes(filters, self.scope_key)
+        if filters and scopes is None:
+            days = self._rollups.covering(low, high, marker)
+            if days is None:
+                return None
+            wanted = tuple(sorted((k, frozenset(str(v) for v in values))
+                                  for k, values in filters.items()))
+            buckets = []
+            for day in days:
+                count = sum(c[2] for c in day.view((), wanted,
+                                                   types).values())
+                if count:
+                    buckets.append((day.first, day.last + 1, count))
+        else:
+            days = self._rollups.fresh_days(low, high, marker)
+            counts = {}
+            for day in days:
+                for (moment, kind, scope), cell in day.times.items():
+                    if low <= moment < high and (
+                            not types or kind in types) and (
+                            scopes is None or scope in scopes):
+                        counts[moment] = counts.get(moment, 0) + cell[2]
+            buckets = [(t, t + 1, counts[t]) for t in sorted(counts)]
+        total = sum(b[2] for b in buckets)
+        seen, start, stop = 0, None, None
+        for first, last, count in buckets:
+            if stop is not None and seen >= offset + limit:
+                break
+            if seen + count > offset:
+                if start is None:
+                    start, skip = first, offset - seen
+                stop = last
+            seen += count
+        page = []
+        if start is not None and limit:
+            points = self._points(from_micros(start), from_micros(stop),
+                                  filters, metric_types,
+                                  self._field_keys(marker))
+            page = [p[:8] for p in points[skip:skip + limit]]
+        return {'total': total, 'dataframes': dataframe.frames_from_rows(page)}
+
     def scope_ids(self, begin, end, scope_key):
+        if scope_key not in self._field_keys() and \
+                scope_key not in storage_v2.CALENDAR_FORMATS:
+            # a tag: one query of the values present in the window
+            params = query.NamedParams()
+            clauses = self._time_clauses(begin, end, params)
+            where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
+            result = self._query('SELECT COUNT(qty) FROM %s%s GROUP BY %s'
+                                 % (MEASUREMENT, where,
+                                    quote_identifier(scope_key)), params)
+            values = {(tags or {}).get(scope_key) or None
+                      for (_, tags), _ in result.items()}
+            values.discard(None)
+            return sorted(values)
         values = {attribute(p, scope_key)
                   for p in self._points(begin, end, None, None)}
         values.discard(None)
@@ -348,6 +548,31 @@ def tag_text(text):
     the server keeps both)."""
     return (text.replace(' ', '\\ ').replace(',', '\\,')
             .replace('=', '\\='))
+
+
+def _scopes(filters, scope_key):
+    """The scope values ``filters`` asks for when it filters on the scope
+    key alone, else None."""
+    if not filters or set(filters) != {scope_key}:
+        return None
+    return frozenset(str(v) for v in filters[scope_key])
+
+
+def _rows(result):
+    """The rows of an ungrouped answer as dicts (ResultSet.get_points
+    without its per-row checks)."""
+    for series in result.raw.get('series', []):
+        columns = series['columns']
+        for values in series['values']:
+            yield dict(zip(columns, values))
+
+
+def _micros(moment):
+    return (moment - EPOCH) // datetime.timedelta(microseconds=1)
+
+
+def from_micros(value):
+    return EPOCH + datetime.timedelta(microseconds=value)
 
 
 def _bind(params, value):
