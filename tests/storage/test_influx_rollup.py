@@ -150,7 +150,7 @@ class RollupTest(unittest.TestCase):
                                ({'id': ['vm-p1', 'img-p2']}, None),
                                ({'project_id': ['p1']}, ['volume']),
                                (None, ['volume', 'image'])):
-            whole = [p[:8] for p in self.storage._points(
+            whole = [p[:9] for p in self.storage._points(
                 BEGIN, END, filters, types)]
             for limit in (1, 7, 100, 1000):
                 for offset in range(0, len(whole) + limit, 97):

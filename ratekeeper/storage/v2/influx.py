@@ -519,7 +519,7 @@ class InfluxStorage(storage_v2.BaseStorage):
             points = self._points(from_micros(start), from_micros(stop),
                                   filters, metric_types,
                                   self._field_keys(marker))
-            page = [p[:8] for p in points[skip:skip + limit]]
+            page = [p[:9] for p in points[skip:skip + limit]]
         return {'total': total, 'dataframes': dataframe.frames_from_rows(page)}
 
     def scope_ids(self, begin, end, scope_key):
