@@ -5,6 +5,8 @@ cloudkitty.conf sections read the same here. Every option can also be set
 through the environment as ``OS_<GROUP>__<OPTION>`` (oslo.config's
 environment source), which is how ``make run`` starts with no config file.
 """
+import os
+
 from oslo_config import cfg
 
 CONF = cfg.CONF
@@ -244,7 +246,11 @@ orchestrator_opts = [
                     'no coordination, for one processor process alone '
                     '(its threads still exclude each other; tooz is not '
                     'loaded).'),
-    cfg.IntOpt('max_workers', default=4, min=0,
+    # CloudKitty's default too; each worker in flight holds a scope's
+    # collected periods and a chunk of rated points (1 to 2 MB of a
+    # processor's peak RSS each, see bench/README.md, processor)
+    cfg.IntOpt('max_workers', default=os.cpu_count() or 1, min=0,
+               sample_default='<number of CPUs>',
                help='Scopes processed at once by one processor process '
                     '(threads). 0: the process collects nothing.'),
     cfg.IntOpt('max_threads', default=16, min=1,

@@ -73,3 +73,43 @@ def test_processor_on_postgresql_loads_no_mysql_dialect(tmp_path):
                                    'sqlalchemy.dialects.mysql',
                                    'sqlalchemy.dialects.sqlite'})
     assert 'psycopg2' in modules
+
+
+def test_processor_on_mariadb_loads_no_cryptography(tmp_path):
+    # pymysql imports cryptography (~9 MB resident) for one login kind
+    # that MariaDB never asks for; ratekeeper defers it to its first use
+    with databases.temporary_database('mariadb', 'footprint') as url:
+        modules = _modules(tmp_path, url, '')
+    assert not modules & (NEVER | {'cryptography', 'psycopg2', 'tooz',
+                                   'sqlalchemy.dialects.postgresql',
+                                   'sqlalchemy.dialects.sqlite'})
+    assert 'pymysql' in modules
+
+
+SHA2_LOGIN = '''
+import sys
+from ratekeeper import db
+db._pymysql_without_eager_cryptography()
+assert 'cryptography' not in sys.modules
+from pymysql import _auth
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+public = key.public_key().public_bytes(
+    serialization.Encoding.PEM,
+    serialization.PublicFormat.SubjectPublicKeyInfo)
+salt = b'0123456789abcdefghij'
+sent = _auth.sha2_rsa_encrypt(b'secret', salt, public)
+oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()),
+                    algorithm=hashes.SHA1(), label=None)
+print(key.decrypt(sent, oaep) == _auth._xor_password(b'secret\\0', salt))
+'''
+
+
+def test_pymysql_sha2_login_still_encrypts_once_cryptography_is_used():
+    # what a MySQL server asking for caching_sha2_password over a
+    # connection without TLS gets: the password RSA-encrypted with its key
+    result = subprocess.run([sys.executable, '-c', SHA2_LOGIN],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['True']
