@@ -41,8 +41,8 @@ scope_reset_body = {
     vo.Optional('scope_key'): v.identifier_list(40),
     vo.Optional('fetcher'): v.identifier_list(40),
     vo.Optional('collector'): v.identifier_list(40),
-    vo.Optional('last_processed_timestamp'): v.datetime_value,
-    vo.Optional('state'): v.datetime_value,
+    vo.Optional('last_processed_timestamp'): v.collect_time,
+    vo.Optional('state'): v.collect_time,
 }
 
 scope_patch_body = {
@@ -51,12 +51,12 @@ scope_patch_body = {
     vo.Optional('fetcher'): SCOPE_FIELD,
     vo.Optional('collector'): SCOPE_FIELD,
     vo.Optional('active'): v.boolean_value,
-    vo.Optional('last_processed_timestamp'): v.datetime_value,
+    vo.Optional('last_processed_timestamp'): v.collect_time,
 }
 
 scope_post_body = {
     vo.Required('scope_id'): SCOPE_ID,
-    vo.Required('last_processed_timestamp'): v.datetime_value,
+    vo.Required('last_processed_timestamp'): v.collect_time,
     vo.Optional('scope_key'): SCOPE_FIELD,
     vo.Optional('fetcher'): SCOPE_FIELD,
     vo.Optional('collector'): SCOPE_FIELD,

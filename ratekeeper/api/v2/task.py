@@ -44,8 +44,8 @@ v.describe(order_value, {'type': 'string', 'enum': ['asc', 'desc']})
 
 reprocess_post_body = {
     vo.Required('scope_ids'): v.identifier_list(256),
-    vo.Required('start_reprocess_time'): v.datetime_value,
-    vo.Required('end_reprocess_time'): v.datetime_value,
+    vo.Required('start_reprocess_time'): v.collect_time,
+    vo.Required('end_reprocess_time'): v.collect_time,
     vo.Required('reason'): reason_text,
 }
 

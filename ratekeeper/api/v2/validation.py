@@ -6,6 +6,7 @@ returns (``[api] response_validation`` says what a mismatch does). The
 decorators keep the method's name and docstring, and record the schemas on
 it so that other tools (documentation, OpenAPI) can read them.
 """
+import datetime
 import functools
 import logging
 import re
@@ -185,6 +186,27 @@ def datetime_value(value):
 
 
 describe(datetime_value, {'type': 'string', 'format': 'date-time'})
+
+_EARLIEST = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+
+
+def collect_time(value):
+    """A datetime_value that collect periods are counted from (a scope's
+    last processed timestamp, a reprocessing window): floored to its
+    period, which must stay a datetime, and before dataframe.LATEST_END,
+    as the periods stored after it end by then."""
+    moment = datetime_value(value)
+    period = flask.current_app.config['RATEKEEPER_CONF'].collect.period
+    if (moment >= dataframe.LATEST_END
+            or moment - _EARLIEST < datetime.timedelta(seconds=period)):
+        raise voluptuous.Invalid(
+            'date out of range %r: a collect time is before %s and a '
+            'period after 0001-01-01' % (value[:64],
+                                         dataframe.LATEST_END.date()))
+    return moment
+
+
+describe(collect_time, {'type': 'string', 'format': 'date-time'})
 
 
 MAX_INTEGER = 2 ** 62  # far beyond any count, within SQL's BIGINT
