@@ -379,20 +379,28 @@ def test_a_refusal_of_the_api_is_shown(page, server):
 
 def hold_every_slot(url, slots):
     """Requests the server has taken and waits on: their bodies never
-    end, so every further request gets the load shedder's 503."""
+    end, so every further request gets the load shedder's 503. One more
+    is opened each time the server still answers, up to four times the
+    slots: a connection the server has not taken yet (a busy machine, a
+    thread still on the browser's idle connections) then leaves no slot
+    free for long."""
     port = urllib.parse.urlparse(url).port
-    sockets = []
-    for _ in range(slots):
-        sock = socket.create_connection(('127.0.0.1', port))
-        sock.sendall(b'POST /v2/dataframes HTTP/1.1\r\nHost: x\r\n'
-                     b'Content-Type: application/json\r\n'
-                     b'Content-Length: 1000\r\n\r\n{"dataframes": ')
-        sockets.append(sock)
-    deadline = time.monotonic() + 10
+    sockets = [_endless_request(port) for _ in range(slots)]
+    deadline = time.monotonic() + 20
     while requests.get(url + '/', timeout=5).status_code != 503:
         assert time.monotonic() < deadline, 'the slots were never taken'
+        if len(sockets) < 4 * slots:
+            sockets.append(_endless_request(port))
         time.sleep(0.05)
     return sockets
+
+
+def _endless_request(port):
+    sock = socket.create_connection(('127.0.0.1', port))
+    sock.sendall(b'POST /v2/dataframes HTTP/1.1\r\nHost: x\r\n'
+                 b'Content-Type: application/json\r\n'
+                 b'Content-Length: 1000\r\n\r\n{"dataframes": ')
+    return sock
 
 
 def test_a_busy_service_gets_a_503_message(page, server):
