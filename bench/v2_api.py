@@ -48,6 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 from tests import clickhouse  # noqa: E402 (the servers the tests start)
 from tests import influx  # noqa: E402
+from tests import live  # noqa: E402
 sys.path.insert(0, HERE)
 import influx_preload  # noqa: E402
 
@@ -227,7 +228,8 @@ def bench_cloudkitty(server, args, common, ratekeeper_url):
     hours = -(-int(common[1]) // (200 * args.scale))
     begin = start.isoformat()
     end = (start + datetime.timedelta(hours=hours)).isoformat()
-    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-ck-') as ck:
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-ck-',
+                                     dir=live.scratch()) as ck:
         cloudkitty = cloudkitty_service.CloudKitty(
             ck, 'sqlite:///%s/cloudkitty.sqlite' % ck,
             'http://127.0.0.1:%d' % server.port, influx_database='bench')
@@ -291,7 +293,8 @@ def main():
         + datetime.timedelta(hours=(int(points) - tail) // per_hour))
     batch = str(args.batch or (1000 if args.scale == 1 else 2000))
     common = ['-n', points, '--scale', str(args.scale)]
-    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-') as state:
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-bench-',
+                                     dir=live.scratch()) as state:
         state = args.state or state
         options, servers = storage_env(args.backend)
         if args.backend == 'influxdb':

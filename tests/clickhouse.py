@@ -68,7 +68,8 @@ class Server:
     """One clickhouse-server process on free ports."""
 
     def __init__(self, tcp_port=None):
-        self.dir = tempfile.mkdtemp(prefix='ratekeeper-clickhouse-')
+        self.dir = tempfile.mkdtemp(prefix='ratekeeper-clickhouse-',
+                                    dir=live.scratch())
         self.tcp_port = tcp_port or live.free_port()
         self.process = None
 

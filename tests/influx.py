@@ -35,7 +35,8 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 class Server:
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix='ratekeeper-influxdb-')
+        self.dir = tempfile.mkdtemp(prefix='ratekeeper-influxdb-',
+                                    dir=live.scratch())
         self.port = live.free_port()
         self.process = None
 

@@ -56,7 +56,8 @@ def running_prometheus(families):
     if not shutil.which('prometheus') or not shutil.which('promtool'):
         pytest.skip('the Debian package prometheus is not installed '
                     '(make system-packages)')
-    with tempfile.TemporaryDirectory(prefix='ratekeeper-prom-') as directory:
+    with tempfile.TemporaryDirectory(prefix='ratekeeper-prom-',
+                                     dir=live.scratch()) as directory:
         source = directory + '/history.om'
         with open(source, 'w') as stream:
             stream.write(openmetrics(families))
