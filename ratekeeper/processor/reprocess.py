@@ -178,13 +178,24 @@ class Reprocessor:
 
     def run_once(self):
         """Act on every pending reset, then every unfinished task; the
-        number of resets and tasks this worker completed."""
+        number of resets and tasks this worker completed. One that fails
+        (its scope's collector down, a script raising) is logged and left
+        for the next pass, after the others had their turn."""
         done = 0
         for reset in self.resets.pending():
-            done += self._apply_reset(reset)
+            done += self._attempt(self._apply_reset, reset, 'reset')
         for task in self.schedule.unfinished():
-            done += self._run_task(task)
+            done += self._attempt(self._run_task, task, 'reprocessing')
         return done
+
+    @staticmethod
+    def _attempt(work, item, what):
+        try:
+            return work(item)
+        except Exception:
+            LOG.exception('%s of scope %s failed; retrying at the next '
+                          'pass', what, item.scope_id)
+            return 0
 
     def run_forever(self, stop):
         """Passes until ``stop`` (an Event) is set; a failing pass is

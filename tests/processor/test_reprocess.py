@@ -175,6 +175,47 @@ def test_all_scopes_are_reprocessed(loaded):
     assert hourly_rates(client, B)[iso(hour(0))] == 2.0
 
 
+class FailingFor:
+    """A reprocessing source whose re-rating of one scope fails (its
+    collector down, a script raising), the others' as usual."""
+
+    def __init__(self, source, scope_id):
+        self.source, self.scope_id = source, scope_id
+
+    def rated(self, scope_id, scope_key, begin, end):
+        if scope_id == self.scope_id:
+            raise RuntimeError('the source of %s is down' % scope_id)
+        return self.source.rated(scope_id, scope_key, begin, end)
+
+    def close(self):
+        self.source.close()
+
+
+def test_a_failing_task_leaves_the_others_done(loaded):
+    client = loaded['client']
+    before_a = hourly_rates(client, A)
+    for project in (A, B):
+        call(client, 'POST', '/v2/task/reprocesses',
+             {'scope_ids': project, 'start_reprocess_time': iso(hour(0)),
+              'end_reprocess_time': iso(hour(0)), 'reason': 'one hour'},
+             202)
+    conf, storage = loaded['conf'], loaded['storage']
+    failing = FailingFor(reprocess.default_source(conf, storage), A)
+    worker = reprocess.Reprocessor(conf, storage, source=failing)
+    try:
+        assert worker.run_once() == 1  # B's, though A's came first
+    finally:
+        worker.close()
+    assert hourly_rates(client, B)[iso(hour(0))] == 2.0
+    assert hourly_rates(client, A) == before_a  # nothing of A changed
+    [left] = schedule.Schedule(conf).unfinished()
+    assert left.scope_id == A
+
+    assert run_worker(loaded) == [1]  # its source back: done at last
+    assert hourly_rates(client, A)[iso(hour(0))] == 3.0
+    assert schedule.Schedule(conf).unfinished() == []
+
+
 def test_a_reset_deletes_the_periods_after_its_timestamp(loaded):
     client = loaded['client']
     call(client, 'PUT', '/v2/scope',
