@@ -1,6 +1,7 @@
 """WSGI middleware around the dispatcher: request id, load, size limit,
 version negotiation, auth, context, per-version headers."""
 import io
+import logging
 import re
 import threading
 
@@ -11,6 +12,8 @@ from ratekeeper import context as rk_context
 from ratekeeper import errors
 from ratekeeper.api import errors as api_errors
 from ratekeeper.api import versions as api_versions
+
+LOG = logging.getLogger(__name__)
 
 
 class BodySizeLimit:
@@ -101,7 +104,9 @@ class KeystoneAuth:
         self.public_routes = frozenset(public_routes)
         self.public_prefixes = tuple(public_prefixes)
         rk_conf.register_keystone_opts(conf)
+        from keystoneauth1 import exceptions as ks_exceptions
         from keystonemiddleware import auth_token  # see register_keystone_opts
+        self.keystone_errors = ks_exceptions.ClientException
         self.protected = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
 
@@ -111,7 +116,20 @@ class KeystoneAuth:
         if path in self.public_routes or (path + '/').startswith(
                 self.public_prefixes):
             return self.app(environ, start_response)
-        return self.protected(environ, start_response)
+        try:
+            return self.protected(environ, start_response)
+        except self.keystone_errors as exc:
+            # auth_token names Keystone in the 401 it refuses a request
+            # with: without [keystone_authtoken] www_authenticate_uri it
+            # asks its auth plugin, which may be missing or out of reach.
+            # The caller still gets its 401, without the address.
+            LOG.error('cannot name Keystone in a 401: %s (set '
+                      '[keystone_authtoken] www_authenticate_uri)', exc)
+            return api_errors.json_error(
+                start_response, 401,
+                'The request needs a valid token of the identity service.',
+                errors.UNAUTHORIZED,
+                environ.get(api_errors.REQUEST_ID_KEY))
 
 
 class RequestId:

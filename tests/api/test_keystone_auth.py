@@ -7,6 +7,7 @@ every other one). The same against a real Keystone server, with real tokens
 of every scope: test_keystone_live.py.
 """
 import pytest
+from keystoneauth1 import loading as ks_loading
 from keystonemiddleware import fixture as ks_fixture
 from werkzeug import test as werkzeug_test
 
@@ -59,6 +60,37 @@ def test_no_token_is_a_json_401(keystone_service):
     assert response.status_code == 401
     assert response.json['code'] == 'ratekeeper.unauthorized'
     assert response.json['message']
+
+
+@pytest.mark.parametrize('auth_options', [
+    {},  # no auth plugin at all
+    {'auth_type': 'password', 'auth_url': 'http://127.0.0.1:9/v3',
+     'username': 'ratekeeper', 'password': 'secret',
+     'project_name': 'service', 'user_domain_id': 'default',
+     'project_domain_id': 'default'},  # a Keystone out of reach
+])
+def test_no_token_is_a_401_without_www_authenticate_uri(
+        tmp_path, auth_options):
+    """auth_token asks its auth plugin where Keystone is for the 401's
+    WWW-Authenticate header; a missing or unreachable one was a 500."""
+    conf = fixtures.make_conf(str(tmp_path))
+    conf.set_override('auth_strategy', 'keystone')
+    migration.upgrade(conf)
+    storage = rk_storage.get_storage(conf)
+    rk_conf.register_keystone_opts(conf)
+    client = werkzeug_test.Client(rk_app.build_app(conf, storage))
+    if auth_options:
+        conf.register_opts(ks_loading.get_auth_plugin_conf_options(
+            auth_options['auth_type']), 'keystone_authtoken')
+    for name, value in auth_options.items():
+        conf.set_override(name, value, 'keystone_authtoken')
+    try:
+        response = client.get('/v2/summary')
+        assert response.status_code == 401, response.get_data()
+        assert response.json['code'] == 'ratekeeper.unauthorized'
+        assert client.get('/').status_code == 200  # still serving
+    finally:
+        storage.close()
 
 
 def test_an_unknown_token_is_a_401(keystone_service):
