@@ -704,6 +704,22 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return self._rollup_total(parts, begin, end, groupby, filters,
                                       metric_types, offset, limit)
         where, params = self._where(begin, end, filters, metric_types)
+        exprs = self._group_exprs(groupby, self._attribute)
+        if not exprs:
+            return self._grand_total(begin, end, where, params, offset)
+        names = ['k%d' % i for i in range(len(exprs))]
+        select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
+        return self._page_of_groups(
+            f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
+            f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
+            f'ORDER BY {", ".join(names)}',
+            f'SELECT 1 FROM {TABLE} WHERE {where} '
+            f'GROUP BY {", ".join(exprs)}',
+            params, groupby, begin, end, offset, limit)
+
+    def _group_exprs(self, groupby, attribute):
+        """The SQL of each groupby key, ``attribute(key)`` naming the
+        column of an attribute."""
         exprs = []
         for key in groupby:
             if key == 'time':
@@ -711,23 +727,22 @@ class DuckDBStorage(storage_v2.BaseStorage):
             elif key == 'type':
                 exprs.append('type')
             else:
-                exprs.append("COALESCE(%s, '')" % self._attribute(key))
-        if not exprs:
-            return self._grand_total(begin, end, where, params, offset)
-        names = ['k%d' % i for i in range(len(exprs))]
-        select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
+                exprs.append("COALESCE(%s, '')" % attribute(key))
+        return exprs
+
+    def _page_of_groups(self, ordered_groups, groups, params, groupby,
+                        begin, end, offset, limit):
+        """A summary page: ``ordered_groups`` selects the keys, sums and
+        the number of groups (a window count) of every group in order;
+        ``groups`` one row a group, counted when the page is past them."""
         page = ' LIMIT %d' % limit if limit is not None else ''
         page += ' OFFSET %d' % offset if offset else ''
-        rows = self._query(
-            f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
-            f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
-            f'ORDER BY {", ".join(names)}{page}', params)
+        rows = self._query(ordered_groups + page, params)
         if rows:
             count = rows[0][-1]
         elif offset:
             count = self._query(
-                f'SELECT COUNT(*) FROM (SELECT 1 FROM {TABLE} WHERE {where} '
-                f'GROUP BY {", ".join(exprs)})', params)[0][0]
+                f'SELECT COUNT(*) FROM ({groups})', params)[0][0]
         else:
             count = 0
         return query.grouped_total([row[:-1] for row in rows], groupby,
@@ -827,14 +842,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 def attribute(key):
                     return quote(GROUPBY_PREFIX + key)
                 sums = 'n, qty, price'
-            exprs = []
-            for key in groupby:
-                if key == 'time':
-                    exprs.append(self._time_bucket())
-                elif key == 'type':
-                    exprs.append('type')
-                else:
-                    exprs.append("COALESCE(%s, '')" % attribute(key))
+            exprs = self._group_exprs(groupby, attribute)
             where = query.where(
                 part_begin, part_end, filters, metric_types, attribute,
                 params, moment=lambda dt, p: p.add(naive_utc(dt)))
@@ -849,22 +857,11 @@ class DuckDBStorage(storage_v2.BaseStorage):
                 f'SELECT {sums}, SUM(n) FROM {source}', params)[0]
             return query.grand_total(begin, end, qty, rate, count, offset)
         keys = ', '.join(names)
-        page = ' LIMIT %d' % limit if limit is not None else ''
-        page += ' OFFSET %d' % offset if offset else ''
-        rows = self._query(
+        return self._page_of_groups(
             f'SELECT {keys}, {sums}, COUNT(*) OVER () FROM {source} '
-            f'GROUP BY {keys} HAVING SUM(n) > 0 ORDER BY {keys}{page}',
-            params)
-        if rows:
-            count = rows[0][-1]
-        elif offset:
-            count = self._query(
-                f'SELECT COUNT(*) FROM (SELECT 1 FROM {source} '
-                f'GROUP BY {keys} HAVING SUM(n) > 0)', params)[0][0]
-        else:
-            count = 0
-        return query.grouped_total([row[:-1] for row in rows], groupby,
-                                   count, begin, end, self.period)
+            f'GROUP BY {keys} HAVING SUM(n) > 0 ORDER BY {keys}',
+            f'SELECT 1 FROM {source} GROUP BY {keys} HAVING SUM(n) > 0',
+            params, groupby, begin, end, offset, limit)
 
     def _grand_total(self, begin, end, where, params, offset):
         qty, rate, count = self._query(
