@@ -185,6 +185,14 @@ def seconds(moment):
     return math.ceil((moment - EPOCH).total_seconds())
 
 
+def stored_range(moment):
+    """``moment`` brought within [EPOCH, LAST_MOMENT], where every stored
+    point lies: a bound outside DateTime's range would wrap around in
+    ClickHouse (2107 read as 1971), and no point lies beyond either end,
+    so a bound moved to it selects the same points."""
+    return min(max(moment, EPOCH), LAST_MOMENT)
+
+
 def attribute_arrays(dicts):
     """Keys and text values of each dict, absent (None) values left out;
     when every value is text (the usual case) the dicts are taken as they
@@ -672,7 +680,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             begin, end, filters, metric_types,
             lambda key: (self._attribute_text if key in text_keys
                          else self._attribute)(key, params, column), params,
-            moment=lambda dt, p: 'toDateTime(%s)' % p.add(seconds(dt)))
+            moment=lambda dt, p: 'toDateTime(%s)' % p.add(
+                seconds(stored_range(dt))))
         if scopes:
             clause += ' AND ' + query.in_list('scope', scopes, params)
         return clause
@@ -686,8 +695,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
     def _rollup_for(self, begin, end, groupby, filters):
         """The rollup that can answer a sum grouped by ``groupby`` under
         ``filters``: BY_BEGIN when only time, type and the scope matter,
-        BY_MONTH when the period does not (no time, no day or week key),
-        else None (the points)."""
+        BY_MONTH when the period does not (no time, no day or week key)
+        and the window meets the stored range, else None (the points)."""
         keys = set(groupby) | set(filters or {})
         scope_only = all(
             self._is_scope(key) and values and all(str(v) for v in values)
@@ -696,7 +705,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                               for key in groupby):
             return BY_BEGIN
         if (begin is not None and end is not None and 'time' not in keys
-                and not keys & set(DAY_CALENDAR_KEYS)):
+                and not keys & set(DAY_CALENDAR_KEYS)
+                and stored_range(begin) < stored_range(end)):
             return BY_MONTH
         return None
 
@@ -762,6 +772,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         either from the points in the window, or from the month's rollup
         minus the points outside the window, whichever reads fewer
         points (counted in the per-period rollup)."""
+        begin, end = stored_range(begin), stored_range(end)
         months = month_starts(begin, end)
         cut = [m for m in months if m < begin or
                (m + datetime.timedelta(days=32)).replace(day=1) > end]

@@ -226,11 +226,16 @@ class InfluxStorage(storage_v2.BaseStorage):
                 and key not in storage_v2.CALENDAR_FORMATS}
 
     def _time_clauses(self, begin, end, params):
+        """Bounds moved within [EPOCH, LAST_MOMENT], where every stored
+        point lies (the same points): a time literal beyond InfluxDB's
+        nanoseconds (after 2262-04-11) is an error there."""
         clauses = []
         if begin is not None:
-            clauses.append('time >= $' + _bind(params, rfc3339(begin)))
+            clauses.append('time >= $' + _bind(
+                params, rfc3339(min(max(begin, EPOCH), LAST_MOMENT))))
         if end is not None:
-            clauses.append('time < $' + _bind(params, rfc3339(end)))
+            clauses.append('time < $' + _bind(
+                params, rfc3339(min(max(end, EPOCH), LAST_MOMENT))))
         return clauses
 
     def _points(self, begin, end, filters, metric_types, fields=None):
