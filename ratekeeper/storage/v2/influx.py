@@ -128,6 +128,7 @@ class InfluxStorage(storage_v2.BaseStorage):
                 raise errors.InvalidInput(
                     'Periods must lie between 1970-01-01 and 2262-01-01 '
                     'with this storage.')
+        _refuse_unstorable_tags(batch)
         push_id = time.time_ns() // 1000 * 1024 + \
             next(self._push_count) % 1024
         descriptions = batch.descriptions()
@@ -545,6 +546,25 @@ class InfluxStorage(storage_v2.BaseStorage):
                   for p in self._points(begin, end, None, None)}
         values.discard(None)
         return sorted(values)
+
+
+def _refuse_unstorable_tags(batch):
+    """InvalidInput when a tag of the batch (a type, a groupby key or
+    value) is a text line protocol cannot carry: a line break ends the
+    line, and a backslash at the end escapes the separator after it.
+    InfluxDB would store the batch's other points and refuse these (a
+    partial write); checked first, nothing is written."""
+    texts = set(batch.type)
+    for groupby in batch.groupby:
+        texts.update(groupby)
+        texts.update(dataframe.text(value) for value in groupby.values()
+                     if value is not None)
+    for text in texts:
+        if '\n' in text or text.endswith('\\'):
+            raise errors.InvalidInput(
+                'InfluxDB cannot store a type, groupby key or groupby '
+                'value holding a line break or ending with a backslash: '
+                '%r.' % text)
 
 
 def tag_text(text):
