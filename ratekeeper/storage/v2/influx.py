@@ -128,7 +128,6 @@ class InfluxStorage(storage_v2.BaseStorage):
                 raise errors.InvalidInput(
                     'Periods must lie between 1970-01-01 and 2262-01-01 '
                     'with this storage.')
-        _refuse_unstorable_tags(batch)
         push_id = time.time_ns() // 1000 * 1024 + \
             next(self._push_count) % 1024
         descriptions = batch.descriptions()
@@ -233,10 +232,10 @@ class InfluxStorage(storage_v2.BaseStorage):
         clauses = []
         if begin is not None:
             clauses.append('time >= $' + _bind(
-                params, rfc3339(min(max(begin, EPOCH), LAST_MOMENT))))
+                params, rfc3339(_stored_range(begin))))
         if end is not None:
             clauses.append('time < $' + _bind(
-                params, rfc3339(min(max(end, EPOCH), LAST_MOMENT))))
+                params, rfc3339(_stored_range(end))))
         return clauses
 
     def _points(self, begin, end, filters, metric_types, fields=None):
@@ -548,29 +547,17 @@ class InfluxStorage(storage_v2.BaseStorage):
         return sorted(values)
 
 
-def _refuse_unstorable_tags(batch):
-    """InvalidInput when a tag of the batch (a type, a groupby key or
-    value) is a text line protocol cannot carry: a line break ends the
-    line, and a backslash at the end escapes the separator after it.
-    InfluxDB would store the batch's other points and refuse these (a
-    partial write); checked first, nothing is written."""
-    texts = set(batch.type)
-    for groupby in batch.groupby:
-        texts.update(groupby)
-        texts.update(dataframe.text(value) for value in groupby.values()
-                     if value is not None)
-    for text in texts:
-        if '\n' in text or text.endswith('\\'):
-            raise errors.InvalidInput(
-                'InfluxDB cannot store a type, groupby key or groupby '
-                'value holding a line break or ending with a backslash: '
-                '%r.' % text)
-
-
 def tag_text(text):
     """A tag key or value in line protocol. InfluxDB 1.x keeps a
     backslash of a tag as it is (the client library doubles it, and
-    the server keeps both)."""
+    the server keeps both). A text it cannot carry is InvalidInput: a
+    line break ends the line, and a backslash at the end escapes the
+    separator after it (InfluxDB would store a batch's other points and
+    refuse those; a push makes every line before it writes)."""
+    if '\n' in text or text.endswith('\\'):
+        raise errors.InvalidInput(
+            'InfluxDB cannot store a type, groupby key or groupby value '
+            'holding a line break or ending with a backslash: %r.' % text)
     return (text.replace(' ', '\\ ').replace(',', '\\,')
             .replace('=', '\\='))
 
@@ -590,6 +577,10 @@ def _rows(result):
         columns = series['columns']
         for values in series['values']:
             yield dict(zip(columns, values))
+
+
+def _stored_range(moment):
+    return min(max(moment, EPOCH), LAST_MOMENT)
 
 
 def _micros(moment):
