@@ -2,6 +2,7 @@
 session, on free 127.0.0.1 ports with a temporary directory, stopped by
 its PID at exit. Tests isolate themselves by database."""
 import atexit
+import contextlib
 import os
 import secrets
 import shutil
@@ -110,3 +111,21 @@ def drop_database(name):
         pass
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def storage(state_path, purpose):
+    """An InfluxDB v2 storage on a new database of the session's server,
+    closed and its database dropped afterwards."""
+    from ratekeeper import storage as rk_storage
+    from ratekeeper.storage import testing
+    name = database_name(purpose)
+    conf = testing.make_conf(
+        str(state_path), storage={'version': 2, 'backend': 'influxdb'},
+        storage_influxdb=server().options(name))
+    opened = rk_storage.get_storage(conf)
+    try:
+        yield opened
+    finally:
+        opened.close()
+        drop_database(name)

@@ -5,21 +5,14 @@ import influxdb
 import pytest
 
 from ratekeeper import dataframe
-from ratekeeper import storage as rk_storage
 from ratekeeper.storage import testing
 from tests import influx
 
 
 @pytest.fixture
 def storage(tmp_path):
-    name = influx.database_name('descriptions')
-    conf = testing.make_conf(
-        str(tmp_path), storage={'version': 2, 'backend': 'influxdb'},
-        storage_influxdb=influx.server().options(name))
-    storage = rk_storage.get_storage(conf)
-    yield storage
-    storage.close()
-    influx.drop_database(name)
+    with influx.storage(tmp_path, 'descriptions') as opened:
+        yield opened
 
 
 def points(storage):

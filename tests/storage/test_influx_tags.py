@@ -8,7 +8,6 @@ from werkzeug import test as werkzeug_test
 
 from ratekeeper import dataframe
 from ratekeeper import errors
-from ratekeeper import storage as rk_storage
 from ratekeeper.api import app as rk_app
 from ratekeeper.storage import testing
 from tests import influx
@@ -16,16 +15,9 @@ from tests import influx
 
 @pytest.fixture
 def storage(tmp_path):
-    name = influx.database_name('tags')
-    conf = testing.make_conf(
-        str(tmp_path), storage={'version': 2, 'backend': 'influxdb'},
-        storage_influxdb=influx.server().options(name))
-    conf.set_override('auth_strategy', 'noauth')
-    storage = rk_storage.get_storage(conf)
-    storage.init()
-    yield storage
-    storage.close()
-    influx.drop_database(name)
+    with influx.storage(tmp_path, 'tags') as opened:
+        opened.init()
+        yield opened
 
 
 def stored(storage):
@@ -60,6 +52,7 @@ def test_a_push_with_an_unstorable_tag_stores_nothing(storage, where,
 
 
 def test_the_api_answers_400_and_stores_nothing(storage):
+    storage.conf.set_override('auth_strategy', 'noauth')
     client = werkzeug_test.Client(rk_app.build_app(storage.conf, storage))
     response = client.post(
         '/v2/dataframes', headers={'Content-Type': 'application/json'},
