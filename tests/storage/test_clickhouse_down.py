@@ -127,12 +127,12 @@ def test_a_delete_waits_for_the_inserts_running_before_it(own_server,
     try:
         storage.init()
         insert = threading.Thread(target=slow.execute, args=(
-            "INSERT INTO rk_inflight.rated_points (begin, end, type, unit, "
-            "qty, price, scope, groupby_keys, groupby_values, metadata_keys,"
-            " metadata_values, push_id, row) SELECT toDateTime('2015-01-04 "
-            "00:00:00', 'UTC'), toDateTime('2015-01-04 01:00:00', 'UTC'), "
-            "'instance', 'u', 1, 0.5, 'p', ['project_id'], ['p'], [], [], "
-            "1, toUInt32(sleep(2))",))
+            "INSERT INTO rk_inflight.rated_points_ingest (begin_seconds, "
+            "end_seconds, type, unit, qty, price, scope, groupby_keys_text, "
+            "groupby_values_text, metadata_keys_text, metadata_values_text, "
+            "push_id, row) SELECT 1420329600, 1420333200, 'instance', 'u', "
+            "1, 0.5, 'p', 'project_id', 'p', '', '', 1, "
+            "toUInt32(sleep(2))",))
         insert.start()
         while not storage._execute(
                 "SELECT count() FROM system.processes WHERE query LIKE "
