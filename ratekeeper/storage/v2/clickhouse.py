@@ -190,7 +190,8 @@ def split_text(column):
     point has no keys (a point's one value may be '')."""
     keys = column.replace('_values', '_keys')
     return ("if({0}_text = '', emptyArrayString(), "
-            "splitByChar('\\x1F', {1}_text))".format(keys, column))
+            "splitByChar('\\x{2:02X}', {1}_text))"
+            .format(keys, column, ord(ATTRIBUTE_SEPARATOR)))
 
 
 INGESTS = {
