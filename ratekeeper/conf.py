@@ -122,6 +122,20 @@ storage_clickhouse_opts = [
     cfg.FloatOpt('query_timeout', default=60, min=1,
                  help='Seconds a query or insert may wait for ClickHouse '
                       'to answer; beyond, the request gets a 503.'),
+    cfg.BoolOpt('group_commit', default=False,
+                help='Pushes made at the same moment by the API processes '
+                     'of one host (and their threads) go to ClickHouse as '
+                     'one insert, each answered once that insert returned. '
+                     'ClickHouse makes a part per insert in every table a '
+                     'push reaches: with 4 workers this cuts its server\'s '
+                     'CPU per point by about 60%, for about 1.5 ms more '
+                     'API CPU per 1000 points and up to 50 ms more per '
+                     'push; one process of the host writes for all (over a '
+                     'Linux abstract UNIX socket), another takes over when '
+                     'it dies. Worth it when the ClickHouse server is what '
+                     'runs out of CPU (many API hosts, one server). Not '
+                     'used with a cluster: one shard failing would fail '
+                     'the pushes stored on the others.'),
 ]
 
 # CloudKitty's [storage_influxdb] options, so its section carries over

@@ -85,7 +85,7 @@ def test_clickhouse_killed_under_a_running_processor(prometheus_history,
             # the processor meets the dead server (its pushes and deletes
             # fail) and goes on retrying
             deadline = time.monotonic() + 60
-            while 'StorageError: ClickHouse is out of reach' not in \
+            while 'Unreachable: ClickHouse is out of reach' not in \
                     log_path.read_text():
                 assert process.poll() is None
                 assert time.monotonic() < deadline, 'no failure seen'

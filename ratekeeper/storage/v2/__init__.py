@@ -30,6 +30,10 @@ class StorageError(Exception):
     """The backend failed or is out of reach (the API answers 503)."""
 
 
+class Unreachable(StorageError):
+    """The backend is out of reach (down, or the connection went away)."""
+
+
 class BaseStorage(abc.ABC):
     # Whether several processes (API workers, hosts) may use the storage
     # at once; [api] workers > 1 is refused otherwise.
