@@ -28,10 +28,11 @@ USAGEGEN = os.path.join(HERE, '..', '..', 'shared', 'bench', 'usagegen.py')
 
 
 def process_cpu(pid):
-    """User + system CPU seconds of a process, from /proc."""
+    """(user, system) CPU seconds of a process, from /proc."""
     with open('/proc/%d/stat' % pid) as stream:
         fields = stream.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    tick = os.sysconf('SC_CLK_TCK')
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def main():
@@ -40,12 +41,19 @@ def main():
     parser.add_argument('--backend', default='clickhouse',
                         choices=['clickhouse', 'duckdb'])
     parser.add_argument('--usagegen', default=USAGEGEN)
+    parser.add_argument('--bodies-per-push', type=int, default=1,
+                        help="push this many of the generator's bodies at "
+                             'once (what a group commit of that many '
+                             'concurrent pushes would insert)')
     args = parser.parse_args()
     bodies = subprocess.run(
         [sys.executable, args.usagegen, 'dump', '-n', str(args.n)],
         check=True, capture_output=True, text=True).stdout.splitlines()
-    batches = [dataframe.parse_dataframes(json.loads(b)['dataframes'])
-               for b in bodies]
+    frames = [json.loads(body)['dataframes'] for body in bodies]
+    group = args.bodies_per_push
+    batches = [dataframe.parse_dataframes(
+        [frame for body in frames[i:i + group] for frame in body])
+        for i in range(0, len(frames), group)]
     with tempfile.TemporaryDirectory(prefix='ratekeeper-cpu-') as state:
         server, options = None, {}
         if args.backend == 'clickhouse':
@@ -56,15 +64,19 @@ def main():
             conf = testing.make_conf(
                 state, storage={'backend': args.backend}, **options)
             storage = rk_storage.get_storage(conf)
-            server_before = process_cpu(server.process.pid) if server else 0
+            server_before = (process_cpu(server.process.pid) if server
+                             else (0, 0))
             wall, cpu = time.perf_counter(), time.process_time()
             for batch in batches:
                 storage.push(batch)
             storage.total(None, None)  # DuckDB: the staged points too
             cpu = time.process_time() - cpu
             wall = time.perf_counter() - wall
-            server_cpu = (process_cpu(server.process.pid) - server_before
-                          if server else 0)
+            server_after = (process_cpu(server.process.pid) if server
+                            else (0, 0))
+            server_user, server_system = (
+                after - before
+                for after, before in zip(server_after, server_before))
             storage.close()
         finally:
             if server:
@@ -75,7 +87,10 @@ def main():
         'points_per_push': len(batches[0]),
         'wall_s': round(wall, 2),
         'pusher_cpu_ms_per_1000': round(cpu * 1000 / thousands, 2),
-        'server_cpu_ms_per_1000': round(server_cpu * 1000 / thousands, 2),
+        'server_cpu_ms_per_1000': round(
+            (server_user + server_system) * 1000 / thousands, 2),
+        'server_system_ms_per_1000': round(
+            server_system * 1000 / thousands, 2),
     }))
 
 

@@ -36,6 +36,7 @@ import datetime
 import json
 import math
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -155,6 +156,22 @@ def cpu_seconds(server, storage_servers):
     return used
 
 
+def clickhouse_inserts(storage_servers):
+    """Inserts the ClickHouse servers took into the points table (the
+    parts they made, merged ones included): several pushes in one insert
+    when the API's group commit gathered them."""
+    from clickhouse_driver import Client
+    inserts = 0
+    for server in storage_servers:
+        client = Client('127.0.0.1', port=server.tcp_port)
+        inserts += client.execute(
+            "SELECT count() FROM system.parts WHERE database = 'bench' AND "
+            "table IN ('rated_points', 'rated_points_local') AND "
+            'level = 0')[0][0]
+        client.disconnect()
+    return inserts
+
+
 def cpu_report(before, after, points):
     """CPU ms per 1000 points of the API workers and storage servers."""
     per_1000 = {kind: round((after[kind] - before[kind]) * 1e6 / points, 2)
@@ -248,6 +265,12 @@ def bench_cloudkitty(server, args, common, ratekeeper_url):
     print('ratekeeper:')
 
 
+def children_cpu_seconds():
+    """CPU seconds of this process's ended children (the generator)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def usagegen(generator, *args):
     done = subprocess.run([sys.executable, generator, *args],
                           capture_output=True, text=True)
@@ -322,11 +345,20 @@ def main():
                         '-n', str(tail), '--scale', str(args.scale),
                         '--start', tail_start.isoformat()]
                     before = cpu_seconds(server, servers)
+                    client_before = children_cpu_seconds()
                     print(usagegen(args.usagegen, 'load', '--url', url,
                                    '--batch', batch, '--threads',
                                    args.client_threads, *load))
+                    print(json.dumps({'client_cpu_ms_per_1000_points': round(
+                        (children_cpu_seconds() - client_before) * 1e6
+                        / int(load[1]), 2)}))
                     print(cpu_report(before, cpu_seconds(server, servers),
                                      int(load[1])))
+                    if args.backend.startswith('clickhouse') and \
+                            not args.preload:
+                        print(json.dumps({
+                            'requests': -(-int(load[1]) // int(batch)),
+                            'inserts': clickhouse_inserts(servers)}))
                 print(subprocess.run(['uptime'], capture_output=True,
                                      text=True).stdout)
                 if args.cloudkitty:
