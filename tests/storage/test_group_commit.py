@@ -62,6 +62,35 @@ def name():
     return 'test-' + secrets.token_hex(8)
 
 
+@pytest.fixture
+def store():
+    return Store()
+
+
+@pytest.fixture
+def committer(name, store):
+    """Makes GroupCommits of this test's name over ``store``; closes them
+    all at the end (the first one made to push leads)."""
+    made = []
+
+    def make(**options):
+        made.append(group_commit.GroupCommit(name, store.write, **options))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
+
+
+def hold_a_write(store, leader):
+    """The leader's write of 'first', held until ``store.gate`` is set:
+    the submitting thread and its outcomes."""
+    store.gate.clear()
+    threads, outcomes = submit_in_threads(leader, ['first'])
+    store.writing.wait(10)
+    return threads, outcomes
+
+
 def submit_in_threads(committer, payloads, outcomes=None):
     """Submit each payload from a thread of its own; their outcomes (into
     ``outcomes`` if given): 'stored' or the exception."""
@@ -87,96 +116,71 @@ def wait_until(condition, timeout=10):
         time.sleep(0.01)
 
 
-def test_pushes_queued_during_a_write_are_written_together(name):
-    store = Store()
-    leader = group_commit.GroupCommit(name, store.write)
-    followers = [group_commit.GroupCommit(name, store.write)
-                 for _ in range(3)]
-    try:
-        store.gate.clear()
-        first, outcomes = submit_in_threads(leader, ['first'])
-        store.writing.wait(10)
-        more = []
-        for index, follower in enumerate(followers):
-            threads, _ = submit_in_threads(
-                follower, ['f%d-%d' % (index, n) for n in range(2)],
-                outcomes)
-            more += threads
-        time.sleep(0.3)  # the followers' pushes reach the leader's queue
-        assert not outcomes  # none answered before its write returned
-        store.gate.set()
-        for thread in first + more:
-            thread.join(30)
-        assert set(outcomes.values()) == {'stored'}
-        assert len(outcomes) == 7
-        assert store.writes[0] == ['first']
-        assert sorted(store.writes[1]) == sorted(
-            'f%d-%d' % (i, n) for i in range(3) for n in range(2))
-    finally:
-        for committer in [leader] + followers:
-            committer.close()
+def test_pushes_queued_during_a_write_are_written_together(
+        store, committer):
+    leader = committer()
+    followers = [committer() for _ in range(3)]
+    first, outcomes = hold_a_write(store, leader)
+    more = []
+    for index, follower in enumerate(followers):
+        threads, _ = submit_in_threads(
+            follower, ['f%d-%d' % (index, n) for n in range(2)], outcomes)
+        more += threads
+    time.sleep(0.3)  # the followers' pushes reach the leader's queue
+    assert not outcomes  # none answered before its write returned
+    store.gate.set()
+    for thread in first + more:
+        thread.join(30)
+    assert set(outcomes.values()) == {'stored'}
+    assert len(outcomes) == 7
+    assert store.writes[0] == ['first']
+    assert sorted(store.writes[1]) == sorted(
+        'f%d-%d' % (i, n) for i in range(3) for n in range(2))
 
 
 def test_a_failing_push_fails_alone_and_the_others_of_its_group_are_stored(
-        name):
-    store = Store()
-    leader = group_commit.GroupCommit(name, store.write)
-    follower = group_commit.GroupCommit(name, store.write)
-    try:
-        store.gate.clear()
-        first, outcomes = submit_in_threads(leader, ['first'])
-        store.writing.wait(10)
-        threads, _ = submit_in_threads(follower, ['a', 'bad', 'b'],
-                                       outcomes)
-        time.sleep(0.3)
-        store.gate.set()
-        for thread in first + threads:
-            thread.join(30)
-        assert isinstance(outcomes.pop('bad'), ValueError)
-        assert set(outcomes.values()) == {'stored'}
-        assert store.stored() == ['a', 'b', 'first']
-    finally:
-        leader.close()
-        follower.close()
+        store, committer):
+    leader, follower = committer(), committer()
+    first, outcomes = hold_a_write(store, leader)
+    threads, _ = submit_in_threads(follower, ['a', 'bad', 'b'], outcomes)
+    time.sleep(0.3)
+    store.gate.set()
+    for thread in first + threads:
+        thread.join(30)
+    assert isinstance(outcomes.pop('bad'), ValueError)
+    assert set(outcomes.values()) == {'stored'}
+    assert store.stored() == ['a', 'b', 'first']
 
 
-def test_an_unreachable_store_fails_the_whole_group_at_once(name):
-    store = Store()
-    leader = group_commit.GroupCommit(name, store.write)
-    follower = group_commit.GroupCommit(name, store.write)
-    try:
-        leader.submit('first', 1)
-        store.gate.clear()
-        store.unreachable = True
-        threads, outcomes = submit_in_threads(follower, ['a', 'b', 'c'])
-        time.sleep(0.3)
-        calls_before = len(store.writes)
-        store.gate.set()
-        for thread in threads:
-            thread.join(30)
-        assert all(isinstance(outcome, storage_v2.Unreachable)
-                   for outcome in outcomes.values())
-        assert len(outcomes) == 3
-        assert len(store.writes) == calls_before
-        store.unreachable = False
-        follower.submit('d', 1)  # the store back: pushes go on
-        assert store.stored() == ['d', 'first']
-    finally:
-        leader.close()
-        follower.close()
+def test_an_unreachable_store_fails_the_whole_group_at_once(
+        store, committer):
+    leader, follower = committer(), committer()
+    leader.submit('first', 1)
+    store.gate.clear()
+    store.unreachable = True
+    threads, outcomes = submit_in_threads(follower, ['a', 'b', 'c'])
+    time.sleep(0.3)
+    calls_before = len(store.writes)
+    store.gate.set()
+    for thread in threads:
+        thread.join(30)
+    assert all(isinstance(outcome, storage_v2.Unreachable)
+               for outcome in outcomes.values())
+    assert len(outcomes) == 3
+    assert len(store.writes) == calls_before
+    store.unreachable = False
+    follower.submit('d', 1)  # the store back: pushes go on
+    assert store.stored() == ['d', 'first']
 
 
 def test_a_closed_leader_writes_what_it_took_and_another_process_leads(
-        name):
-    store = Store()
-    leader = group_commit.GroupCommit(name, store.write)
-    follower = group_commit.GroupCommit(name, store.write)
+        store, committer):
+    leader, follower = committer(), committer()
     leader.submit('first', 1)
     follower.submit('second', 1)  # through the leader
     assert store.writes == [['first'], ['second']]
     leader.close()
     follower.submit('third', 1)  # the follower now leads
-    follower.close()
     assert store.stored() == ['first', 'second', 'third']
 
 
@@ -242,23 +246,18 @@ time.sleep(600)
                 process.wait()
 
 
-def test_a_push_waits_a_little_for_the_others_that_push_lately(name):
+def test_a_push_waits_a_little_for_the_others_that_push_lately(
+        store, committer):
     """Two sources that both pushed lately: the first push of the next
     round is held (up to the linger) until the other's comes, and both
     go in one write."""
-    store = Store()
-    leader = group_commit.GroupCommit(name, store.write, linger=0.5)
-    follower = group_commit.GroupCommit(name, store.write, linger=0.5)
-    try:
-        leader.submit('a0', 1)
-        follower.submit('b0', 1)
-        threads, outcomes = submit_in_threads(leader, ['a1'])
-        time.sleep(0.05)
-        follower.submit('b1', 1)
-        for thread in threads:
-            thread.join(30)
-        assert outcomes == {'a1': 'stored'}
-        assert store.writes[-1] == ['a1', 'b1']
-    finally:
-        leader.close()
-        follower.close()
+    leader, follower = committer(linger=0.5), committer(linger=0.5)
+    leader.submit('a0', 1)
+    follower.submit('b0', 1)
+    threads, outcomes = submit_in_threads(leader, ['a1'])
+    time.sleep(0.05)
+    follower.submit('b1', 1)
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {'a1': 'stored'}
+    assert store.writes[-1] == ['a1', 'b1']

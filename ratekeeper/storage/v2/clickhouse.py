@@ -213,10 +213,10 @@ INGESTS = {
         'sql': dict(POINT_SQL, **INGEST_BOUNDS),
     },
 }
-# The views of one server before INGEST: on the points table itself
 # Changes when what a group commit's leader is sent changes (a leader of
 # an older release then serves none of this one's pushes)
 GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-1'
+# The views of one server before INGEST: on the points table itself
 LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, BY_MONTH)]
 # Errors that say the server is out of reach (or went away mid-query)
 UNREACHABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError,

@@ -12,9 +12,11 @@ The first process to push leads: it binds a Linux abstract UNIX socket
 named after the store, and a committer thread of its own writes what is
 queued. The others follow: each of their threads keeps a connection to
 the leader, sends its push and waits for the answer. The committer takes
-every push queued while its previous write ran (nothing waits on a
-timer), writes them at once, and answers each one only once that write
-returned: a push acknowledged is stored, as when it wrote alone. A write
+every push queued while its previous write ran and, for up to ``linger``
+seconds, waits for the pushes of the other sources that pushed in the
+last ACTIVE_SECONDS; it writes them at once, and answers each one only
+once that write returned: a push acknowledged is stored, as when it
+wrote alone. A write
 of several pushes that fails for one of them (not because the store is
 out of reach) is tried again one push at a time, so each gets its own
 answer.
