@@ -297,6 +297,18 @@ def joined_texts(keys, values):
     return keys_texts, values_texts
 
 
+def merged_columns(group):
+    """The columns ({name: values}) of several pushes end to end, a
+    column some of them lack (description) NULL in those."""
+    names = list(dict.fromkeys(itertools.chain.from_iterable(group)))
+    merged = {name: [] for name in names}
+    for columns in group:
+        count = len(columns['row'])
+        for name in names:
+            merged[name].extend(columns.get(name) or [None] * count)
+    return merged
+
+
 def epoch_seconds(moments):
     """seconds() of each moment; a batch repeats each period's datetime,
     so each distinct one is converted once."""
@@ -670,15 +682,10 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         for table, columns in pushes:
             by_table.setdefault(table, []).append(columns)
         for table, group in by_table.items():
-            names = list(dict.fromkeys(itertools.chain.from_iterable(group)))
-            merged = {name: [] for name in names}
-            for columns in group:
-                count = len(columns['row'])
-                for name in names:
-                    merged[name].extend(columns.get(name) or [None] * count)
+            columns = group[0] if len(group) == 1 else merged_columns(group)
             self._execute('INSERT INTO %s (%s) VALUES'
-                          % (self._name(table), ', '.join(names)),
-                          list(merged.values()), columnar=True)
+                          % (self._name(table), ', '.join(columns)),
+                          list(columns.values()), columnar=True)
 
     def _next_push_id(self):
         """Rises with time across processes (microseconds since the
