@@ -88,6 +88,80 @@ def storage_on(kind, tmp_path):
         clickhouse.drop_database(port, name)
 
 
+# The month rollup of the releases before the attribute sets
+ARRAYS_MONTH_COLUMNS = '(type String, scope String, month Date, %s, %s)' % (
+    ', '.join('%s Array(String)' % name
+              for name in ch_storage.ATTRIBUTE_COLUMNS),
+    ch_storage.SUM_COLUMNS)
+ARRAYS_MONTH = {
+    'key': 'type, scope, month, ' + ', '.join(ch_storage.ATTRIBUTE_COLUMNS),
+    'key_sql': [('type', '{type}'), ('scope', '{scope}'),
+                ('month', 'toStartOfMonth({begin})')]
+    + [(name, '{%s}' % name) for name in ch_storage.ATTRIBUTE_COLUMNS],
+}
+
+
+def arrays_month_rollup(storage, on_points=False):
+    """Make the month rollup keyed on the attribute arrays and its views
+    as the releases before the attribute sets did (``on_points``: as the
+    ones before the ingest tables did, its view on the points table)."""
+    old = ch_storage.ARRAYS_BY_MONTH
+    targets = storage._targets()
+    for client, suffix in targets:
+        storage._execute('CREATE TABLE %s %s %s' % (
+            storage._name(old + suffix), ARRAYS_MONTH_COLUMNS,
+            ch_storage.ROLLUP_ENGINE.format('month', ARRAYS_MONTH['key'])),
+            client=client)
+    if storage.cluster:
+        storage._execute(
+            'CREATE TABLE %s %s ENGINE = Distributed(%%(cluster)s, '
+            '%%(database)s, %%(local)s, rand())' % (
+                storage._name(old), ARRAYS_MONTH_COLUMNS),
+            {'cluster': storage.cluster, 'database': storage.database,
+             'local': old + '_local'})
+        views = [(client, old + suffix + '_view', old + suffix,
+                  ch_storage.TABLE + suffix, ch_storage.POINT_SQL)
+                 for client, suffix in targets]
+    elif on_points:
+        views = [(storage._client(), old + '_view', old, ch_storage.TABLE,
+                  ch_storage.POINT_SQL)]
+    else:
+        views = [(storage._client(), '%s_from_%s' % (old, table), old, table,
+                  ingest['sql'])
+                 for table, ingest in ch_storage.INGESTS.items()]
+    for client, view, target, source, sql in views:
+        storage._execute(
+            'CREATE MATERIALIZED VIEW %s TO %s AS SELECT %s, %s FROM %s '
+            'GROUP BY %s' % (
+                storage._name(view), storage._name(target),
+                ch_storage.rollup_select(ARRAYS_MONTH, sql),
+                ch_storage.ROLLUP_SUMS.format(''), storage._name(source),
+                ARRAYS_MONTH['key']), client=client)
+
+
+def drop_month_rollup(storage):
+    """Drop the month rollup, the attribute sets and their views."""
+    names = [ch_storage.BY_MONTH, ch_storage.SETS]
+    for client, suffix in storage._targets():
+        views = [row[0] for row in storage._execute(
+            "SELECT name FROM system.tables WHERE database = %(database)s "
+            "AND engine = 'MaterializedView'",
+            {'database': storage.database}, client=client)
+            if row[0].startswith(tuple(names))]
+        for table in views + [name + suffix for name in names]:
+            storage._execute('DROP TABLE %s' % storage._name(table),
+                             client=client)
+    if storage.cluster:
+        for name in names:
+            storage._execute('DROP TABLE %s' % storage._name(name))
+
+
+def tables(storage, client=None):
+    return {row[0] for row in storage._execute(
+        'SELECT name FROM system.tables WHERE database = %(database)s',
+        {'database': storage.database}, client=client)}
+
+
 def over_points(storage, read):
     """``read()`` while the rollups are marked as changing: it sums the
     points themselves."""
@@ -235,23 +309,49 @@ def test_rollup_views_on_the_points_table_give_way_to_the_ingest_views(
     rnd = random.Random(5)
     for body in frames(rnd, periods=6):
         storage.push(dataframe.parse_dataframes(body))
+    drop_month_rollup(storage)
     for view in rollup_views(storage):
         storage._execute('DROP TABLE %s' % storage._name(view))
-    for name, rollup in ch_storage.ROLLUPS.items():
-        storage._execute(
-            'CREATE MATERIALIZED VIEW %s TO %s AS SELECT %s, %s FROM %s '
-            'GROUP BY %s' % (
-                storage._name(name + '_view'), storage._name(name),
-                ch_storage.rollup_select(rollup),
-                ch_storage.ROLLUP_SUMS.format(''), storage.table,
-                rollup['key']), settings=ch_storage.DDL_SETTINGS)
+    by_begin = ch_storage.ROLLUPS[ch_storage.BY_BEGIN]
+    storage._execute(
+        'CREATE MATERIALIZED VIEW %s TO %s AS SELECT %s, %s FROM %s '
+        'GROUP BY %s' % (
+            storage._name(ch_storage.BY_BEGIN + '_view'),
+            storage._name(ch_storage.BY_BEGIN),
+            ch_storage.rollup_select(by_begin),
+            ch_storage.ROLLUP_SUMS.format(''), storage.table,
+            by_begin['key']))
+    arrays_month_rollup(storage, on_points=True)
     other = storage.reopen()
     other.close()
+    assert ch_storage.ARRAYS_BY_MONTH not in tables(storage)
     assert rollup_views(storage) == sorted(
         '%s_from_%s' % (name, table) for name in ch_storage.ROLLUPS
         for table in ch_storage.INGESTS)
     for body in frames(rnd, periods=6):
         storage.push(dataframe.parse_dataframes(body))
+    check_equal(storage)
+
+
+def test_the_month_rollup_keyed_on_the_arrays_gives_way_to_the_sets(
+        storage):
+    """A database of a release before the attribute sets: its month
+    rollup (keyed on the attribute arrays) and its views are dropped,
+    and the month rollup keyed on the sets is summed from the points,
+    those pushed since included."""
+    rnd = random.Random(6)
+    for body in frames(rnd, periods=6):
+        storage.push(dataframe.parse_dataframes(body))
+    drop_month_rollup(storage)
+    arrays_month_rollup(storage)
+    for body in frames(rnd, periods=6):
+        storage.push(dataframe.parse_dataframes(body))
+    other = storage.reopen()
+    other.close()
+    for client, _ in storage._targets():
+        assert not [name for name in tables(storage, client)
+                    if name.startswith(ch_storage.ARRAYS_BY_MONTH)
+                    and not name.startswith(ch_storage.BY_MONTH)]
     check_equal(storage)
 
 

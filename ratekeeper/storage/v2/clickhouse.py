@@ -43,7 +43,8 @@ server splits, which costs the API worker half the CPU of four arrays
 per point (a push whose texts hold the separator goes as arrays, to
 ``rated_points_ingest_arrays``). On a cluster the views write to the
 Distributed table, and each shard's rollups are filled by views on its
-local points.
+local points (the attribute sets, below, by views on the ingest tables
+into their Distributed table).
 
 Two rollups answer most reads without the points, filled by materialized
 views in the insert itself (so a push that returned is summed at once):
@@ -52,11 +53,19 @@ views in the insert itself (so a push that returned is summed at once):
   period begin): totals grouped or filtered by time, type and the scope,
   and the period counts that let a dataframes page read only its own
   periods' points (18.16 cannot read a sort-key prefix in order);
-- ``rated_points_by_month``: the same per (type, scope, month, attribute
-  arrays), one row per resource and month when a resource's attributes
-  stay the same: groupings by any other attribute. A window that cuts a
-  month takes either the points inside it, or the month's row minus the
-  points outside it, whichever are fewer (the per-period counts say).
+- ``rated_points_by_month_set``: the same per (type, scope, month,
+  attribute set), one row per resource and month when a resource's
+  attributes stay the same: groupings by any other attribute. A set is a
+  point's four attribute arrays, named in the rollup by two 64-bit
+  hashes of them and kept once in ``rated_points_attribute_sets`` (a
+  view adds the sets that table lacks), joined back when a month is
+  read: rows of a few dozen bytes instead of the arrays' hundreds cost
+  the server less at each push and each merge. (Releases before kept
+  the arrays in ``rated_points_by_month``: the first process to start
+  drops it and sums the new rollup from the points.) A window that cuts
+  a month takes either the points inside it, or the month's row minus
+  the points outside it, whichever are fewer (the per-period counts
+  say).
 
 Sums are exact (Decimal128(12) of each point, as the points are summed)
 and a group is kept when its count is above zero, so a rollup equals its
@@ -126,17 +135,30 @@ MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
               'ORDER BY (begin, type, scope, push_id, row)')
 # Rollups, filled by materialized views as each insert lands (in the same
 # INSERT, so a push that returned is in them): sums per (type, scope,
-# period begin), and per (type, scope, month, attribute arrays) for
+# period begin), and per (type, scope, month, attribute set) for
 # groupings by other attributes (one row per resource and month, where
 # the points are one per resource and period). Sums are exact
 # Decimal128(12); ``n`` counts the points, so a group whose points are
 # all subtracted disappears (SummingMergeTree drops all-zero rows).
 BY_BEGIN = 'rated_points_by_begin'
-BY_MONTH = 'rated_points_by_month'
+BY_MONTH = 'rated_points_by_month_set'
+# A point's attribute arrays (its set), once each, under the two hashes
+# that key the month rollup's rows
+SETS = 'rated_points_attribute_sets'
 PENDING = 'rollups_pending'
 SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
 ATTRIBUTE_COLUMNS = ('groupby_keys', 'groupby_values', 'metadata_keys',
                      'metadata_values')
+# Two independent 64-bit hashes: sets that collide in both (~2^-128 a
+# pair) would be summed together
+SET_ARGUMENTS = ', '.join('{%s}' % name for name in ATTRIBUTE_COLUMNS)
+SET_KEY_SQL = [('set_city', 'cityHash64(%s)' % SET_ARGUMENTS),
+               ('set_sip', 'sipHash64(%s)' % SET_ARGUMENTS)]
+SET_KEY = ', '.join(name for name, _ in SET_KEY_SQL)
+SETS_COLUMNS = '(%s, %s)' % (
+    ', '.join('%s UInt64' % name for name, _ in SET_KEY_SQL),
+    ', '.join('%s Array(String)' % name for name in ATTRIBUTE_COLUMNS))
+SETS_ENGINE = 'ENGINE = ReplacingMergeTree() ORDER BY (%s)' % SET_KEY
 # Each rollup's key columns, as SQL over a point's columns ({name})
 ROLLUPS = {
     BY_BEGIN: {
@@ -149,13 +171,10 @@ ROLLUPS = {
     },
     BY_MONTH: {
         'columns': "(type String, scope String, month Date, "
-                   "groupby_keys Array(String), groupby_values Array(String), "
-                   "metadata_keys Array(String), "
-                   "metadata_values Array(String), %s)" % SUM_COLUMNS,
-        'key': 'type, scope, month, ' + ', '.join(ATTRIBUTE_COLUMNS),
+                   "set_city UInt64, set_sip UInt64, %s)" % SUM_COLUMNS,
+        'key': 'type, scope, month, ' + SET_KEY,
         'key_sql': [('type', '{type}'), ('scope', '{scope}'),
-                    ('month', 'toStartOfMonth({begin})')]
-        + [(name, '{%s}' % name) for name in ATTRIBUTE_COLUMNS],
+                    ('month', 'toStartOfMonth({begin})')] + SET_KEY_SQL,
         'moment': 'month',
     },
 }
@@ -216,8 +235,12 @@ INGESTS = {
 # Changes when what a group commit's leader is sent changes (a leader of
 # an older release then serves none of this one's pushes)
 GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-1'
-# The views of one server before INGEST: on the points table itself
-LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, BY_MONTH)]
+# The month rollup of earlier releases, keyed on the attribute arrays
+ARRAYS_BY_MONTH = 'rated_points_by_month'
+# The views of one server before INGEST (on the points table itself) and
+# those that filled ARRAYS_BY_MONTH
+LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, ARRAYS_BY_MONTH)] + [
+    '%s_from_%s' % (ARRAYS_BY_MONTH, table) for table in INGESTS]
 # Errors that say the server is out of reach (or went away mid-query)
 UNREACHABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError,
                ch_errors.UnexpectedPacketFromServerError, EOFError, OSError)
@@ -270,19 +293,37 @@ def rollup_select(rollup, sql=POINT_SQL):
     return select_list(rollup['key_sql'], sql)
 
 
+def sets_select(sql=POINT_SQL):
+    """The SELECT list of a point's attribute set (SETS' columns)."""
+    return select_list(SET_KEY_SQL + [(name, '{%s}' % name)
+                                      for name in ATTRIBUTE_COLUMNS], sql)
+
+
+def missing_sets(sets, scope=''):
+    """The condition on a set that the ``sets`` table lacks (``scope``
+    GLOBAL where the rows tested come from a Distributed table)."""
+    return '(%s) %s NOT IN (SELECT %s FROM %s)' % (SET_KEY, scope, SET_KEY,
+                                                   sets)
+
+
 def attribute_columns(dicts):
-    """Keys and text values of each dict, absent (None) values left out:
-    the dicts and their values as they are when every value is text (the
-    usual case, checked in one pass over the batch)."""
-    values = list(map(dict.values, dicts))
-    if set(map(type, itertools.chain.from_iterable(values))) <= {str}:
-        return dicts, values
+    """Keys and text values of each dict, absent (None) values left out."""
     keys, values = [], []
     for attributes in dicts:
         present = [(k, v) for k, v in attributes.items() if v is not None]
         keys.append([k for k, _ in present])
         values.append([dataframe.text(v) for _, v in present])
     return keys, values
+
+
+def attribute_texts(dicts):
+    """joined_texts() of the dicts' attribute_columns(), taken from the
+    dicts themselves when every value is text (the usual case: join
+    refuses any other value, so the batch is walked once)."""
+    try:
+        return joined_texts(dicts, map(dict.values, dicts))
+    except TypeError:
+        return joined_texts(*attribute_columns(dicts))
 
 
 def joined_texts(keys, values):
@@ -442,8 +483,11 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                         ROLLUP_ENGINE.format(rollup['moment'],
                                              rollup['key'])),
                     client=client)
+            self._execute('CREATE TABLE IF NOT EXISTS %s %s %s' % (
+                self._name(SETS + suffix), SETS_COLUMNS, SETS_ENGINE),
+                client=client)
         if self.cluster:
-            for name, columns in [(TABLE, COLUMNS)] + [
+            for name, columns in [(TABLE, COLUMNS), (SETS, SETS_COLUMNS)] + [
                     (name, rollup['columns'])
                     for name, rollup in ROLLUPS.items()]:
                 self._execute(
@@ -494,16 +538,24 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         before, readers reading the points meanwhile."""
         pending = self._pending_begin([])
         point_columns = [(name, '{%s}' % name) for name in POINT_COLUMNS]
+        sets_created = False
         for table, ingest in INGESTS.items():
             self._create_view(table + '_points', TABLE, select_list(
                 point_columns, ingest['sql']), table)
+            # (on a cluster too: 18.16 fails views with a subquery that run
+            # for the rows a Distributed table hands to a shard)
+            sets_created |= self._create_view(
+                '%s_from_%s' % (SETS, table), SETS,
+                'DISTINCT ' + sets_select(ingest['sql']), table,
+                where=missing_sets(self._name(SETS)))
+        if sets_created:
+            self._fill_sets()
+        self._retire_arrays_by_month(targets)
         if self.cluster:
             views = [(client, suffix, name, name + suffix + '_view',
                       TABLE + suffix, POINT_SQL)
                      for client, suffix in targets for name in ROLLUPS]
         else:
-            for view in LEGACY_VIEWS:
-                self._execute('DROP TABLE IF EXISTS %s' % self._name(view))
             views = [(self._client(), '', name, '%s_from_%s' % (name, table),
                       table, ingest['sql'])
                      for table, ingest in INGESTS.items() for name in ROLLUPS]
@@ -513,18 +565,44 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             if self._create_view(
                     view, name + suffix, '%s, %s' % (
                         rollup_select(rollup, sql), ROLLUP_SUMS.format('')),
-                    source, rollup['key'], client) and \
+                    source, group_by=rollup['key'], client=client) and \
                     (client, suffix, name) not in created:
                 created.append((client, suffix, name))
         for client, suffix, name in created:
             self._rebuild(client, suffix, name, pending)
         self._pending_end(pending)
 
-    def _create_view(self, view, target, select, source, group_by=None,
-                     client=None):
+    def _retire_arrays_by_month(self, targets):
+        """Drop the views of earlier releases and their month rollup
+        keyed on the attribute arrays (BY_MONTH replaces it, built again
+        from the points by the process that creates its views)."""
+        for client, suffix in targets:
+            views = ([ARRAYS_BY_MONTH + suffix + '_view'] if self.cluster
+                     else LEGACY_VIEWS)
+            for name in views + [ARRAYS_BY_MONTH + suffix]:
+                self._execute('DROP TABLE IF EXISTS %s' % self._name(name),
+                              client=client)
+        if self.cluster:
+            self._execute('DROP TABLE IF EXISTS %s'
+                          % self._name(ARRAYS_BY_MONTH))
+
+    def _fill_sets(self, months=None):
+        """Add to SETS the sets of the points (of ``months``) it lacks."""
+        sets, params = self._name(SETS), query.NamedParams()
+        where = missing_sets(sets, 'GLOBAL' if self.cluster else '')
+        if months:
+            where += ' AND toStartOfMonth(begin) IN (%s)' % ', '.join(
+                params.add(m) for m in months)
+        self._execute('INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE %s'
+                      % (sets, sets_select(), self.table, where), params)
+
+    def _create_view(self, view, target, select, source, where=None,
+                     group_by=None, client=None):
         """Whether the view was made (another process may have made it)."""
         sql = 'CREATE MATERIALIZED VIEW %s TO %s AS SELECT %s FROM %s' % (
             self._name(view), self._name(target), select, self._name(source))
+        if where:
+            sql += ' WHERE ' + where
         if group_by:
             sql += ' GROUP BY ' + group_by
         try:
@@ -588,6 +666,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 % (points, rollup['moment'], table), client=client)})
         if not months:
             return
+        if name == BY_MONTH:
+            self._fill_sets(months)
         scratch = self._name('%s%s_rebuild_%d' % (name, suffix, pending))
         self._execute('DROP TABLE IF EXISTS %s' % scratch, client=client)
         self._execute('CREATE TABLE %s AS %s' % (scratch, table),
@@ -645,12 +725,12 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 raise errors.InvalidInput(
                     'Periods must lie between 1970-01-01 and 2106-01-01 '
                     'with this storage.')
-        attributes = (attribute_columns(batch.groupby)
-                      + attribute_columns(batch.metadata))
-        texts = (joined_texts(*attributes[:2]), joined_texts(*attributes[2:]))
+        texts = (attribute_texts(batch.groupby),
+                 attribute_texts(batch.metadata))
         if None in texts:
             table, names = INGEST_ARRAYS, list(ATTRIBUTE_COLUMNS)
-            attributes = [list(map(list, column)) for column in attributes]
+            attributes = (attribute_columns(batch.groupby)
+                          + attribute_columns(batch.metadata))
         else:
             table = INGEST
             names = ['%s_text' % name for name in ATTRIBUTE_COLUMNS]
@@ -968,12 +1048,11 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                                 'month')
             select = ''.join('%s AS k%d, ' % (e, i)
                              for i, e in enumerate(exprs))
+            in_months = ', '.join(params.add(m.date()) for m in rolled)
             parts.append(
-                f'SELECT {select}sum(qty) AS qty, sum(price) AS price, '
-                f'sum(n) AS c FROM {self._name(BY_MONTH)} WHERE {where} '
-                f'AND month IN ('
-                + ', '.join(params.add(m.date()) for m in rolled) + ')'
-                + self._group_by(exprs))
+                f'SELECT {select}sum(set_qty) AS qty, sum(set_price) AS '
+                f'price, sum(set_n) AS c FROM {self._month_rows(in_months)} '
+                f'WHERE {where}' + self._group_by(exprs))
         for sign, chosen in (('', inside), ('-', set(rolled) & set(cut))):
             if not chosen:
                 continue
@@ -989,6 +1068,18 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 f'FROM {self.table} WHERE {where} AND {in_months} AND {cond}'
                 + self._group_by(exprs))
         return ' UNION ALL '.join(parts).replace(' AS n', ' AS c')
+
+    def _month_rows(self, in_months):
+        """What to select from for the month rollup's sums per (type,
+        scope, month, set) of the months ``in_months`` (SQL), each row
+        with its set's arrays."""
+        group = 'type, scope, month, ' + SET_KEY
+        return (f'(SELECT {group}, sum(qty) AS set_qty, sum(price) AS '
+                f'set_price, sum(n) AS set_n FROM {self._name(BY_MONTH)} '
+                f'WHERE month IN ({in_months}) GROUP BY {group}) '
+                f'ANY INNER JOIN (SELECT {SET_KEY}, '
+                + ', '.join(ATTRIBUTE_COLUMNS)
+                + f' FROM {self._name(SETS)}) USING {SET_KEY}')
 
     @staticmethod
     def _group_by(exprs):
