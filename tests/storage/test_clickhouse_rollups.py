@@ -355,6 +355,29 @@ def test_the_month_rollup_keyed_on_the_arrays_gives_way_to_the_sets(
     check_equal(storage)
 
 
+def test_a_recent_months_sets_are_kept_once(storage):
+    """Each push of this month brings the same resources again: their
+    attribute sets are stored once (a push looks them up), and a month
+    read (grouped by an attribute other than the scope) joins them
+    back."""
+    now = datetime.datetime.now(UTC).replace(minute=0, second=0,
+                                             microsecond=0)
+    begin = now.replace(day=1, hour=0)
+    for hour in range(5):
+        usage = {'instance': [
+            testing.point(1, 0.5, 'proj-%d' % (i % 2), 'r%d' % i)
+            for i in range(6)]}
+        storage.push(dataframe.parse_dataframes(
+            [testing.frame(begin + hour * testing.HOUR, usage)]))
+    assert storage._execute('SELECT count(), uniqExact(%s) FROM %s' % (
+        ch_storage.MONTH_SET_KEY, storage._name(ch_storage.SETS))) == [
+        (6, 6)]
+    assert storage.total(begin, begin + 5 * testing.HOUR,
+                         groupby=['id']) == over_points(
+        storage, lambda: storage.total(begin, begin + 5 * testing.HOUR,
+                                       groupby=['id']))
+
+
 def test_attribute_texts_holding_the_separator_are_stored_as_sent(storage):
     """Keys and values are sent joined by a separator the server splits
     at; a push whose texts hold it (or that are not all text) goes as

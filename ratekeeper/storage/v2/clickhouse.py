@@ -57,10 +57,11 @@ views in the insert itself (so a push that returned is summed at once):
   attribute set), one row per resource and month when a resource's
   attributes stay the same: groupings by any other attribute. A set is a
   point's four attribute arrays, named in the rollup by two 64-bit
-  hashes of them and kept once in ``rated_points_attribute_sets`` (a
-  view adds the sets that table lacks), joined back when a month is
-  read: rows of a few dozen bytes instead of the arrays' hundreds cost
-  the server less at each push and each merge. (Releases before kept
+  hashes of them and kept once a month in ``rated_points_attribute_sets``
+  (a view adds the sets of this month and the last that the table lacks;
+  one of an older month is added again, a duplicate until a merge),
+  joined back when a month is read: rows of a few dozen bytes instead of
+  the arrays' hundreds cost the server less at each push and each merge. (Releases before kept
   the arrays in ``rated_points_by_month``: the first process to start
   drops it and sums the new rollup from the points.) A window that cuts
   a month takes either the points inside it, or the month's row minus
@@ -142,9 +143,13 @@ MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
 # all subtracted disappears (SummingMergeTree drops all-zero rows).
 BY_BEGIN = 'rated_points_by_begin'
 BY_MONTH = 'rated_points_by_month_set'
-# A point's attribute arrays (its set), once each, under the two hashes
-# that key the month rollup's rows
+# A point's attribute arrays (its set), once per month, under the two
+# hashes that key the month rollup's rows
 SETS = 'rated_points_attribute_sets'
+# The months of SETS whose sets a push's view looks up (any set of an
+# older month is added again: a duplicate, merged away later), so that
+# neither a push nor a month's read costs what all the months hold
+RECENT_SETS = 'month >= addMonths(toStartOfMonth(today()), -1)'
 PENDING = 'rollups_pending'
 SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
 ATTRIBUTE_COLUMNS = ('groupby_keys', 'groupby_values', 'metadata_keys',
@@ -155,10 +160,12 @@ SET_ARGUMENTS = ', '.join('{%s}' % name for name in ATTRIBUTE_COLUMNS)
 SET_KEY_SQL = [('set_city', 'cityHash64(%s)' % SET_ARGUMENTS),
                ('set_sip', 'sipHash64(%s)' % SET_ARGUMENTS)]
 SET_KEY = ', '.join(name for name, _ in SET_KEY_SQL)
-SETS_COLUMNS = '(%s, %s)' % (
+MONTH_SET_KEY = 'month, ' + SET_KEY
+SETS_COLUMNS = '(month Date, %s, %s)' % (
     ', '.join('%s UInt64' % name for name, _ in SET_KEY_SQL),
     ', '.join('%s Array(String)' % name for name in ATTRIBUTE_COLUMNS))
-SETS_ENGINE = 'ENGINE = ReplacingMergeTree() ORDER BY (%s)' % SET_KEY
+SETS_ENGINE = ('ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(month) '
+               'ORDER BY (%s)' % SET_KEY)
 # Each rollup's key columns, as SQL over a point's columns ({name})
 ROLLUPS = {
     BY_BEGIN: {
@@ -294,16 +301,19 @@ def rollup_select(rollup, sql=POINT_SQL):
 
 
 def sets_select(sql=POINT_SQL):
-    """The SELECT list of a point's attribute set (SETS' columns)."""
-    return select_list(SET_KEY_SQL + [(name, '{%s}' % name)
-                                      for name in ATTRIBUTE_COLUMNS], sql)
+    """The SELECT list of a point's month and attribute set (SETS'
+    columns)."""
+    return select_list(
+        [('month', 'toStartOfMonth({begin})')] + SET_KEY_SQL
+        + [(name, '{%s}' % name) for name in ATTRIBUTE_COLUMNS], sql)
 
 
-def missing_sets(sets, scope=''):
-    """The condition on a set that the ``sets`` table lacks (``scope``
-    GLOBAL where the rows tested come from a Distributed table)."""
-    return '(%s) %s NOT IN (SELECT %s FROM %s)' % (SET_KEY, scope, SET_KEY,
-                                                   sets)
+def missing_sets(sets, months, scope=''):
+    """The condition on a (month, set) that the ``sets`` table lacks
+    among its rows of ``months`` (SQL on its month), ``scope`` GLOBAL
+    where the rows tested come from a Distributed table."""
+    return '(%s) %s NOT IN (SELECT %s FROM %s WHERE %s)' % (
+        MONTH_SET_KEY, scope, MONTH_SET_KEY, sets, months)
 
 
 def attribute_columns(dicts):
@@ -547,7 +557,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             sets_created |= self._create_view(
                 '%s_from_%s' % (SETS, table), SETS,
                 'DISTINCT ' + sets_select(ingest['sql']), table,
-                where=missing_sets(self._name(SETS)))
+                where=missing_sets(self._name(SETS), RECENT_SETS))
         if sets_created:
             self._fill_sets()
         self._retire_arrays_by_month(targets)
@@ -587,12 +597,16 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                           % self._name(ARRAYS_BY_MONTH))
 
     def _fill_sets(self, months=None):
-        """Add to SETS the sets of the points (of ``months``) it lacks."""
+        """Add to SETS the sets of the points (of ``months``, dates) it
+        lacks."""
         sets, params = self._name(SETS), query.NamedParams()
-        where = missing_sets(sets, 'GLOBAL' if self.cluster else '')
+        chosen = '1'
+        if months:
+            chosen = 'month IN (%s)' % ', '.join(map(params.add, months))
+        where = missing_sets(sets, chosen, 'GLOBAL' if self.cluster else '')
         if months:
             where += ' AND toStartOfMonth(begin) IN (%s)' % ', '.join(
-                params.add(m) for m in months)
+                map(params.add, months))
         self._execute('INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE %s'
                       % (sets, sets_select(), self.table, where), params)
 
@@ -1077,9 +1091,10 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         return (f'(SELECT {group}, sum(qty) AS set_qty, sum(price) AS '
                 f'set_price, sum(n) AS set_n FROM {self._name(BY_MONTH)} '
                 f'WHERE month IN ({in_months}) GROUP BY {group}) '
-                f'ANY INNER JOIN (SELECT {SET_KEY}, '
+                f'ANY INNER JOIN (SELECT {MONTH_SET_KEY}, '
                 + ', '.join(ATTRIBUTE_COLUMNS)
-                + f' FROM {self._name(SETS)}) USING {SET_KEY}')
+                + f' FROM {self._name(SETS)} WHERE month IN ({in_months})) '
+                f'USING {MONTH_SET_KEY}')
 
     @staticmethod
     def _group_by(exprs):
