@@ -41,13 +41,20 @@ def main():
     parser.add_argument('--backend', default='clickhouse',
                         choices=['clickhouse', 'duckdb'])
     parser.add_argument('--usagegen', default=USAGEGEN)
+    parser.add_argument('--scale', type=int, default=1,
+                        help="the generator's --scale (its points per "
+                             'hour: 200 x scale)')
+    parser.add_argument('--batch', type=int, default=1000,
+                        help="the generator's points per body (whole "
+                             'hours: at least this many)')
     parser.add_argument('--bodies-per-push', type=int, default=1,
                         help="push this many of the generator's bodies at "
                              'once (what a group commit of that many '
                              'concurrent pushes would insert)')
     args = parser.parse_args()
     bodies = subprocess.run(
-        [sys.executable, args.usagegen, 'dump', '-n', str(args.n)],
+        [sys.executable, args.usagegen, 'dump', '-n', str(args.n),
+         '--scale', str(args.scale), '--batch', str(args.batch)],
         check=True, capture_output=True, text=True).stdout.splitlines()
     frames = [json.loads(body)['dataframes'] for body in bodies]
     group = args.bodies_per_push

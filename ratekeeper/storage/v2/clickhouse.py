@@ -61,12 +61,12 @@ views in the insert itself (so a push that returned is summed at once):
   (a view adds the sets of this month and the last that the table lacks;
   one of an older month is added again, a duplicate until a merge),
   joined back when a month is read: rows of a few dozen bytes instead of
-  the arrays' hundreds cost the server less at each push and each merge. (Releases before kept
-  the arrays in ``rated_points_by_month``: the first process to start
-  drops it and sums the new rollup from the points.) A window that cuts
-  a month takes either the points inside it, or the month's row minus
-  the points outside it, whichever are fewer (the per-period counts
-  say).
+  the arrays' hundreds cost the server less at each push and each
+  merge. (Releases before kept the arrays in ``rated_points_by_month``:
+  the first process to start drops it and sums the new rollup from the
+  points.) A window that cuts a month takes either the points inside
+  it, or the month's row minus the points outside it, whichever are
+  fewer (the per-period counts say).
 
 Sums are exact (Decimal128(12) of each point, as the points are summed)
 and a group is kept when its count is above zero, so a rollup equals its
