@@ -310,9 +310,9 @@ def sets_select(sql=POINT_SQL):
 
 def missing_sets(sets, months, scope=''):
     """The condition on a (month, set) that the ``sets`` table lacks
-    among its rows of ``months`` (SQL on its month), ``scope`` GLOBAL
+    among its rows of ``months`` (SQL on its month), ``scope`` 'GLOBAL '
     where the rows tested come from a Distributed table."""
-    return '(%s) %s NOT IN (SELECT %s FROM %s WHERE %s)' % (
+    return '(%s) %sNOT IN (SELECT %s FROM %s WHERE %s)' % (
         MONTH_SET_KEY, scope, MONTH_SET_KEY, sets, months)
 
 
@@ -558,8 +558,6 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 '%s_from_%s' % (SETS, table), SETS,
                 'DISTINCT ' + sets_select(ingest['sql']), table,
                 where=missing_sets(self._name(SETS), RECENT_SETS))
-        if sets_created:
-            self._fill_sets()
         self._retire_arrays_by_month(targets)
         if self.cluster:
             views = [(client, suffix, name, name + suffix + '_view',
@@ -578,6 +576,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                     source, group_by=rollup['key'], client=client) and \
                     (client, suffix, name) not in created:
                 created.append((client, suffix, name))
+        if sets_created or BY_MONTH in [name for _, _, name in created]:
+            self._fill_sets()
         for client, suffix, name in created:
             self._rebuild(client, suffix, name, pending)
         self._pending_end(pending)
@@ -597,16 +597,16 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                           % self._name(ARRAYS_BY_MONTH))
 
     def _fill_sets(self, months=None):
-        """Add to SETS the sets of the points (of ``months``, dates) it
-        lacks."""
+        """Add to SETS the sets of the points (of ``months``, dates; None
+        or none: every month) it lacks; before a rebuild of the month
+        rollup, whose rows a read joins to their sets."""
         sets, params = self._name(SETS), query.NamedParams()
-        chosen = '1'
+        in_months = ', '.join(map(params.add, months or ()))
+        where = missing_sets(sets, 'month IN (%s)' % in_months
+                             if months else '1',
+                             'GLOBAL ' if self.cluster else '')
         if months:
-            chosen = 'month IN (%s)' % ', '.join(map(params.add, months))
-        where = missing_sets(sets, chosen, 'GLOBAL' if self.cluster else '')
-        if months:
-            where += ' AND toStartOfMonth(begin) IN (%s)' % ', '.join(
-                map(params.add, months))
+            where += ' AND toStartOfMonth(begin) IN (%s)' % in_months
         self._execute('INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE %s'
                       % (sets, sets_select(), self.table, where), params)
 
@@ -662,6 +662,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             months = sorted(set(itertools.chain.from_iterable(months)))
             LOG.warning('Rebuilding the ClickHouse rollups of a change cut '
                         'short (%s)', ', '.join(map(str, months)) or 'all')
+            self._fill_sets(months)
             for client, suffix in self._targets():
                 for name in ROLLUPS:
                     self._rebuild(client, suffix, name, pending, months)
@@ -680,8 +681,6 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 % (points, rollup['moment'], table), client=client)})
         if not months:
             return
-        if name == BY_MONTH:
-            self._fill_sets(months)
         scratch = self._name('%s%s_rebuild_%d' % (name, suffix, pending))
         self._execute('DROP TABLE IF EXISTS %s' % scratch, client=client)
         self._execute('CREATE TABLE %s AS %s' % (scratch, table),
