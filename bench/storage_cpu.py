@@ -35,6 +35,13 @@ def process_cpu(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
+def wait_for_merges(storage):
+    """Until the server merges nothing (then a second more)."""
+    while storage._execute('SELECT count() FROM system.merges')[0][0]:
+        time.sleep(0.2)
+    time.sleep(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=200000)
@@ -51,6 +58,9 @@ def main():
                         help="push this many of the generator's bodies at "
                              'once (what a group commit of that many '
                              'concurrent pushes would insert)')
+    parser.add_argument('--settle', action='store_true',
+                        help="count the server's CPU until its merges "
+                             'are done')
     args = parser.parse_args()
     bodies = subprocess.run(
         [sys.executable, args.usagegen, 'dump', '-n', str(args.n),
@@ -79,6 +89,8 @@ def main():
             storage.total(None, None)  # DuckDB: the staged points too
             cpu = time.process_time() - cpu
             wall = time.perf_counter() - wall
+            if server and args.settle:
+                wait_for_merges(storage)
             server_after = (process_cpu(server.process.pid) if server
                             else (0, 0))
             server_user, server_system = (

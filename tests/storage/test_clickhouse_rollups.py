@@ -120,11 +120,11 @@ def arrays_month_rollup(storage, on_points=False):
             {'cluster': storage.cluster, 'database': storage.database,
              'local': old + '_local'})
         views = [(client, old + suffix + '_view', old + suffix,
-                  ch_storage.TABLE + suffix, ch_storage.POINT_SQL)
+                  ch_storage.TABLE + suffix, storage._points_view_sql())
                  for client, suffix in targets]
     elif on_points:
         views = [(storage._client(), old + '_view', old, ch_storage.TABLE,
-                  ch_storage.POINT_SQL)]
+                  storage._points_view_sql())]
     else:
         views = [(storage._client(), '%s_from_%s' % (old, table), old, table,
                   ingest['sql'])
@@ -380,16 +380,22 @@ def test_a_recent_months_sets_are_kept_once(storage):
 
 def test_attribute_texts_holding_the_separator_are_stored_as_sent(storage):
     """Keys and values are sent joined by a separator the server splits
-    at; a push whose texts hold it (or that are not all text) goes as
-    arrays, and every push reads back as it was sent."""
-    separator = ch_storage.ATTRIBUTE_SEPARATOR
+    at, and stored so; a push whose texts hold it or the escape character
+    of the stored texts (or that are not all text) goes as arrays, stored
+    escaped, and every push reads back as it was sent."""
+    separator, escape = ch_storage.ATTRIBUTE_SEPARATOR, ch_storage.ESCAPE
     weird = {'project_id': 'p' + separator + 'q', 'id': '',
              'k' + separator: 'v', 'user_id': separator}
+    escapes = {'project_id': escape + '0', 'id': escape + '1' + escape,
+               escape + '2': escape * 2 + separator, 'k': '0'}
     sent = [({'project_id': 'p1', 'id': 'a'}, {'flavor': 'x'}),
             ({'project_id': 'p1', 'id': 'b'}, {}),
             ({'project_id': 'p1', 'id': ''}, {'flavor': ''}),
             (weird, {'m': separator * 2}),
-            ({'project_id': 'p2', 'id': 'n'}, {'size': 3, 'gone': None})]
+            ({'project_id': 'p2', 'id': 'n'}, {'size': 3, 'gone': None}),
+            (escapes, {'m': ''}),
+            ({'project_id': 'p3', 'id': '%s0%s1' % ('\\x1e', '\\')},
+             {'n': escape})]
     begin = START
     for groupby, metadata in sent:
         point = testing.point(2, 0.5, 'p0', 'r0')
@@ -404,3 +410,11 @@ def test_attribute_texts_holding_the_separator_are_stored_as_sent(storage):
                 for g, m in sent]
     assert stored == expected
     check_equal(storage)
+    kinds = {name: kind for name, kind in storage._execute(
+        'SELECT name, default_kind FROM system.columns WHERE database = '
+        "%(database)s AND table = 'rated_points'",
+        {'database': storage.database})}
+    assert [kinds[name] for name in ch_storage.ATTRIBUTE_COLUMNS] == [
+        'ALIAS'] * 4
+    assert [kinds[name + '_text'] for name in ch_storage.ATTRIBUTE_COLUMNS
+            ] == [''] * 4

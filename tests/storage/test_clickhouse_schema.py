@@ -1,5 +1,7 @@
-"""ClickHouse tables made before descriptions were kept get the column
-when the storage starts: old points read without one, new ones keep it."""
+"""A ClickHouse points table of the first releases (attributes as arrays,
+no description) gets the description column when the storage starts:
+old points read without one, new ones keep it, and new points go on
+being stored as arrays there."""
 import tempfile
 
 import clickhouse_driver
@@ -10,8 +12,11 @@ from ratekeeper.storage import testing
 from ratekeeper.storage.v2 import clickhouse as ch_storage
 from tests import clickhouse
 
-OLD_COLUMNS = ch_storage.COLUMNS.replace(
-    ',\n    description %s' % ch_storage.DESCRIPTION_TYPE, '')
+OLD_COLUMNS = ("(begin DateTime('UTC'), end DateTime('UTC'), type String, "
+               'unit String, qty Float64, price Float64, scope String, '
+               'groupby_keys Array(String), groupby_values Array(String), '
+               'metadata_keys Array(String), metadata_values Array(String), '
+               'push_id UInt64, row UInt32)')
 
 
 def test_a_table_made_before_descriptions_gets_the_column_at_start():
@@ -49,6 +54,10 @@ def test_a_table_made_before_descriptions_gets_the_column_at_start():
                 storage.close()
         assert [('p1', None), ('p2', 'CPU time')] == [
             (p[6]['project_id'], p[8]) for p in points]
+        assert ('Array(String)', '') in client.execute(
+            "SELECT type, default_kind FROM system.columns WHERE database "
+            "= %(name)s AND table = 'rated_points' AND name = "
+            "'groupby_values'", {'name': name})
     finally:
         client.disconnect()
         clickhouse.drop_database(port, name)

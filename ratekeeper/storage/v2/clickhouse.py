@@ -14,8 +14,13 @@ API may run many workers. The schema serves the queries /v2/summary and
   exactly as Decimal128(12) (a plain float sum of 0.005s drifts);
 - attributes as key and value arrays, groupby and metadata apart: any
   number of keys, no column per key (no schema change on new keys, none of
-  DuckDB's 256-column limit); ``scope`` holds the ``[collect] scope_key``
-  value at write time, for the sort key;
+  DuckDB's 256-column limit). Each array is stored as one text, its
+  elements joined (escaped where an element holds the separator or the
+  escape), and read through an ALIAS column of the array's name: at a
+  2000-point insert, four array columns cost the server about a fifth
+  more CPU (a part's files and their merges). Tables made before the
+  texts keep the arrays, and are written as arrays; ``scope`` holds the
+  ``[collect] scope_key`` value at write time, for the sort key;
 - ``push_id`` (a per-push number, rising with time) and ``row`` keep the
   insertion order that stream() and retrieve() promise;
 - ``description``, the metric's, LowCardinality: a dictionary per part
@@ -116,22 +121,69 @@ DESCRIPTION_TYPE = 'LowCardinality(Nullable(String))'
 # ClickHouse before 19.x (Debian's 18.16) makes tables with LowCardinality
 # columns only with this setting; later servers accept it as obsolete.
 DDL_SETTINGS = {'allow_experimental_low_cardinality_type': 1}
-COLUMNS = '''(
-    begin DateTime('UTC'),
-    end DateTime('UTC'),
-    type String,
-    unit String,
-    qty Float64,
-    price Float64,
-    scope String,
-    groupby_keys Array(String),
-    groupby_values Array(String),
-    metadata_keys Array(String),
-    metadata_values Array(String),
-    push_id UInt64,
-    row UInt32,
-    description DESCRIPTION
-)'''.replace('DESCRIPTION', DESCRIPTION_TYPE)
+ATTRIBUTE_COLUMNS = ('groupby_keys', 'groupby_values', 'metadata_keys',
+                     'metadata_values')
+ATTRIBUTE_SEPARATOR = '\x1f'  # ASCII's unit separator
+# A stored text some of whose elements needed escaping holds ESCAPE: in
+# each element, ESCAPE and the separator are written as two characters
+# each
+ESCAPE = '\x1e'  # ASCII's record separator
+ESCAPES = [(ESCAPE, ESCAPE + '2'), (ATTRIBUTE_SEPARATOR, ESCAPE + '1')]
+# Undone in this order: the first makes no ESCAPE
+UNESCAPES = [(ESCAPE + '1', ATTRIBUTE_SEPARATOR), (ESCAPE + '2', ESCAPE)]
+
+
+def sql_text(text):
+    """A ClickHouse string literal of an ASCII text."""
+    return "'%s'" % ''.join(
+        c if ' ' <= c <= '~' and c not in "'\\" else '\\x%02X' % ord(c)
+        for c in text)
+
+
+def replacements(text, pairs):
+    """The SQL of ``text`` with each (old, new) of ``pairs`` replaced in
+    turn."""
+    for old, new in pairs:
+        text = 'replaceAll(%s, %s, %s)' % (text, sql_text(old), sql_text(new))
+    return text
+
+
+def split_text(column):
+    """The SQL of an attribute array from its joined text: empty when the
+    point has no keys (a point's one value may be '')."""
+    keys = column.replace('_values', '_keys')
+    return ("if({0}_text = '', emptyArrayString(), splitByChar({2}, "
+            "{1}_text))".format(keys, column, sql_text(ATTRIBUTE_SEPARATOR)))
+
+
+def unescaped_split(column):
+    """split_text(), its elements unescaped where the text holds ESCAPE
+    (arrayMap() runs on an empty array for the other texts: 18.16
+    computes both branches of an if)."""
+    escaped = 'position(%s_text, %s) > 0' % (column, sql_text(ESCAPE))
+    return ('if({0}, arrayMap(x -> {1}, if({0}, {2}, emptyArrayString())), '
+            '{2})'.format(escaped, replacements('x', UNESCAPES),
+                          split_text(column)))
+
+
+def escaped_text(column):
+    """The SQL of an attribute array's stored text: its elements escaped,
+    joined."""
+    return 'arrayStringConcat(arrayMap(x -> %s, %s), %s)' % (
+        replacements('x', ESCAPES), column, sql_text(ATTRIBUTE_SEPARATOR))
+
+
+TEXT_COLUMNS = tuple(name + '_text' for name in ATTRIBUTE_COLUMNS)
+# The points: a point's attributes stored as its four joined texts (four
+# arrays cost a 2000-point insert twice the server's CPU: a part's array
+# files, and their merges), read as arrays through ALIAS columns
+COLUMNS = '(%s)' % ', '.join([
+    "begin DateTime('UTC')", "end DateTime('UTC')", 'type String',
+    'unit String', 'qty Float64', 'price Float64', 'scope String',
+    *('%s String' % name for name in TEXT_COLUMNS),
+    'push_id UInt64', 'row UInt32', 'description ' + DESCRIPTION_TYPE,
+    *('%s Array(String) ALIAS %s' % (name, unescaped_split(name))
+      for name in ATTRIBUTE_COLUMNS)])
 MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
               'ORDER BY (begin, type, scope, push_id, row)')
 # Rollups, filled by materialized views as each insert lands (in the same
@@ -152,8 +204,6 @@ SETS = 'rated_points_attribute_sets'
 RECENT_SETS = 'month >= addMonths(toStartOfMonth(today()), -1)'
 PENDING = 'rollups_pending'
 SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
-ATTRIBUTE_COLUMNS = ('groupby_keys', 'groupby_values', 'metadata_keys',
-                     'metadata_values')
 # Two independent 64-bit hashes: sets that collide in both (~2^-128 a
 # pair) would be summed together
 SET_ARGUMENTS = ', '.join('{%s}' % name for name in ATTRIBUTE_COLUMNS)
@@ -197,51 +247,49 @@ PENDING_COLUMNS = ("(id UInt64, state UInt8, created DateTime('UTC'), "
 STALE_PENDING_SECONDS = 300
 # Calendar keys the month rollup cannot derive (they need the period)
 DAY_CALENDAR_KEYS = ('day_of_the_year', 'week_of_the_year')
-POINT_COLUMNS = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'scope',
-                 *ATTRIBUTE_COLUMNS, 'push_id', 'row', 'description')
+POINT_HEAD = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'scope')
+POINT_TAIL = ('push_id', 'row', 'description')
+POINT_COLUMNS = (*POINT_HEAD, *ATTRIBUTE_COLUMNS, *POINT_TAIL)
 POINT_SQL = {name: name for name in POINT_COLUMNS}
+# The columns an insert writes to the points: the attributes' texts, or
+# (texts_stored False) their arrays, in a table made before the texts
+STORED_COLUMNS = {True: (*POINT_HEAD, *TEXT_COLUMNS, *POINT_TAIL),
+                  False: POINT_COLUMNS}
 # A push is one insert into a Null table (it keeps nothing) whose
 # materialized views carry it to the points and, on one server, to the
 # rollups. INGEST takes each point's attribute keys and values as texts
 # joined by ATTRIBUTE_SEPARATOR, which the server splits: four arrays per
 # point cost the driver more CPU than the rest of a push. A push whose
-# attribute texts hold the separator goes to INGEST_ARRAYS as arrays.
-# Period bounds go as seconds (the driver checks each datetime).
+# attribute texts hold the separator or ESCAPE goes to INGEST_ARRAYS as
+# arrays (its points' texts escaped by the server). Period bounds go as
+# seconds (the driver checks each datetime).
 INGEST = 'rated_points_ingest'
 INGEST_ARRAYS = 'rated_points_ingest_arrays'
-ATTRIBUTE_SEPARATOR = '\x1f'  # ASCII's unit separator
 INGEST_COMMON = ('begin_seconds UInt32, end_seconds UInt32, type String, '
                  'unit String, qty Float64, price Float64, scope String, '
                  'push_id UInt64, row UInt32, description ' + DESCRIPTION_TYPE)
 INGEST_BOUNDS = {'begin': "toDateTime(begin_seconds, 'UTC')",
                  'end': "toDateTime(end_seconds, 'UTC')"}
-
-
-def split_text(column):
-    """The SQL of an attribute array from its joined text: empty when the
-    point has no keys (a point's one value may be '')."""
-    keys = column.replace('_values', '_keys')
-    return ("if({0}_text = '', emptyArrayString(), "
-            "splitByChar('\\x{2:02X}', {1}_text))"
-            .format(keys, column, ord(ATTRIBUTE_SEPARATOR)))
-
-
+# Of each ingest table: its attribute columns, the SQL of a point's
+# columns ('sql', arrays), and of the points' texts ('texts')
 INGESTS = {
     INGEST: {
-        'columns': ', '.join('%s_text String' % name
-                             for name in ATTRIBUTE_COLUMNS),
+        'columns': ', '.join('%s String' % name for name in TEXT_COLUMNS),
         'sql': dict(POINT_SQL, **INGEST_BOUNDS, **{
             name: split_text(name) for name in ATTRIBUTE_COLUMNS}),
+        'texts': {name: name for name in TEXT_COLUMNS},
     },
     INGEST_ARRAYS: {
         'columns': ', '.join('%s Array(String)' % name
                              for name in ATTRIBUTE_COLUMNS),
         'sql': dict(POINT_SQL, **INGEST_BOUNDS),
+        'texts': {name + '_text': escaped_text(name)
+                  for name in ATTRIBUTE_COLUMNS},
     },
 }
 # Changes when what a group commit's leader is sent changes (a leader of
 # an older release then serves none of this one's pushes)
-GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-1'
+GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-2'
 # The month rollup of earlier releases, keyed on the attribute arrays
 ARRAYS_BY_MONTH = 'rated_points_by_month'
 # The views of one server before INGEST (on the points table itself) and
@@ -338,12 +386,15 @@ def attribute_texts(dicts):
 
 def joined_texts(keys, values):
     """Each point's keys and values as two texts joined by the separator;
-    None if a key or value holds it (the split would not give them back)."""
+    None if a key or value holds the separator or ESCAPE (the split
+    would not give them back)."""
     join = ATTRIBUTE_SEPARATOR.join
     keys_texts, values_texts = list(map(join, keys)), list(map(join, values))
+    all_keys, all_values = ''.join(keys_texts), ''.join(values_texts)
     separators = sum(map(len, keys)) - sum(map(bool, keys))
-    if (''.join(keys_texts).count(ATTRIBUTE_SEPARATOR) != separators or
-            ''.join(values_texts).count(ATTRIBUTE_SEPARATOR) != separators):
+    if (all_keys.count(ATTRIBUTE_SEPARATOR) != separators or
+            all_values.count(ATTRIBUTE_SEPARATOR) != separators or
+            ESCAPE in all_keys or ESCAPE in all_values):
         return None
     return keys_texts, values_texts
 
@@ -411,6 +462,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._clients_lock = threading.Lock()
         self._push_ids = itertools.count()
         self.table = '%s.%s' % (quote_identifier(self.database), TABLE)
+        # Whether the points keep their attributes as texts (init() says)
+        self._texts_stored = True
         self._group_commit = None
         if options.group_commit and not self.cluster:
             self._group_commit = group_commit.GroupCommit(
@@ -508,6 +561,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                     {'cluster': self.cluster, 'database': self.database,
                      'local': name + '_local'}, settings=DDL_SETTINGS)
             self._add_description(self._name(TABLE))
+        self._texts_stored = self._has_column(self.table, TEXT_COLUMNS[0])
         for table, ingest in INGESTS.items():
             self._execute(
                 'CREATE TABLE IF NOT EXISTS %s (%s, %s) ENGINE = Null'
@@ -516,26 +570,27 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._create_views(targets)
         self._repair_stale()
 
+    def _has_column(self, table, column, client=None):
+        return self._execute(
+            'SELECT count() FROM system.columns WHERE database = '
+            '%(database)s AND table = %(table)s AND name = %(column)s',
+            {'database': self.database,
+             'table': table.rsplit('.', 1)[1].strip('`'), 'column': column},
+            client=client)[0][0]
+
     def _add_description(self, table, client=None):
         """The description column on a table made before it (a change of
         metadata only: old parts read NULL). Servers before 19.x know no
         ADD COLUMN IF NOT EXISTS: the column is looked for first, and a
         process that adds it at the same time is no failure."""
-        def present():
-            return self._execute(
-                'SELECT count() FROM system.columns WHERE database = '
-                '%(database)s AND table = %(table)s AND name = '
-                "'description'", {'database': self.database,
-                                  'table': table.rsplit('.', 1)[1]
-                                  .strip('`')}, client=client)[0][0]
-        if present():
+        if self._has_column(table, 'description', client):
             return
         try:
             self._execute('ALTER TABLE %s ADD COLUMN description %s'
                           % (table, DESCRIPTION_TYPE), client=client,
                           settings=DDL_SETTINGS)
         except storage_v2.StorageError:
-            if not present():
+            if not self._has_column(table, 'description', client):
                 raise
 
     def _create_views(self, targets):
@@ -547,11 +602,13 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         creates a rollup's view fills the rollup with the points stored
         before, readers reading the points meanwhile."""
         pending = self._pending_begin([])
-        point_columns = [(name, '{%s}' % name) for name in POINT_COLUMNS]
+        point_columns = [(name, '{%s}' % name)
+                         for name in STORED_COLUMNS[self._texts_stored]]
         sets_created = False
         for table, ingest in INGESTS.items():
             self._create_view(table + '_points', TABLE, select_list(
-                point_columns, ingest['sql']), table)
+                point_columns, dict(ingest['sql'], **ingest['texts'])),
+                table)
             # (on a cluster too: 18.16 fails views with a subquery that run
             # for the rows a Distributed table hands to a shard)
             sets_created |= self._create_view(
@@ -561,7 +618,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._retire_arrays_by_month(targets)
         if self.cluster:
             views = [(client, suffix, name, name + suffix + '_view',
-                      TABLE + suffix, POINT_SQL)
+                      TABLE + suffix, self._points_view_sql())
                      for client, suffix in targets for name in ROLLUPS]
         else:
             views = [(self._client(), '', name, '%s_from_%s' % (name, table),
@@ -581,6 +638,14 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         for client, suffix, name in created:
             self._rebuild(client, suffix, name, pending)
         self._pending_end(pending)
+
+    def _points_view_sql(self):
+        """The SQL of a point's columns in a view on the points (18.16
+        computes no ALIAS column of the rows a view is run for)."""
+        if not self._texts_stored:
+            return POINT_SQL
+        return dict(POINT_SQL, **{name: unescaped_split(name)
+                                  for name in ATTRIBUTE_COLUMNS})
 
     def _retire_arrays_by_month(self, targets):
         """Drop the views of earlier releases and their month rollup
