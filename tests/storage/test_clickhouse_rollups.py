@@ -101,11 +101,12 @@ ARRAYS_MONTH = {
 }
 
 
-def arrays_month_rollup(storage, on_points=False):
-    """Make the month rollup keyed on the attribute arrays and its views
-    as the releases before the attribute sets did (``on_points``: as the
-    ones before the ingest tables did, its view on the points table)."""
-    old = ch_storage.ARRAYS_BY_MONTH
+def arrays_month_rollup(storage, on_points=False,
+                        old=ch_storage.ARRAYS_BY_MONTH):
+    """Make a month rollup keyed on the attribute arrays and its views,
+    named ``old``, as the releases before the attribute sets did
+    (``on_points``: as the ones before the ingest tables did, its view on
+    the points table)."""
     targets = storage._targets()
     for client, suffix in targets:
         storage._execute('CREATE TABLE %s %s %s' % (
@@ -120,11 +121,11 @@ def arrays_month_rollup(storage, on_points=False):
             {'cluster': storage.cluster, 'database': storage.database,
              'local': old + '_local'})
         views = [(client, old + suffix + '_view', old + suffix,
-                  ch_storage.TABLE + suffix, storage._points_view_sql())
+                  ch_storage.TABLE + suffix, storage._points_sql())
                  for client, suffix in targets]
     elif on_points:
         views = [(storage._client(), old + '_view', old, ch_storage.TABLE,
-                  storage._points_view_sql())]
+                  storage._points_sql())]
     else:
         views = [(storage._client(), '%s_from_%s' % (old, table), old, table,
                   ingest['sql'])
@@ -140,8 +141,8 @@ def arrays_month_rollup(storage, on_points=False):
 
 
 def drop_month_rollup(storage):
-    """Drop the month rollup, the attribute sets and their views."""
-    names = [ch_storage.BY_MONTH, ch_storage.SETS]
+    """Drop the month rollup and its views."""
+    names = [ch_storage.BY_MONTH]
     for client, suffix in storage._targets():
         views = [row[0] for row in storage._execute(
             "SELECT name FROM system.tables WHERE database = %(database)s "
@@ -333,33 +334,33 @@ def test_rollup_views_on_the_points_table_give_way_to_the_ingest_views(
     check_equal(storage)
 
 
-def test_the_month_rollup_keyed_on_the_arrays_gives_way_to_the_sets(
-        storage):
-    """A database of a release before the attribute sets: its month
-    rollup (keyed on the attribute arrays) and its views are dropped,
-    and the month rollup keyed on the sets is summed from the points,
-    those pushed since included."""
+@pytest.mark.parametrize('retired', ch_storage.RETIRED)
+def test_the_month_rollups_of_earlier_releases_give_way(storage, retired):
+    """A database of an earlier release: its month rollup (keyed on the
+    attribute arrays, or on their hashes, next to the sets) and its views
+    are dropped, and the month rollup keyed on the texts is summed from
+    the points, those pushed since included."""
     rnd = random.Random(6)
     for body in frames(rnd, periods=6):
         storage.push(dataframe.parse_dataframes(body))
     drop_month_rollup(storage)
-    arrays_month_rollup(storage)
+    arrays_month_rollup(storage, old=retired)
     for body in frames(rnd, periods=6):
         storage.push(dataframe.parse_dataframes(body))
     other = storage.reopen()
     other.close()
     for client, _ in storage._targets():
         assert not [name for name in tables(storage, client)
-                    if name.startswith(ch_storage.ARRAYS_BY_MONTH)
+                    if name.startswith(retired)
                     and not name.startswith(ch_storage.BY_MONTH)]
     check_equal(storage)
 
 
-def test_a_recent_months_sets_are_kept_once(storage):
-    """Each push of this month brings the same resources again: their
-    attribute sets are stored once (a push looks them up), and a month
-    read (grouped by an attribute other than the scope) joins them
-    back."""
+def test_a_months_rollup_row_per_resource(storage):
+    """Each push of a month brings the same resources again: the month
+    rollup sums them into one row each (its key, the attribute texts),
+    and a month read grouped by an attribute other than the scope
+    equals the points."""
     now = datetime.datetime.now(UTC).replace(minute=0, second=0,
                                              microsecond=0)
     begin = now.replace(day=1, hour=0)
@@ -369,9 +370,12 @@ def test_a_recent_months_sets_are_kept_once(storage):
             for i in range(6)]}
         storage.push(dataframe.parse_dataframes(
             [testing.frame(begin + hour * testing.HOUR, usage)]))
-    assert storage._execute('SELECT count(), uniqExact(%s) FROM %s' % (
-        ch_storage.MONTH_SET_KEY, storage._name(ch_storage.SETS))) == [
-        (6, 6)]
+    assert sorted(storage._execute(
+        'SELECT any(groupby_values[indexOf(groupby_keys, %(id)s)]), sum(n) '
+        'FROM {0} GROUP BY type, scope, month, {1}'.format(
+            storage._name(ch_storage.BY_MONTH),
+            ', '.join(ch_storage.TEXT_COLUMNS)), {'id': 'id'})) == [
+        ('r%d' % i, 5) for i in range(6)]
     assert storage.total(begin, begin + 5 * testing.HOUR,
                          groupby=['id']) == over_points(
         storage, lambda: storage.total(begin, begin + 5 * testing.HOUR,

@@ -46,10 +46,9 @@ materialized views write the points and, on one server, the rollups: the
 attribute keys and values travel as texts joined by a separator that the
 server splits, which costs the API worker half the CPU of four arrays
 per point (a push whose texts hold the separator goes as arrays, to
-``rated_points_ingest_arrays``). On a cluster the views write to the
-Distributed table, and each shard's rollups are filled by views on its
-local points (the attribute sets, below, by views on the ingest tables
-into their Distributed table).
+``rated_points_ingest_arrays``, whose views escape them). On a cluster
+the views write to the Distributed table, and each shard's rollups are
+filled by views on its local points.
 
 Two rollups answer most reads without the points, filled by materialized
 views in the insert itself (so a push that returned is summed at once):
@@ -58,18 +57,17 @@ views in the insert itself (so a push that returned is summed at once):
   period begin): totals grouped or filtered by time, type and the scope,
   and the period counts that let a dataframes page read only its own
   periods' points (18.16 cannot read a sort-key prefix in order);
-- ``rated_points_by_month_set``: the same per (type, scope, month,
-  attribute set), one row per resource and month when a resource's
-  attributes stay the same: groupings by any other attribute. A set is a
-  point's four attribute arrays, named in the rollup by two 64-bit
-  hashes of them and kept once a month in ``rated_points_attribute_sets``
-  (a view adds the sets of this month and the last that the table lacks;
-  one of an older month is added again, a duplicate until a merge),
-  joined back when a month is read: rows of a few dozen bytes instead of
-  the arrays' hundreds cost the server less at each push and each
-  merge. (Releases before kept the arrays in ``rated_points_by_month``:
-  the first process to start drops it and sums the new rollup from the
-  points.) A window that cuts a month takes either the points inside
+- ``rated_points_by_month_texts``: the same per (type, scope, month,
+  the point's four attribute texts as stored in the points), one row per
+  resource and month when a resource's attributes stay the same:
+  groupings by any other attribute, its texts read as arrays through
+  ALIAS columns as in the points. Four texts cost the server less at
+  each push than four arrays, and less than two hashes of the arrays
+  with the arrays kept apart in a table of attribute sets (the earlier
+  releases' rollups, ``rated_points_by_month`` and
+  ``rated_points_by_month_set`` with ``rated_points_attribute_sets``:
+  the first process to start drops them and sums the new rollup from the
+  points). A window that cuts a month takes either the points inside
   it, or the month's row minus the points outside it, whichever are
   fewer (the per-period counts say).
 
@@ -174,6 +172,9 @@ def escaped_text(column):
 
 
 TEXT_COLUMNS = tuple(name + '_text' for name in ATTRIBUTE_COLUMNS)
+ATTRIBUTE_ALIASES = ', '.join(
+    '%s Array(String) ALIAS %s' % (name, unescaped_split(name))
+    for name in ATTRIBUTE_COLUMNS)
 # The points: a point's attributes stored as its four joined texts (four
 # arrays cost a 2000-point insert twice the server's CPU: a part's array
 # files, and their merges), read as arrays through ALIAS columns
@@ -182,8 +183,7 @@ COLUMNS = '(%s)' % ', '.join([
     'unit String', 'qty Float64', 'price Float64', 'scope String',
     *('%s String' % name for name in TEXT_COLUMNS),
     'push_id UInt64', 'row UInt32', 'description ' + DESCRIPTION_TYPE,
-    *('%s Array(String) ALIAS %s' % (name, unescaped_split(name))
-      for name in ATTRIBUTE_COLUMNS)])
+    ATTRIBUTE_ALIASES])
 MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
               'ORDER BY (begin, type, scope, push_id, row)')
 # Rollups, filled by materialized views as each insert lands (in the same
@@ -194,28 +194,9 @@ MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
 # Decimal128(12); ``n`` counts the points, so a group whose points are
 # all subtracted disappears (SummingMergeTree drops all-zero rows).
 BY_BEGIN = 'rated_points_by_begin'
-BY_MONTH = 'rated_points_by_month_set'
-# A point's attribute arrays (its set), once per month, under the two
-# hashes that key the month rollup's rows
-SETS = 'rated_points_attribute_sets'
-# The months of SETS whose sets a push's view looks up (any set of an
-# older month is added again: a duplicate, merged away later), so that
-# neither a push nor a month's read costs what all the months hold
-RECENT_SETS = 'month >= addMonths(toStartOfMonth(today()), -1)'
+BY_MONTH = 'rated_points_by_month_texts'
 PENDING = 'rollups_pending'
 SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
-# Two independent 64-bit hashes: sets that collide in both (~2^-128 a
-# pair) would be summed together
-SET_ARGUMENTS = ', '.join('{%s}' % name for name in ATTRIBUTE_COLUMNS)
-SET_KEY_SQL = [('set_city', 'cityHash64(%s)' % SET_ARGUMENTS),
-               ('set_sip', 'sipHash64(%s)' % SET_ARGUMENTS)]
-SET_KEY = ', '.join(name for name, _ in SET_KEY_SQL)
-MONTH_SET_KEY = 'month, ' + SET_KEY
-SETS_COLUMNS = '(month Date, %s, %s)' % (
-    ', '.join('%s UInt64' % name for name, _ in SET_KEY_SQL),
-    ', '.join('%s Array(String)' % name for name in ATTRIBUTE_COLUMNS))
-SETS_ENGINE = ('ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(month) '
-               'ORDER BY (%s)' % SET_KEY)
 # Each rollup's key columns, as SQL over a point's columns ({name})
 ROLLUPS = {
     BY_BEGIN: {
@@ -226,12 +207,15 @@ ROLLUPS = {
                     ('begin', '{begin}')],
         'moment': 'begin',
     },
+    # keyed on the attribute texts, read as arrays as in the points
     BY_MONTH: {
-        'columns': "(type String, scope String, month Date, "
-                   "set_city UInt64, set_sip UInt64, %s)" % SUM_COLUMNS,
-        'key': 'type, scope, month, ' + SET_KEY,
+        'columns': '(type String, scope String, month Date, %s, %s, %s)' % (
+            ', '.join('%s String' % name for name in TEXT_COLUMNS),
+            SUM_COLUMNS, ATTRIBUTE_ALIASES),
+        'key': 'type, scope, month, ' + ', '.join(TEXT_COLUMNS),
         'key_sql': [('type', '{type}'), ('scope', '{scope}'),
-                    ('month', 'toStartOfMonth({begin})')] + SET_KEY_SQL,
+                    ('month', 'toStartOfMonth({begin})')]
+        + [(name, '{%s}' % name) for name in TEXT_COLUMNS],
         'moment': 'month',
     },
 }
@@ -250,7 +234,7 @@ DAY_CALENDAR_KEYS = ('day_of_the_year', 'week_of_the_year')
 POINT_HEAD = ('begin', 'end', 'type', 'unit', 'qty', 'price', 'scope')
 POINT_TAIL = ('push_id', 'row', 'description')
 POINT_COLUMNS = (*POINT_HEAD, *ATTRIBUTE_COLUMNS, *POINT_TAIL)
-POINT_SQL = {name: name for name in POINT_COLUMNS}
+POINT_SQL = {name: name for name in POINT_COLUMNS + TEXT_COLUMNS}
 # The columns an insert writes to the points: the attributes' texts, or
 # (texts_stored False) their arrays, in a table made before the texts
 STORED_COLUMNS = {True: (*POINT_HEAD, *TEXT_COLUMNS, *POINT_TAIL),
@@ -270,21 +254,20 @@ INGEST_COMMON = ('begin_seconds UInt32, end_seconds UInt32, type String, '
                  'push_id UInt64, row UInt32, description ' + DESCRIPTION_TYPE)
 INGEST_BOUNDS = {'begin': "toDateTime(begin_seconds, 'UTC')",
                  'end': "toDateTime(end_seconds, 'UTC')"}
-# Of each ingest table: its attribute columns, the SQL of a point's
-# columns ('sql', arrays), and of the points' texts ('texts')
+# Of each ingest table: its attribute columns, and the SQL of a point's
+# columns (the attributes as arrays and as texts)
 INGESTS = {
     INGEST: {
         'columns': ', '.join('%s String' % name for name in TEXT_COLUMNS),
         'sql': dict(POINT_SQL, **INGEST_BOUNDS, **{
             name: split_text(name) for name in ATTRIBUTE_COLUMNS}),
-        'texts': {name: name for name in TEXT_COLUMNS},
     },
     INGEST_ARRAYS: {
         'columns': ', '.join('%s Array(String)' % name
                              for name in ATTRIBUTE_COLUMNS),
-        'sql': dict(POINT_SQL, **INGEST_BOUNDS),
-        'texts': {name + '_text': escaped_text(name)
-                  for name in ATTRIBUTE_COLUMNS},
+        'sql': dict(POINT_SQL, **INGEST_BOUNDS, **{
+            name + '_text': escaped_text(name)
+            for name in ATTRIBUTE_COLUMNS}),
     },
 }
 # Changes when what a group commit's leader is sent changes (a leader of
@@ -292,10 +275,16 @@ INGESTS = {
 GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-2'
 # The month rollup of earlier releases, keyed on the attribute arrays
 ARRAYS_BY_MONTH = 'rated_points_by_month'
+# The month rollups of earlier releases: keyed on the attribute arrays,
+# then on two hashes of them (the arrays kept in an attribute sets table)
+RETIRED = [ARRAYS_BY_MONTH, 'rated_points_by_month_set',
+           'rated_points_attribute_sets']
+RETIRED_VIEWS = ['%s_from_%s' % (name, table)
+                 for name in RETIRED for table in INGESTS]
 # The views of one server before INGEST (on the points table itself) and
-# those that filled ARRAYS_BY_MONTH
-LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, ARRAYS_BY_MONTH)] + [
-    '%s_from_%s' % (ARRAYS_BY_MONTH, table) for table in INGESTS]
+# those that filled the retired rollups
+LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, ARRAYS_BY_MONTH)] + (
+    RETIRED_VIEWS)
 # Errors that say the server is out of reach (or went away mid-query)
 UNREACHABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError,
                ch_errors.UnexpectedPacketFromServerError, EOFError, OSError)
@@ -346,22 +335,6 @@ def select_list(columns, sql):
 
 def rollup_select(rollup, sql=POINT_SQL):
     return select_list(rollup['key_sql'], sql)
-
-
-def sets_select(sql=POINT_SQL):
-    """The SELECT list of a point's month and attribute set (SETS'
-    columns)."""
-    return select_list(
-        [('month', 'toStartOfMonth({begin})')] + SET_KEY_SQL
-        + [(name, '{%s}' % name) for name in ATTRIBUTE_COLUMNS], sql)
-
-
-def missing_sets(sets, months, scope=''):
-    """The condition on a (month, set) that the ``sets`` table lacks
-    among its rows of ``months`` (SQL on its month), ``scope`` 'GLOBAL '
-    where the rows tested come from a Distributed table."""
-    return '(%s) %sNOT IN (SELECT %s FROM %s WHERE %s)' % (
-        MONTH_SET_KEY, scope, MONTH_SET_KEY, sets, months)
 
 
 def attribute_columns(dicts):
@@ -546,11 +519,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                         ROLLUP_ENGINE.format(rollup['moment'],
                                              rollup['key'])),
                     client=client)
-            self._execute('CREATE TABLE IF NOT EXISTS %s %s %s' % (
-                self._name(SETS + suffix), SETS_COLUMNS, SETS_ENGINE),
-                client=client)
         if self.cluster:
-            for name, columns in [(TABLE, COLUMNS), (SETS, SETS_COLUMNS)] + [
+            for name, columns in [(TABLE, COLUMNS)] + [
                     (name, rollup['columns'])
                     for name, rollup in ROLLUPS.items()]:
                 self._execute(
@@ -604,21 +574,13 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         pending = self._pending_begin([])
         point_columns = [(name, '{%s}' % name)
                          for name in STORED_COLUMNS[self._texts_stored]]
-        sets_created = False
         for table, ingest in INGESTS.items():
             self._create_view(table + '_points', TABLE, select_list(
-                point_columns, dict(ingest['sql'], **ingest['texts'])),
-                table)
-            # (on a cluster too: 18.16 fails views with a subquery that run
-            # for the rows a Distributed table hands to a shard)
-            sets_created |= self._create_view(
-                '%s_from_%s' % (SETS, table), SETS,
-                'DISTINCT ' + sets_select(ingest['sql']), table,
-                where=missing_sets(self._name(SETS), RECENT_SETS))
-        self._retire_arrays_by_month(targets)
+                point_columns, ingest['sql']), table)
+        self._retire_month_rollups(targets)
         if self.cluster:
             views = [(client, suffix, name, name + suffix + '_view',
-                      TABLE + suffix, self._points_view_sql())
+                      TABLE + suffix, self._points_sql())
                      for client, suffix in targets for name in ROLLUPS]
         else:
             views = [(self._client(), '', name, '%s_from_%s' % (name, table),
@@ -633,47 +595,33 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                     source, group_by=rollup['key'], client=client) and \
                     (client, suffix, name) not in created:
                 created.append((client, suffix, name))
-        if sets_created or BY_MONTH in [name for _, _, name in created]:
-            self._fill_sets()
         for client, suffix, name in created:
             self._rebuild(client, suffix, name, pending)
         self._pending_end(pending)
 
-    def _points_view_sql(self):
-        """The SQL of a point's columns in a view on the points (18.16
-        computes no ALIAS column of the rows a view is run for)."""
+    def _points_sql(self):
+        """The SQL of a point's columns (attributes as arrays and texts)
+        over the points table, in a query or a view (18.16 computes no
+        ALIAS column of the rows a view is run for)."""
         if not self._texts_stored:
-            return POINT_SQL
+            return dict(POINT_SQL, **{name + '_text': escaped_text(name)
+                                      for name in ATTRIBUTE_COLUMNS})
         return dict(POINT_SQL, **{name: unescaped_split(name)
                                   for name in ATTRIBUTE_COLUMNS})
 
-    def _retire_arrays_by_month(self, targets):
-        """Drop the views of earlier releases and their month rollup
-        keyed on the attribute arrays (BY_MONTH replaces it, built again
-        from the points by the process that creates its views)."""
+    def _retire_month_rollups(self, targets):
+        """Drop the views of earlier releases and their month rollups
+        (BY_MONTH replaces them, built again from the points by the
+        process that creates its views)."""
         for client, suffix in targets:
-            views = ([ARRAYS_BY_MONTH + suffix + '_view'] if self.cluster
-                     else LEGACY_VIEWS)
-            for name in views + [ARRAYS_BY_MONTH + suffix]:
+            views = ([name + suffix + '_view' for name in RETIRED]
+                     if self.cluster else LEGACY_VIEWS)
+            for name in views + [name + suffix for name in RETIRED]:
                 self._execute('DROP TABLE IF EXISTS %s' % self._name(name),
                               client=client)
         if self.cluster:
-            self._execute('DROP TABLE IF EXISTS %s'
-                          % self._name(ARRAYS_BY_MONTH))
-
-    def _fill_sets(self, months=None):
-        """Add to SETS the sets of the points (of ``months``, dates; None
-        or none: every month) it lacks; before a rebuild of the month
-        rollup, whose rows a read joins to their sets."""
-        sets, params = self._name(SETS), query.NamedParams()
-        in_months = ', '.join(map(params.add, months or ()))
-        where = missing_sets(sets, 'month IN (%s)' % in_months
-                             if months else '1',
-                             'GLOBAL ' if self.cluster else '')
-        if months:
-            where += ' AND toStartOfMonth(begin) IN (%s)' % in_months
-        self._execute('INSERT INTO %s SELECT DISTINCT %s FROM %s WHERE %s'
-                      % (sets, sets_select(), self.table, where), params)
+            for name in RETIRED_VIEWS + RETIRED:
+                self._execute('DROP TABLE IF EXISTS %s' % self._name(name))
 
     def _create_view(self, view, target, select, source, where=None,
                      group_by=None, client=None):
@@ -727,7 +675,6 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             months = sorted(set(itertools.chain.from_iterable(months)))
             LOG.warning('Rebuilding the ClickHouse rollups of a change cut '
                         'short (%s)', ', '.join(map(str, months)) or 'all')
-            self._fill_sets(months)
             for client, suffix in self._targets():
                 for name in ROLLUPS:
                     self._rebuild(client, suffix, name, pending, months)
@@ -755,7 +702,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             self._execute(
                 'INSERT INTO %s SELECT %s, %s FROM %s WHERE '
                 'toStartOfMonth(begin) IN (%s) GROUP BY %s' % (
-                    scratch, rollup_select(rollup), ROLLUP_SUMS.format(''),
+                    scratch, rollup_select(rollup, self._points_sql()),
+                    ROLLUP_SUMS.format(''),
                     points, ', '.join(params.add(m) for m in months),
                     rollup['key']), params, client=client)
             for month in months:
@@ -887,7 +835,8 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 self._execute(
                     'INSERT INTO %s SELECT %s, %s FROM %s WHERE %s '
                     'GROUP BY %s' % (
-                        self._name(name + suffix), rollup_select(rollup),
+                        self._name(name + suffix),
+                        rollup_select(rollup, self._points_sql()),
                         ROLLUP_SUMS.format('-'), self._name(TABLE + suffix),
                         where, rollup['key']), params, client=client)
         for client, suffix in targets:
@@ -1128,9 +1077,9 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                              for i, e in enumerate(exprs))
             in_months = ', '.join(params.add(m.date()) for m in rolled)
             parts.append(
-                f'SELECT {select}sum(set_qty) AS qty, sum(set_price) AS '
-                f'price, sum(set_n) AS c FROM {self._month_rows(in_months)} '
-                f'WHERE {where}' + self._group_by(exprs))
+                f'SELECT {select}sum(qty) AS qty, sum(price) AS price, '
+                f'sum(n) AS c FROM {self._name(BY_MONTH)} WHERE month IN '
+                f'({in_months}) AND {where}' + self._group_by(exprs))
         for sign, chosen in (('', inside), ('-', set(rolled) & set(cut))):
             if not chosen:
                 continue
@@ -1146,19 +1095,6 @@ class ClickHouseStorage(storage_v2.BaseStorage):
                 f'FROM {self.table} WHERE {where} AND {in_months} AND {cond}'
                 + self._group_by(exprs))
         return ' UNION ALL '.join(parts).replace(' AS n', ' AS c')
-
-    def _month_rows(self, in_months):
-        """What to select from for the month rollup's sums per (type,
-        scope, month, set) of the months ``in_months`` (SQL), each row
-        with its set's arrays."""
-        group = 'type, scope, month, ' + SET_KEY
-        return (f'(SELECT {group}, sum(qty) AS set_qty, sum(price) AS '
-                f'set_price, sum(n) AS set_n FROM {self._name(BY_MONTH)} '
-                f'WHERE month IN ({in_months}) GROUP BY {group}) '
-                f'ANY INNER JOIN (SELECT {MONTH_SET_KEY}, '
-                + ', '.join(ATTRIBUTE_COLUMNS)
-                + f' FROM {self._name(SETS)} WHERE month IN ({in_months})) '
-                f'USING {MONTH_SET_KEY}')
 
     @staticmethod
     def _group_by(exprs):
