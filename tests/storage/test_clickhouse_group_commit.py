@@ -3,6 +3,7 @@ insert runs go as one insert (one part per table, not one per push),
 each stored once; a leader killed under load loses nothing acknowledged
 and stores nothing twice, and the others go on."""
 import collections
+import datetime
 import os
 import signal
 import subprocess
@@ -12,8 +13,10 @@ import threading
 import clickhouse_driver
 import pytest
 
+from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.storage import testing
+from ratekeeper.storage.v2 import clickhouse as ch_storage
 from tests import clickhouse
 from tests.storage import clickhouse_pusher
 
@@ -145,3 +148,39 @@ def test_a_leader_killed_under_load_loses_nothing_acknowledged(
     finally:
         for pusher in [leader] + followers:
             pusher.stop()
+
+
+def test_a_group_of_every_kind_of_push_reads_back_as_sent(
+        database, tmp_path, monkeypatch):
+    """The pushes a leader writes together (as they were encoded where
+    they were made): with and without descriptions, and one whose texts
+    hold the attribute separator (another ingest table), make one insert
+    per ingest table and read back exactly as each was sent."""
+    server, name = database
+    storage = storage_of(server, name, str(tmp_path))
+    held = []
+    monkeypatch.setattr(storage._group_commit, 'submit',
+                        lambda payload, points: held.append(payload))
+    separator = ch_storage.ATTRIBUTE_SEPARATOR
+    begin = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
+    described = testing.point(1, 0.5, 'p1', 'a', flavor='x')
+    described['description'] = 'one vCPU'
+    plain = testing.point(2, 0.25, 'p1', 'b')
+    joined = testing.point(3, 1.0, 'p' + separator + '2', 'c',
+                           **{'k' + separator: separator})
+    sent = [described, plain, joined]
+    try:
+        for point in sent:
+            storage.push(dataframe.parse_dataframes(
+                [testing.frame(begin, {'instance': [point]})]))
+        assert [table for table, _, _ in held] == [
+            ch_storage.INGEST, ch_storage.INGEST, ch_storage.INGEST_ARRAYS]
+        storage._insert_encoded(held)
+        assert inserted_parts(server, name) == 2
+        stored = [point for frame in storage.retrieve(
+            begin, begin + testing.HOUR, limit=10)['dataframes']
+            for point in frame['usage']['instance']]
+        assert sorted(stored, key=lambda p: p['vol']['qty']) == sent
+        assert storage.total(None, None)['results'][0]['rate'] == 1.75
+    finally:
+        storage.close()

@@ -261,3 +261,30 @@ def test_a_push_waits_a_little_for_the_others_that_push_lately(
         thread.join(30)
     assert outcomes == {'a1': 'stored'}
     assert store.writes[-1] == ['a1', 'b1']
+
+
+def test_a_push_does_not_wait_for_the_sources_its_last_write_answered(
+        store, committer):
+    """A source answered by the write just done pushes again only after
+    a request of its own: the next push is written at once, not held
+    for it (as for a source that pushed lately, which the linger waits
+    for)."""
+    # a linger under ACTIVE_SECONDS: both sources count as pushing lately
+    leader, follower = committer(linger=0.9), committer(linger=0.9)
+    b0_stored, a1_sent = threading.Event(), threading.Event()
+
+    def follower_pushes():  # one thread: one source
+        follower.submit('b0', 1)
+        b0_stored.set()
+        a1_sent.wait(10)
+        time.sleep(0.5)
+        follower.submit('b1', 1)
+
+    leader.submit('a0', 1)
+    thread = threading.Thread(target=follower_pushes)
+    thread.start()
+    assert b0_stored.wait(10)
+    a1_sent.set()
+    leader.submit('a1', 1)
+    thread.join(30)
+    assert store.writes == [['a0'], ['b0'], ['a1'], ['b1']]

@@ -41,6 +41,9 @@ in one of them would be invisible to the others' reads. With
 host go as one insert (group_commit.py: an insert costs the server a part
 in three tables, of dozens of files each, whatever its size); not on a
 cluster, where one shard failing would fail the pushes of the others.
+Each push is encoded (ClickHouse's native columns) by the process that
+took it, and the leader sends each as a data block of that insert, the
+bytes as they are.
 An insert goes into a Null table (``rated_points_ingest``) whose
 materialized views write the points and, on one server, the rollups: the
 attribute keys and values travel as texts joined by a separator that the
@@ -82,6 +85,7 @@ months are summed again from the points (each month's partition swapped
 at once). Reads that need the period's day or week, or ``time`` with
 other attributes, read the points.
 """
+import contextlib
 import datetime
 import hashlib
 import itertools
@@ -94,6 +98,13 @@ import urllib.parse
 
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
+from clickhouse_driver import block as ch_block
+from clickhouse_driver import bufferedwriter
+from clickhouse_driver import defines as ch_defines
+from clickhouse_driver import protocol as ch_protocol
+from clickhouse_driver import varint as ch_varint
+from clickhouse_driver import writer as ch_writer
+from clickhouse_driver.columns import service as ch_columns
 
 from ratekeeper import dataframe
 from ratekeeper import errors
@@ -250,22 +261,24 @@ STORED_COLUMNS = {True: (*POINT_HEAD, *TEXT_COLUMNS, *POINT_TAIL),
 # seconds (the driver checks each datetime).
 INGEST = 'rated_points_ingest'
 INGEST_ARRAYS = 'rated_points_ingest_arrays'
-INGEST_COMMON = ('begin_seconds UInt32, end_seconds UInt32, type String, '
-                 'unit String, qty Float64, price Float64, scope String, '
-                 'push_id UInt64, row UInt32, description ' + DESCRIPTION_TYPE)
+INGEST_COMMON = (
+    ('begin_seconds', 'UInt32'), ('end_seconds', 'UInt32'), ('type', 'String'),
+    ('unit', 'String'), ('qty', 'Float64'), ('price', 'Float64'),
+    ('scope', 'String'), ('push_id', 'UInt64'), ('row', 'UInt32'),
+    ('description', DESCRIPTION_TYPE))
 INGEST_BOUNDS = {'begin': "toDateTime(begin_seconds, 'UTC')",
                  'end': "toDateTime(end_seconds, 'UTC')"}
-# Of each ingest table: its attribute columns, and the SQL of a point's
+# Of each ingest table: its columns' types, and the SQL of a point's
 # columns (the attributes as arrays and as texts)
 INGESTS = {
     INGEST: {
-        'columns': ', '.join('%s String' % name for name in TEXT_COLUMNS),
+        'types': dict(INGEST_COMMON, **dict.fromkeys(TEXT_COLUMNS, 'String')),
         'sql': dict(POINT_SQL, **INGEST_BOUNDS, **{
             name: split_text(name) for name in ATTRIBUTE_COLUMNS}),
     },
     INGEST_ARRAYS: {
-        'columns': ', '.join('%s Array(String)' % name
-                             for name in ATTRIBUTE_COLUMNS),
+        'types': dict(INGEST_COMMON, **dict.fromkeys(ATTRIBUTE_COLUMNS,
+                                                     'Array(String)')),
         'sql': dict(POINT_SQL, **INGEST_BOUNDS, **{
             name + '_text': escaped_text(name)
             for name in ATTRIBUTE_COLUMNS}),
@@ -273,7 +286,7 @@ INGESTS = {
 }
 # Changes when what a group commit's leader is sent changes (a leader of
 # an older release then serves none of this one's pushes)
-GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-2'
+GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-3'
 # The month rollup of earlier releases, keyed on the attribute arrays
 ARRAYS_BY_MONTH = 'rated_points_by_month'
 # The month rollups of earlier releases: keyed on the attribute arrays,
@@ -286,6 +299,8 @@ RETIRED_VIEWS = ['%s_from_%s' % (name, table)
 # those that filled the retired rollups
 LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, ARRAYS_BY_MONTH)] + (
     RETIRED_VIEWS)
+# A push's columns are encoded in chunks of this many bytes
+ENCODING_BUFFER = 1 << 16
 # Errors that say the server is out of reach (or went away mid-query)
 UNREACHABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError,
                ch_errors.UnexpectedPacketFromServerError, EOFError, OSError)
@@ -373,16 +388,48 @@ def joined_texts(keys, values):
     return keys_texts, values_texts
 
 
-def merged_columns(group):
-    """The columns ({name: values}) of several pushes end to end, a
-    column some of them lack (description) NULL in those."""
-    names = list(dict.fromkeys(itertools.chain.from_iterable(group)))
-    merged = {name: [] for name in names}
-    for columns in group:
-        count = len(columns['row'])
-        for name in names:
-            merged[name].extend(columns.get(name) or [None] * count)
-    return merged
+class MemorySink:
+    """Where the driver's socket writer sends what it encodes: kept."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def sendall(self, data):
+        self.chunks.append(bytes(data))
+
+
+def send_encoded_insert(client, sql, types, blocks):
+    """``sql`` (an INSERT) with ``blocks`` ((rows, [(column, its native
+    encoding)])) as its data: what the driver's execute() does with
+    values, but with values it encoded before (ClickHouse's native
+    protocol: a query, the server's sample block, data blocks, an empty
+    block). A block's framing depends on the connection's revision, its
+    columns' encoding does not."""
+    with client.disconnect_on_error(sql, None):
+        connection = client.connection
+        connection.send_query(sql)
+        connection.send_external_tables(None)
+        client.receive_sample_block()
+        revision = connection.server_info.used_revision
+        out = connection.fout
+        for rows, columns in blocks:
+            ch_varint.write_varint(ch_protocol.ClientPacketTypes.DATA, out)
+            ch_writer.write_binary_str('', out)
+            ch_block.BlockInfo().write(out)
+            ch_varint.write_varint(len(columns), out)
+            ch_varint.write_varint(rows, out)
+            for name, data in columns:
+                ch_writer.write_binary_str(name, out)
+                ch_writer.write_binary_str(types[name], out)
+                if revision >= \
+                        ch_defines.DBMS_MIN_REVISION_WITH_CUSTOM_SERIALIZATION:
+                    ch_writer.write_binary_uint8(0, out)
+                out.write(data)
+            out.flush()
+            client.receive_profile_events()
+        connection.send_data(ch_block.ColumnOrientedBlock())
+        client.receive_profile_events()
+        client.receive_end_of_insert_query()
 
 
 def epoch_seconds(moments):
@@ -441,7 +488,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._group_commit = None
         if options.group_commit and not self.cluster:
             self._group_commit = group_commit.GroupCommit(
-                self._group_name(options.url), self._insert)
+                self._group_name(options.url), self._insert_encoded)
 
     def _group_name(self, url):
         """The name pushes to this database (with these credentials) are
@@ -471,22 +518,29 @@ class ClickHouseStorage(storage_v2.BaseStorage):
 
     def _execute(self, sql, params=None, client=None, **kwargs):
         client = client or self._client()
-        try:
+        with self._errors_of(client):
             return client.execute(sql, params, **kwargs)
-        except UNREACHABLE as exc:  # before Error: they derive from it
-            client.disconnect()
-            raise storage_v2.Unreachable(
-                'ClickHouse is out of reach: %s' % exc) from exc
-        except ch_errors.Error as exc:
-            client.disconnect()
-            raise storage_v2.StorageError(
-                'ClickHouse: %s' % str(exc).split('Stack trace')[0].strip()
-            ) from exc
-        except BaseException:
-            # a failure mid-insert (a value the driver cannot encode)
-            # leaves the connection in the middle of a block: the server
-            # drops the unfinished insert when it is closed
-            client.disconnect()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _errors_of(client):
+        """The driver's errors as StorageError (Unreachable when the server
+        is out of reach), ``client``'s connection (if any) closed after
+        any error: a failure mid-insert (a value the driver cannot
+        encode) leaves it in the middle of a block, and the server drops
+        the unfinished insert when it is closed."""
+        try:
+            yield
+        except BaseException as exc:
+            if client is not None:
+                client.disconnect()
+            if isinstance(exc, UNREACHABLE):  # before Error: they derive
+                raise storage_v2.Unreachable(
+                    'ClickHouse is out of reach: %s' % exc) from exc
+            if isinstance(exc, ch_errors.Error):
+                raise storage_v2.StorageError(
+                    'ClickHouse: %s'
+                    % str(exc).split('Stack trace')[0].strip()) from exc
             raise
 
     # -- life cycle -------------------------------------------------------
@@ -535,8 +589,9 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         self._texts_stored = self._has_column(self.table, TEXT_COLUMNS[0])
         for table, ingest in INGESTS.items():
             self._execute(
-                'CREATE TABLE IF NOT EXISTS %s (%s, %s) ENGINE = Null'
-                % (self._name(table), INGEST_COMMON, ingest['columns']),
+                'CREATE TABLE IF NOT EXISTS %s (%s) ENGINE = Null'
+                % (self._name(table), ', '.join(
+                    map(' '.join, ingest['types'].items()))),
                 settings=DDL_SETTINGS)
         self._create_views(targets)
         self._repair_stale()
@@ -771,26 +826,52 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             [push_id] * count, list(range(count)),
         ]
         descriptions = batch.descriptions()
+        if self._group_commit is not None:
+            names.append('description')
+            columns.append(descriptions)
+            self._group_commit.submit(
+                (table, count, self._encoded(table, names, columns)), count)
+            return
         if descriptions.count(None) != count:  # else the column's NULL
             names.append('description')
             columns.append(descriptions)
-        push = (table, dict(zip(names, columns)))
-        if self._group_commit is None:
-            self._insert([push])
-        else:
-            self._group_commit.submit(push, count)
+        self._execute('INSERT INTO %s (%s) VALUES'
+                      % (self._name(table), ', '.join(names)),
+                      columns, columnar=True)
 
-    def _insert(self, pushes):
-        """One insert per ingest table of ``pushes`` ((table, {column:
-        values})), a column some pushes lack (description) NULL in them."""
+    def _encoded(self, table, names, columns):
+        """(name, native encoding) of each column of a push: a group
+        commit's leader sends the bytes as they are, so that what it does
+        for every push of the host is little more than a write to a
+        socket (it once decoded and encoded them all, under one GIL)."""
+        context = self._client().connection.context
+        types = INGESTS[table]['types']
+        encoded = []
+        with self._errors_of(None):
+            for name, values in zip(names, columns):
+                sink = MemorySink()
+                buffer = bufferedwriter.BufferedSocketWriter(
+                    sink, ENCODING_BUFFER)
+                ch_columns.write_column(context, name, types[name], values,
+                                        buffer)
+                buffer.flush()
+                encoded.append((name, b''.join(sink.chunks)))
+        return encoded
+
+    def _insert_encoded(self, pushes):
+        """One insert per ingest table of ``pushes`` ((table, rows,
+        _encoded() columns)), each push a data block of its own: the
+        server squashes the blocks of one insert into one part."""
         by_table = {}
-        for table, columns in pushes:
-            by_table.setdefault(table, []).append(columns)
-        for table, group in by_table.items():
-            columns = group[0] if len(group) == 1 else merged_columns(group)
-            self._execute('INSERT INTO %s (%s) VALUES'
-                          % (self._name(table), ', '.join(columns)),
-                          list(columns.values()), columnar=True)
+        for table, rows, columns in pushes:
+            by_table.setdefault(table, []).append((rows, columns))
+        client = self._client()
+        for table, blocks in by_table.items():
+            sql = 'INSERT INTO %s (%s) VALUES' % (
+                self._name(table), ', '.join(name for name, _ in blocks[0][1]))
+            with self._errors_of(client):
+                send_encoded_insert(client, sql, INGESTS[table]['types'],
+                                    blocks)
 
     def _next_push_id(self):
         """Rises with time across processes (microseconds since the

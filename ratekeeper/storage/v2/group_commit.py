@@ -14,9 +14,9 @@ queued. The others follow: each of their threads keeps a connection to
 the leader, sends its push and waits for the answer. The committer takes
 every push queued while its previous write ran and, for up to ``linger``
 seconds, waits for the pushes of the other sources that pushed in the
-last ACTIVE_SECONDS; it writes them at once, and answers each one only
-once that write returned: a push acknowledged is stored, as when it
-wrote alone. A write
+last ACTIVE_SECONDS (but not for those its previous write answered); it
+writes them at once, and answers each one only once that write
+returned: a push acknowledged is stored, as when it wrote alone. A write
 of several pushes that fails for one of them (not because the store is
 out of reach) is tried again one push at a time, so each gets its own
 answer.
@@ -114,6 +114,9 @@ class _Leader:
         # when each source (a follower's connection, a thread of this
         # process) last pushed
         self._last_pushes = {}
+        # the sources of the group written last: each had one push in it
+        # and answers it before pushing again, so none is waited for
+        self._just_written = frozenset()
         self._lock = threading.Lock()
         self._stopping = False
         self._committer = threading.Thread(
@@ -188,6 +191,7 @@ class _Leader:
                 return
             pushes, last = self._gather(push)
             self._write_together(pushes)
+            self._just_written = frozenset(push.source for push in pushes)
             if last:
                 return
 
@@ -219,13 +223,17 @@ class _Leader:
         return pushes, False
 
     def _active_sources(self):
-        """How many sources pushed in the last ACTIVE_SECONDS."""
+        """How many sources pushed in the last ACTIVE_SECONDS, those of
+        the group just written left out: waiting for them (they push
+        again only once answered, after a request of their own) kept
+        every group waiting the whole linger, the API workers idle
+        meanwhile (4 workers: 18 ms a group, against 5 without them)."""
         since = time.monotonic() - ACTIVE_SECONDS
         with self._lock:
             for source, moment in list(self._last_pushes.items()):
                 if moment < since:
                     del self._last_pushes[source]
-            return len(self._last_pushes)
+            return len(self._last_pushes.keys() - self._just_written)
 
     def _write_together(self, pushes):
         try:
