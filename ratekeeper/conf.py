@@ -128,7 +128,7 @@ storage_clickhouse_opts = [
                      'one insert, each answered once that insert returned. '
                      'ClickHouse makes a part per insert in every table a '
                      'push reaches: with 4 workers this cuts its server\'s '
-                     'CPU per point by about 60%, for about 1.5 ms more '
+                     'CPU per point by about 35%, for about 0.6 ms more '
                      'API CPU per 1000 points and up to 50 ms more per '
                      'push; one process of the host writes for all (over a '
                      'Linux abstract UNIX socket), another takes over when '
