@@ -50,10 +50,15 @@ def test_a_table_made_before_descriptions_gets_the_column_at_start():
                     testing.BEGIN + testing.HOUR, {'cpu': [point]})]))
                 points = [p for batch in storage.stream(None, None)
                           for p in batch]
+                page = storage.retrieve(testing.BEGIN,
+                                        testing.BEGIN + 2 * testing.HOUR)
             finally:
                 storage.close()
         assert [('p1', None), ('p2', 'CPU time')] == [
             (p[6]['project_id'], p[8]) for p in points]
+        assert [{'project_id': 'p1'}, {'project_id': 'p2', 'id': 'vm'}] == [
+            p['groupby'] for frame in page['dataframes']
+            for p in frame['usage']['cpu']]
         assert ('Array(String)', '') in client.execute(
             "SELECT type, default_kind FROM system.columns WHERE database "
             "= %(name)s AND table = 'rated_points' AND name = "
