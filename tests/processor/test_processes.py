@@ -216,7 +216,10 @@ def test_three_processors_store_every_scope_period_once(prometheus_history,
             database={'connection': dburl},
             orchestrator={'coordination_url':
                           'redis://127.0.0.1:6379?namespace=rk-test-%s'
-                          % secrets.token_hex(4)})
+                          % secrets.token_hex(4),
+                          # 12 pushes a scope, not 2: one processor could
+                          # store every scope before the others started
+                          'max_periods_per_push': 3})
         conf = _conf(config)
         migration.upgrade(conf)
         states = scope_state.ScopeStates(conf)

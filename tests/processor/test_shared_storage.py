@@ -120,7 +120,10 @@ class Deployment:
                                 % secrets.token_hex(4),
             # idle passes at most every second (they cost CPU the other
             # processes of the test want), reprocessing looked for sooner
-            'poll_interval': 1, 'reprocessing_poll_interval': 0.3})
+            'poll_interval': 1, 'reprocessing_poll_interval': 0.3,
+            # 12 pushes a scope, not 2: one processor could store every
+            # scope before the two others had started
+            'max_periods_per_push': 3})
         self.config = processes._write_config(tmp_path, url, begin,
                                               **sections)
         self.conf = processes._conf(self.config)
