@@ -847,15 +847,16 @@ class ClickHouseStorage(storage_v2.BaseStorage):
             [push_id] * count, list(range(count)),
         ]
         descriptions = batch.descriptions()
-        if self._group_commit is not None:
+        # alone, a push with no description leaves the column NULL; in a
+        # group, every push's blocks have the same columns
+        if self._group_commit is not None or \
+                descriptions.count(None) != count:
             names.append('description')
             columns.append(descriptions)
+        if self._group_commit is not None:
             self._group_commit.submit(
                 (table, count, self._encoded(table, names, columns)), count)
             return
-        if descriptions.count(None) != count:  # else the column's NULL
-            names.append('description')
-            columns.append(descriptions)
         self._execute('INSERT INTO %s (%s) VALUES'
                       % (self._name(table), ', '.join(names)),
                       columns, columnar=True)
@@ -1213,12 +1214,9 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         page's attribute texts split into arrays (18.16 computes a
         query's ALIAS columns for every row it sorts: a 100-point page of
         a 20,000-point period split them all)."""
-        if self._texts_stored:
-            stored = TEXT_COLUMNS
-            arrays = ['%s AS %s' % (unescaped_split(name), name)
-                      for name in ATTRIBUTE_COLUMNS]
-        else:
-            stored = arrays = ATTRIBUTE_COLUMNS
+        stored = TEXT_COLUMNS if self._texts_stored else ATTRIBUTE_COLUMNS
+        arrays = [select_list([(name, '{%s}' % name)], self._points_sql())
+                  for name in ATTRIBUTE_COLUMNS]
         page = (f'SELECT begin, end, type, unit, qty, price, '
                 f'{", ".join(stored)}, description, push_id, row '
                 f'FROM {self.table} WHERE {where} {POINT_ORDER} '
@@ -1277,23 +1275,19 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         # A connection of its own: the consumer may query between batches.
         client = self._new_client(self.host, self.port, 'default')
         try:
-            rows = client.execute_iter(
-                self._points_query(where), params,
-                settings={'max_block_size': batch_size})
-            moments = {}
-            batch = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= batch_size:
+            with self._errors_of(client):
+                rows = client.execute_iter(
+                    self._points_query(where), params,
+                    settings={'max_block_size': batch_size})
+                moments = {}
+                batch = []
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) >= batch_size:
+                        yield _points(batch, moments)
+                        batch = []
+                if batch:
                     yield _points(batch, moments)
-                    batch = []
-            if batch:
-                yield _points(batch, moments)
-        except UNREACHABLE as exc:
-            raise storage_v2.Unreachable(
-                'ClickHouse is out of reach: %s' % exc) from exc
-        except ch_errors.Error as exc:
-            raise storage_v2.StorageError('ClickHouse: %s' % exc) from exc
         finally:
             client.disconnect()
             with self._clients_lock:
