@@ -3,7 +3,6 @@ ratekeeper-api process whose [keystone_authtoken] points at it, real tokens
 of every scope, and the official cloudkitty CLI with password auth."""
 import json
 import os
-import subprocess
 
 import pytest
 import requests
@@ -11,9 +10,9 @@ import requests
 from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
 from ratekeeper.db import migration
+from tests import client_process
 from tests import keystone as ks
 from tests import live
-from tests.cli.test_v2_client import CLIENT
 from tests.functional import fixtures
 
 WINDOW = {'begin': '2015-01-04T00:00:00Z', 'end': '2015-01-05T00:00:00Z'}
@@ -164,13 +163,13 @@ def cloudkitty_as(keystone, url, username, project, *args):
     password = ks.ADMIN_PASSWORD if username == 'admin' else ks.PASSWORD
     env = {key: value for key, value in os.environ.items()
            if not key.startswith('OS_')}
-    result = subprocess.run(
-        [CLIENT, '--os-auth-type', 'password',
+    result = client_process.run(
+        ['--os-auth-type', 'password',
          '--os-auth-url', keystone.auth_url, '--os-username', username,
          '--os-password', password, '--os-project-name', project,
          '--os-user-domain-name', 'Default',
          '--os-project-domain-name', 'Default', *args],
-        capture_output=True, text=True, timeout=120, env=env)
+        env=env, timeout=120)
     return result
 
 

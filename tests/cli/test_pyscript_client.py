@@ -5,13 +5,12 @@ quote priced by a script created that way. (Each command is a process
 start of the client: the tests leave what they made rather than spend one
 on deleting it.)"""
 import json
-import subprocess
 import urllib.request
 
 import pytest
 
+from tests import client_process
 from tests import live
-from tests.cli.test_v2_client import CLIENT
 from tests.cli.test_v2_client import cloudkitty
 from tests.cli.test_v2_client import rows
 
@@ -77,10 +76,9 @@ def test_a_running_script_gets_an_end_only(server):
     ended = show(server, 'pyscript', 'update', created['Script ID'],
                  '--end', '3000-01-01')
     assert ended['Data'] == 'a = 1'
-    refused = subprocess.run(
-        [CLIENT, '--os-auth-type', 'none', '--os-endpoint', server,
-         'pyscript', 'update', created['Script ID'], '-d', 'a = 2'],
-        capture_output=True, text=True, timeout=60)
+    refused = client_process.run(
+        ['--os-auth-type', 'none', '--os-endpoint', server,
+         'pyscript', 'update', created['Script ID'], '-d', 'a = 2'])
     assert refused.returncode != 0
     assert 'Cannot update a rule that was already processed' in \
         refused.stderr + refused.stdout

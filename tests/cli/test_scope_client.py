@@ -2,14 +2,13 @@
 server, whose own reprocessing worker acts on what they ask."""
 import ast
 import json
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
+from tests import client_process
 from tests import live
-from tests.cli.test_v2_client import CLIENT
 from tests.cli.test_v2_client import cloudkitty
 from tests.cli.test_v2_client import header
 from tests.cli.test_v2_client import rows
@@ -21,9 +20,8 @@ LAST_HOUR = '2015-01-04T23:00:00+00:00'
 
 
 def run_client(url, *args):
-    return subprocess.run(
-        [CLIENT, '--os-auth-type', 'none', '--os-endpoint', url, *args],
-        capture_output=True, text=True, timeout=60)
+    return client_process.run(
+        ['--os-auth-type', 'none', '--os-endpoint', url, *args])
 
 
 def post(url, path, document):

@@ -3,19 +3,16 @@ live server, once with v2 storage (DuckDB) and once with v1 storage (SQL):
 every v1 command outside rating exits 0 and prints the right table.
 """
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 
 from ratekeeper import dataframe
 from ratekeeper import storage as rk_storage
+from tests import client_process
 from tests import live
 from tests.functional import fixtures
 
-CLIENT = os.path.join(os.path.dirname(sys.executable), 'cloudkitty')
 BEGIN, END = '2015-01-04 00:00:00', '2015-01-05 00:00:00'
 A, B = fixtures.PROJECT_A, fixtures.PROJECT_B
 
@@ -58,10 +55,9 @@ def server(request):
 
 
 def cloudkitty(url, *args):
-    result = subprocess.run(
-        [CLIENT, '--os-auth-type', 'none', '--os-endpoint', url,
-         '--os-rating-api-version', '1', *args],
-        capture_output=True, text=True, timeout=60)
+    result = client_process.run(
+        ['--os-auth-type', 'none', '--os-endpoint', url,
+         '--os-rating-api-version', '1', *args])
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 

@@ -6,16 +6,13 @@ pushes known data with `dataframes add`, then reads it back with
 """
 import datetime
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests import client_process
 from tests import live
 from tests.functional import fixtures
 
-CLIENT = os.path.join(os.path.dirname(sys.executable), 'cloudkitty')
 PAST = {'begin': '2015-01-04T00:00:00', 'end': '2015-01-05T00:00:00'}
 
 
@@ -26,9 +23,8 @@ def server(tmp_path_factory):
 
 
 def cloudkitty(url, *args, expect_exit=0):
-    result = subprocess.run(
-        [CLIENT, '--os-auth-type', 'none', '--os-endpoint', url, *args],
-        capture_output=True, text=True, timeout=60)
+    result = client_process.run(
+        ['--os-auth-type', 'none', '--os-endpoint', url, *args])
     assert result.returncode == expect_exit, result.stderr + result.stdout
     return result.stdout
 
@@ -118,9 +114,9 @@ def test_dataframes_get(loaded):
 def test_dataframes_add_rejects_a_bad_file(loaded, tmp_path):
     bad = tmp_path / 'bad.json'
     bad.write_text('{"dataframes": []}')
-    result = subprocess.run(
-        [CLIENT, '--os-auth-type', 'none', '--os-endpoint', loaded,
-         'dataframes', 'add', str(bad)], capture_output=True, text=True)
+    result = client_process.run(
+        ['--os-auth-type', 'none', '--os-endpoint', loaded,
+         'dataframes', 'add', str(bad)])
     assert result.returncode != 0
     assert 'must not be empty' in result.stdout + result.stderr
     [row] = rows(loaded, 'summary', 'get')
