@@ -145,13 +145,15 @@ def cpu_seconds(server, storage_servers):
     import psutil
     api = psutil.Process(server.pid)
     processes = [api] + api.children(recursive=True)
-    used = {'api': 0.0, 'storage': 0.0}
+    used = {'api': 0.0, 'storage': 0.0, 'storage_system': 0.0}
     for kind, group in (('api', processes), ('storage', [
             psutil.Process(s.process.pid) for s in storage_servers
             if getattr(s, 'process', None) is not None])):
         for process in group:
             times = process.cpu_times()
             used[kind] += times.user + times.system
+            if kind == 'storage':
+                used['storage_system'] += times.system
     used['api_workers'] = len(processes) - 1
     return used
 
@@ -175,11 +177,13 @@ def clickhouse_inserts(storage_servers):
 def cpu_report(before, after, points):
     """CPU ms per 1000 points of the API workers and storage servers."""
     per_1000 = {kind: round((after[kind] - before[kind]) * 1e6 / points, 2)
-                for kind in ('api', 'storage')}
+                for kind in ('api', 'storage', 'storage_system')}
     return json.dumps({
         'points': points, 'api_workers': after['api_workers'],
         'api_cpu_ms_per_1000_points': per_1000['api'],
         'storage_server_cpu_ms_per_1000_points': per_1000['storage'],
+        'storage_server_system_ms_per_1000_points':
+            per_1000['storage_system'],
         'uptime': open('/proc/loadavg').read().split()[:3]})
 
 
