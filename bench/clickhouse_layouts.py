@@ -26,9 +26,7 @@ import datetime
 import decimal
 import json
 import os
-import subprocess
 import sys
-import time
 
 import clickhouse_driver
 
@@ -36,47 +34,47 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
 from ratekeeper import dataframe  # noqa: E402
 from ratekeeper.storage.v2 import clickhouse as ch_storage  # noqa: E402
+from bench import storage_cpu  # noqa: E402
 from bench.storage_cpu import USAGEGEN, process_cpu  # noqa: E402
 from tests import clickhouse  # noqa: E402
 
-POINT_HEAD = ("begin DateTime('UTC'), end DateTime('UTC'), type String, "
-              'unit String, qty Float64, price Float64, scope String')
-POINT_TAIL = ('push_id UInt64, row UInt32) ENGINE = MergeTree() PARTITION '
-              'BY toYYYYMM(begin) ORDER BY (begin, type, scope, push_id, '
-              'row)')
-MONTH_HEAD = 'type String, scope String, month Date'
-MONTH_SUMS = 'qty Decimal128(12), price Decimal128(12), n Int64'
+POINT_HEAD = [('begin', "DateTime('UTC')"), ('end', "DateTime('UTC')"),
+              ('type', 'String'), ('unit', 'String'), ('qty', 'Float64'),
+              ('price', 'Float64'), ('scope', 'String')]
+POINT_TAIL = [('push_id', 'UInt64'), ('row', 'UInt32')]
+POINTS_ENGINE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
+                 'ORDER BY (begin, type, scope, push_id, row)')
+MONTH_HEAD = [('type', 'String'), ('scope', 'String'), ('month', 'Date')]
+MONTH_SUMS = [('qty', 'Decimal128(12)'), ('price', 'Decimal128(12)'),
+              ('n', 'Int64')]
 SUMMING = ('ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(month) '
            'ORDER BY (type, scope, month, %s)')
-TEXTS = ', '.join('%s String' % name for name in ch_storage.TEXT_COLUMNS)
+TEXTS = [(name, 'String') for name in ch_storage.TEXT_COLUMNS]
+ONE_TEXT = [('attributes', 'String')]
 # The four texts as one (a separator the generator's texts do not hold)
 ONE_TEXT_SEPARATOR = '\x1d'
+# Each layout's (column, type) pairs and engine
 LAYOUTS = {
-    'points': '(%s, %s, %s' % (POINT_HEAD, TEXTS, POINT_TAIL),
-    'points_one_text': '(%s, attributes String, %s' % (POINT_HEAD,
-                                                       POINT_TAIL),
-    'month': '(%s, %s, %s) %s' % (MONTH_HEAD, TEXTS, MONTH_SUMS, SUMMING % (
-        ', '.join(ch_storage.TEXT_COLUMNS))),
-    'month_hash_key': '(%s, attributes_hash UInt64, %s, %s) %s' % (
-        MONTH_HEAD, TEXTS, MONTH_SUMS, SUMMING % 'attributes_hash'),
-    'month_one_text': '(%s, attributes String, %s) %s' % (
-        MONTH_HEAD, MONTH_SUMS, SUMMING % 'attributes'),
+    'points': (POINT_HEAD + TEXTS + POINT_TAIL, POINTS_ENGINE),
+    'points_one_text': (POINT_HEAD + ONE_TEXT + POINT_TAIL, POINTS_ENGINE),
+    'month': (MONTH_HEAD + TEXTS + MONTH_SUMS,
+              SUMMING % ', '.join(ch_storage.TEXT_COLUMNS)),
+    'month_hash_key': (MONTH_HEAD + [('attributes_hash', 'UInt64')] + TEXTS
+                       + MONTH_SUMS, SUMMING % 'attributes_hash'),
+    'month_one_text': (MONTH_HEAD + ONE_TEXT + MONTH_SUMS,
+                       SUMMING % 'attributes'),
 }
 
 
 def pushes(args):
-    """Per body: its columns by name, every layout's."""
-    bodies = subprocess.run(
-        [sys.executable, args.usagegen, 'dump', '-n', str(args.n),
-         '--scale', str(args.scale), '--batch', str(args.batch)],
-        check=True, capture_output=True, text=True).stdout.splitlines()
-    for push_id, body in enumerate(bodies):
-        batch = dataframe.parse_dataframes(json.loads(body)['dataframes'])
+    """Per body: its columns by name, every layout's (a rollup's sums as
+    decimals, under their type's name)."""
+    for push_id, frames in enumerate(storage_cpu.generator_frames(args)):
+        batch = dataframe.parse_dataframes(frames)
         count = len(batch)
         texts = (ch_storage.attribute_texts(batch.groupby)
                  + ch_storage.attribute_texts(batch.metadata))
         joined = [ONE_TEXT_SEPARATOR.join(parts) for parts in zip(*texts)]
-        one = decimal.Decimal(1)
         yield dict(
             begin=batch.begin, end=batch.end, type=batch.type,
             unit=batch.unit, qty=batch.qty, price=batch.price,
@@ -85,33 +83,26 @@ def pushes(args):
             month=[datetime.date(b.year, b.month, 1) for b in batch.begin],
             attributes=joined,
             attributes_hash=[hash(text) & (2 ** 64 - 1) for text in joined],
-            n=[1] * count, decimal_ones=[one] * count,
+            n=[1] * count, **{'Decimal128(12)': [decimal.Decimal(1)] * count},
             **dict(zip(ch_storage.TEXT_COLUMNS, texts)))
-
-
-def column_names(layout):
-    definition = LAYOUTS[layout].split(')')[0].strip('(')
-    return [part.split()[0] for part in definition.split(', ')]
 
 
 def measure(client, pid, layout, bodies):
     table = 'layout_' + layout
+    columns, engine = LAYOUTS[layout]
     client.execute('DROP TABLE IF EXISTS %s' % table)
-    client.execute('CREATE TABLE %s %s' % (table, LAYOUTS[layout]))
-    names = column_names(layout)
-    # a rollup's sums are decimals
-    sums = {'qty': 'decimal_ones', 'price': 'decimal_ones'} if 'n' in names \
-        else {}
+    client.execute('CREATE TABLE %s (%s) %s' % (
+        table, ', '.join(map(' '.join, columns)), engine))
+    insert = 'INSERT INTO %s (%s) VALUES' % (
+        table, ', '.join(name for name, _ in columns))
     rows = 0
     before = process_cpu(pid)
     for body in bodies:
-        client.execute('INSERT INTO %s (%s) VALUES' % (table, ', '.join(
-            names)), [body[sums.get(name, name)] for name in names],
-            columnar=True)
+        client.execute(insert, [
+            body['Decimal128(12)' if kind.startswith('Decimal') else name]
+            for name, kind in columns], columnar=True)
         rows += len(body['row'])
-    while client.execute('SELECT count() FROM system.merges')[0][0]:
-        time.sleep(0.2)
-    time.sleep(1)
+    storage_cpu.wait_for_merges(client.execute)
     user, system = (after - start for after, start in
                     zip(process_cpu(pid), before))
     client.execute('DROP TABLE %s' % table)

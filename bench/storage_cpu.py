@@ -35,11 +35,22 @@ def process_cpu(pid):
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def wait_for_merges(storage):
-    """Until the server merges nothing (then a second more)."""
-    while storage._execute('SELECT count() FROM system.merges')[0][0]:
+def wait_for_merges(execute):
+    """Until the server merges nothing (then a second more); ``execute``
+    runs a query and returns its rows."""
+    while execute('SELECT count() FROM system.merges')[0][0]:
         time.sleep(0.2)
     time.sleep(1)
+
+
+def generator_frames(args):
+    """The ``dataframes`` of each body the generator dumps for ``args``
+    (its -n, --scale and --batch)."""
+    bodies = subprocess.run(
+        [sys.executable, args.usagegen, 'dump', '-n', str(args.n),
+         '--scale', str(args.scale), '--batch', str(args.batch)],
+        check=True, capture_output=True, text=True).stdout.splitlines()
+    return [json.loads(body)['dataframes'] for body in bodies]
 
 
 def main():
@@ -62,11 +73,7 @@ def main():
                         help="count the server's CPU until its merges "
                              'are done')
     args = parser.parse_args()
-    bodies = subprocess.run(
-        [sys.executable, args.usagegen, 'dump', '-n', str(args.n),
-         '--scale', str(args.scale), '--batch', str(args.batch)],
-        check=True, capture_output=True, text=True).stdout.splitlines()
-    frames = [json.loads(body)['dataframes'] for body in bodies]
+    frames = generator_frames(args)
     group = args.bodies_per_push
     batches = [dataframe.parse_dataframes(
         [frame for body in frames[i:i + group] for frame in body])
@@ -90,7 +97,7 @@ def main():
             cpu = time.process_time() - cpu
             wall = time.perf_counter() - wall
             if server and args.settle:
-                wait_for_merges(storage)
+                wait_for_merges(storage._execute)
             server_after = (process_cpu(server.process.pid) if server
                             else (0, 0))
             server_user, server_system = (
