@@ -1,9 +1,8 @@
 """The official client, unchanged, against a live server: every
 `cloudkitty pyscript ...` command (list, list -n, get, create from text and
 from a file, update of a future and of a running script, delete), then a
-quote priced by a script created that way. (Each command is a process
-start of the client: the tests leave what they made rather than spend one
-on deleting it.)"""
+quote priced by a script created that way. (The tests leave what they
+made: deleting it is tested once, and would cost a command each.)"""
 import json
 import urllib.request
 
