@@ -19,6 +19,15 @@ points come back in the order they were pushed (CloudKitty's own points,
 without it, in series order). As in CloudKitty, a point with the same
 tags (groupby and type) and period as a stored one replaces it.
 
+What the layout cannot give back is refused (400), before anything is
+written: a metadata key named as one of its own fields (``qty``,
+``price``, ``unit``, ``groupby``, ``metadata``, ``rk_push``, ``rk_seq``;
+CloudKitty writes the point's value over it) or ``time`` (InfluxDB drops
+it), a groupby key ``type`` (the metric's tag) or ``time``, and a key
+holding ``|``. A metadata key named as a tag (``type``, or another
+point's groupby key) is stored: reads group by the tags that share a
+field's name, so that those come apart from the fields.
+
 total() is summed by InfluxDB (float sums, as CloudKitty's) when every
 key it filters or groups on is a tag and never a field; otherwise, and
 for the other reads, InfluxDB selects time and type and the rest
@@ -34,7 +43,6 @@ import time
 
 import influxdb
 from influxdb import exceptions as influx_errors
-from influxdb import line_protocol
 import requests
 
 from ratekeeper import dataframe
@@ -52,6 +60,14 @@ SEQ_FIELD = 'rk_seq'
 DESCRIPTION_FIELD = 'description'
 PUSH_FIELD = 'rk_push'
 UNREACHABLE = (requests.exceptions.RequestException, OSError)
+# Names the layout keeps for itself: a metadata key of one of these names
+# would be stored as (or over) that field, a groupby key ``type`` over
+# the metric's tag; InfluxDB drops a field named ``time`` and refuses
+# such a tag
+LAYOUT_FIELDS = frozenset({'qty', 'price', 'unit', 'groupby', 'metadata',
+                           PUSH_FIELD, SEQ_FIELD, 'time'})
+LAYOUT_TAGS = frozenset({'type', 'time'})
+KEY_LIST_SEPARATOR = '|'
 
 
 def quote_identifier(name):
@@ -71,7 +87,27 @@ def exact(value):
 
 
 def key_list(text):
-    return [key for key in (text or '').split('|') if key]
+    return [key for key in (text or '').split(KEY_LIST_SEPARATOR) if key]
+
+
+def check_keys(groupby, metadata):
+    """InvalidInput unless CloudKitty's layout can give the keys back:
+    none of the names it keeps for itself, no ``|`` (it joins the key
+    lists with it)."""
+    for keys, reserved, kind in ((groupby, LAYOUT_TAGS, 'groupby'),
+                                 (metadata, LAYOUT_FIELDS, 'metadata')):
+        taken = reserved.intersection(keys)
+        if taken:
+            raise errors.InvalidInput(
+                'InfluxDB (in CloudKitty\'s layout) cannot store a %s key '
+                'named %r: it keeps that name for itself.'
+                % (kind, sorted(taken)[0]))
+        for key in keys:
+            if KEY_LIST_SEPARATOR in key:
+                raise errors.InvalidInput(
+                    'InfluxDB (in CloudKitty\'s layout) cannot store an '
+                    'attribute key holding %r: %r.'
+                    % (KEY_LIST_SEPARATOR, key))
 
 
 class InfluxStorage(storage_v2.BaseStorage):
@@ -84,7 +120,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         self._push_count = itertools.count()
         self.scope_key = conf.collect.scope_key
         self._rollups = influx_rollup.Rollups(self)
-        self._fields = (None, None)  # (marker, field keys)
+        self._keys = (None, None)  # (marker, (field keys, tag keys))
 
     def _client(self):
         client = getattr(self._local, 'client', None)
@@ -143,26 +179,26 @@ class InfluxStorage(storage_v2.BaseStorage):
         metadata = {k: dataframe.text(v)
                     for k, v in batch.metadata[index].items()
                     if v is not None}
+        check_keys(groupby, metadata)
         fields = dict(metadata)
         fields.update(qty=float(batch.qty[index]),
                       price=float(batch.price[index]),
                       unit=batch.unit[index],
-                      groupby='|'.join(groupby),
-                      metadata='|'.join(metadata))
+                      groupby=KEY_LIST_SEPARATOR.join(groupby),
+                      metadata=KEY_LIST_SEPARATOR.join(metadata))
         fields[PUSH_FIELD] = push_id
         fields[SEQ_FIELD] = index
         if descriptions[index] is not None and \
                 DESCRIPTION_FIELD not in fields:
             fields[DESCRIPTION_FIELD] = descriptions[index]
         tags = dict(groupby, type=batch.type[index])
-        line = line_protocol.make_line(
-            MEASUREMENT, fields=fields, precision='u',
-            time=(batch.begin[index] - EPOCH)
-            // datetime.timedelta(microseconds=1))
-        return MEASUREMENT + ''.join(
-            ',%s=%s' % (tag_text(k), tag_text(v))
-            for k, v in sorted(tags.items()) if k and v
-        ) + line[len(MEASUREMENT):]
+        return '%s%s %s %d' % (
+            MEASUREMENT,
+            ''.join(',%s=%s' % (tag_text(k), tag_text(v))
+                    for k, v in sorted(tags.items()) if k and v),
+            ','.join('%s=%s' % (field_key_text(k), field_value(v))
+                     for k, v in sorted(fields.items())),
+            _micros(batch.begin[index]))
 
     def delete(self, begin=None, end=None, filters=None):
         if not filters:
@@ -207,16 +243,22 @@ class InfluxStorage(storage_v2.BaseStorage):
         return self._call('query', text, bind_params=dict(params) or None,
                           epoch=epoch)
 
-    def _field_keys(self, marker=None):
-        """The field keys of the measurement (kept while ``marker``, the
-        shards' change marker, stays the same)."""
-        if marker is not None and self._fields[0] == marker:
-            return self._fields[1]
-        fields = {row['fieldKey'] for row in self._query(
-            'SHOW FIELD KEYS FROM %s' % MEASUREMENT, {}).get_points()}
+    def _key_sets(self, marker=None):
+        """The field keys and the tag keys of the measurement (kept while
+        ``marker``, the shards' change marker, stays the same)."""
+        if marker is not None and self._keys[0] == marker:
+            return self._keys[1]
+        fields, tags = self._query(
+            'SHOW FIELD KEYS FROM {0}; SHOW TAG KEYS FROM {0}'.format(
+                MEASUREMENT), {})
+        keys = ({row['fieldKey'] for row in fields.get_points()},
+                {row['tagKey'] for row in tags.get_points()})
         if marker is not None:
-            self._fields = (marker, fields)
-        return fields
+            self._keys = (marker, keys)
+        return keys
+
+    def _field_keys(self, marker=None):
+        return self._key_sets(marker)[0]
 
     def _tag_filters(self, filters, fields):
         """InfluxQL of the filters on keys that are tags only (never a
@@ -238,7 +280,7 @@ class InfluxStorage(storage_v2.BaseStorage):
                 params, rfc3339(_stored_range(end))))
         return clauses
 
-    def _points(self, begin, end, filters, metric_types, fields=None):
+    def _points(self, begin, end, filters, metric_types, key_sets=None):
         """The matching points as (begin, end, type, unit, qty, price,
         groupby, metadata, description, seq), in time then push
         order."""
@@ -247,33 +289,38 @@ class InfluxStorage(storage_v2.BaseStorage):
         if metric_types:
             clauses.append('(%s)' % ' OR '.join(
                 '"type"::tag = $' + _bind(params, t) for t in metric_types))
+        fields, tags = key_sets or self._key_sets()
         if filters:
-            if fields is None:
-                fields = self._field_keys()
             for key, values in self._tag_filters(filters, fields).items():
                 clauses.append('(%s)' % ' OR '.join(
                     '%s::tag = $%s' % (quote_identifier(key),
                                        _bind(params, str(v)))
                     for v in values))
         where = ' WHERE ' + ' AND '.join(clauses) if clauses else ''
+        # SELECT * names a tag <name>_1 in every point once one point of
+        # the shards read has a field <name>: such tags are grouped by,
+        # so that they come apart from the fields (only those: grouping
+        # by every tag makes a page read ~40% slower)
+        shadowed = sorted(fields & tags)
+        if shadowed:
+            where += ' GROUP BY ' + ', '.join(map(quote_identifier,
+                                                  shadowed))
         result = self._query('SELECT * FROM %s%s' % (MEASUREMENT, where),
                              params)
         period = datetime.timedelta(seconds=self.period)
         moments = {}
         points = []
-        for row in _rows(result):
+        for grouped, row in _tagged_rows(result):
             moment = moments.get(row['time'])
             if moment is None:
                 moment = moments[row['time']] = from_micros(row['time'])
             metadata_keys = key_list(row.get('metadata'))
-            # SELECT * names a tag that shares a field's name <name>_1
-            tag = {k: k + '_1' if k in metadata_keys or (
-                       k == DESCRIPTION_FIELD and k + '_1' in row) else k
-                   for k in key_list(row.get('groupby')) + ['type']}
-            groupby = {k: row.get(tag[k]) or '' for k in tag if k != 'type'}
+            groupby = {k: (grouped[k] if k in grouped else row.get(k)) or ''
+                       for k in key_list(row.get('groupby'))}
             metadata = {k: '' if row.get(k) is None else str(row[k])
                         for k in metadata_keys}
-            point = (moment, moment + period, row[tag['type']],
+            point = (moment, moment + period,
+                     grouped['type'] if 'type' in grouped else row['type'],
                      row.get('unit'),
                      row.get('qty'), row.get('price'), groupby, metadata,
                      None if DESCRIPTION_FIELD in metadata_keys
@@ -523,7 +570,7 @@ class InfluxStorage(storage_v2.BaseStorage):
         if start is not None and limit:
             points = self._points(from_micros(start), from_micros(stop),
                                   filters, metric_types,
-                                  self._field_keys(marker))
+                                  self._key_sets(marker))
             page = [p[:9] for p in points[skip:skip + limit]]
         return {'total': total, 'dataframes': dataframe.frames_from_rows(page)}
 
@@ -548,18 +595,46 @@ class InfluxStorage(storage_v2.BaseStorage):
 
 
 def tag_text(text):
-    """A tag key or value in line protocol. InfluxDB 1.x keeps a
-    backslash of a tag as it is (the client library doubles it, and
-    the server keeps both). A text it cannot carry is InvalidInput: a
-    line break ends the line, and a backslash at the end escapes the
-    separator after it (InfluxDB would store a batch's other points and
-    refuse those; a push makes every line before it writes)."""
+    """A tag key or value, or a field key, in line protocol. InfluxDB 1.x
+    keeps a backslash there as it is (the client library doubles it, and
+    the server keeps both: a metadata key holding one read back as
+    another key). A text it cannot carry is InvalidInput: a line break
+    ends the line, and a backslash at the end escapes the separator
+    after it (InfluxDB would store a batch's other points and refuse
+    those, or read the next field into the key; a push makes every line
+    before it writes)."""
     if '\n' in text or text.endswith('\\'):
         raise errors.InvalidInput(
-            'InfluxDB cannot store a type, groupby key or groupby value '
-            'holding a line break or ending with a backslash: %r.' % text)
+            'InfluxDB cannot store a type, an attribute key or a groupby '
+            'value holding a line break or ending with a backslash: %r.'
+            % text)
     return (text.replace(' ', '\\ ').replace(',', '\\,')
             .replace('=', '\\='))
+
+
+def field_key_text(key):
+    """tag_text() of a field key, which InfluxDB 1.x reads differently:
+    a backslash before a space, comma or equals sign escapes that
+    backslash, and the separator then ends the key (such a key is
+    InvalidInput)."""
+    if any(key.count('\\' + separator) for separator in ' ,='):
+        raise errors.InvalidInput(
+            'InfluxDB cannot store a metadata key holding a backslash '
+            'before a space, a comma or an equals sign: %r.' % key)
+    return tag_text(key)
+
+
+def field_value(value):
+    """A field value in line protocol: a text between double quotes,
+    where InfluxDB 1.x undoes only an escaped backslash or double quote
+    (the client library also writes a line break as ``\\n``, which came
+    back as those two characters; inside the quotes a line break does
+    not end the line), an integer, or a float."""
+    if isinstance(value, str):
+        return '"%s"' % value.replace('\\', '\\\\').replace('"', '\\"')
+    if isinstance(value, int):
+        return '%di' % value
+    return repr(value)
 
 
 def _scopes(filters, scope_key):
@@ -570,13 +645,13 @@ def _scopes(filters, scope_key):
     return frozenset(str(v) for v in filters[scope_key])
 
 
-def _rows(result):
-    """The rows of an ungrouped answer as dicts (ResultSet.get_points
-    without its per-row checks)."""
+def _tagged_rows(result):
+    """(the tags grouped by, the row as a dict) of each row of an answer
+    (ResultSet.get_points without its per-row checks)."""
     for series in result.raw.get('series', []):
-        columns = series['columns']
+        tags, columns = series.get('tags') or {}, series['columns']
         for values in series['values']:
-            yield dict(zip(columns, values))
+            yield tags, dict(zip(columns, values))
 
 
 def _stored_range(moment):
