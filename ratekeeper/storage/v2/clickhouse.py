@@ -452,8 +452,15 @@ def read_list(attributes):
 
 def epoch_seconds(moments):
     """seconds() of each moment; a batch repeats each period's datetime,
-    so each distinct one is converted once."""
-    converted = {moment: seconds(moment) for moment in set(moments)}
+    so each distinct one is converted once. InvalidInput unless each is a
+    whole second (DateTime holds seconds: stored, 12:00:00.25 read back
+    12:00:01)."""
+    distinct = set(moments)
+    if any(moment.microsecond for moment in distinct):
+        raise errors.InvalidInput(
+            'Periods must begin and end on whole seconds with this '
+            'storage.')
+    converted = {moment: seconds(moment) for moment in distinct}
     return [converted[moment] for moment in moments]
 
 
