@@ -271,7 +271,8 @@ class CloudKittyInfluxDB:
         return _from_epoch(begin), _from_epoch(moment + int(period))
 
     def _rows(self, query):
-        """Rows of a query as dicts, streamed chunk by chunk."""
+        """(the tags grouped by, the row as a dict) of each row of a
+        query, streamed chunk by chunk."""
         answer = self._get('/query', q=query, db=self.database, epoch='s',
                            chunked='true', chunk_size=str(INFLUX_CHUNK))
         # one JSON document per line, a line per chunk of INFLUX_CHUNK rows
@@ -282,17 +283,33 @@ class CloudKittyInfluxDB:
             if 'error' in result:
                 raise ImportRefused('InfluxDB failed: %s' % result['error'])
             for series in result.get('series') or []:
-                columns = series['columns']
+                tags, columns = series.get('tags') or {}, series['columns']
                 for values in series['values']:
-                    yield dict(zip(columns, values))
+                    yield tags, dict(zip(columns, values))
+
+    def _keys(self, kind):
+        return {values[0] for series in self._series(
+                    'SHOW %s KEYS FROM %s' % (kind, INFLUX_MEASUREMENT))
+                for values in series.get('values') or []}
+
+    def _grouping(self):
+        """GROUP BY the tags that share a field's name: SELECT * alone
+        names such a tag <name>_1 in every point once one point has the
+        field (CloudKitty's own reads then take the field for the tag)."""
+        shadowed = sorted(self._keys('FIELD') & self._keys('TAG'))
+        if not shadowed:
+            return ''
+        return ' GROUP BY ' + ', '.join(
+            '"%s"' % key.replace('\\', '\\\\').replace('"', '\\"')
+            for key in shadowed)
 
     def batches(self, begin, end, size):
         return batched(self._points(begin, end), size)
 
     def _points(self, begin, end):
-        query = 'SELECT * FROM %s %s' % (
-            INFLUX_MEASUREMENT, self._where(begin, end))
-        for row in self._rows(query):
+        query = 'SELECT * FROM %s %s%s' % (
+            INFLUX_MEASUREMENT, self._where(begin, end), self._grouping())
+        for grouped, row in self._rows(query):
             first = _from_epoch(row['time'])
             period = datetime.timedelta(seconds=int(row[INFLUX_PERIOD_FIELD]))
             metadata = _attributes(row, row.get('metadata'))
@@ -300,9 +317,11 @@ class CloudKittyInfluxDB:
             if INFLUX_DESCRIPTION_FIELD in metadata or \
                     not isinstance(description, str):
                 description = None  # the field holds a metadata value
-            yield (first, first + period, row['type'], row['unit'],
+            tags = dict(row, **{k: v or None for k, v in grouped.items()}) \
+                if grouped else row
+            yield (first, first + period, tags['type'], row['unit'],
                    row['qty'], row['price'] or 0.0,
-                   _attributes(row, row.get('groupby')), metadata,
+                   _attributes(tags, row.get('groupby')), metadata,
                    description)
 
     def totals(self, begin, end):

@@ -610,54 +610,86 @@ def test_import_into_postgresql(cloudkitty, tmp_path):
                                 groupby='tenant_id,res_type', **window)
 
 
-# CloudKitty's own InfluxDB storage code pushing points that carry a
-# description, as its DataPoint allows (its processor loses them before
+# CloudKitty's own InfluxDB storage code pushing points (PUSHED_POINTS:
+# (type, groupby, metadata, description)) in one frame; CloudKitty's
+# DataPoint allows a description (its processor loses them before
 # storage, bug B9, but its storage writes them when they are there).
-DESCRIBED_PUSH = """\
+CLOUDKITTY_PUSH = """\
 import datetime
+import json
 import sys
 from cloudkitty import dataframe
 from cloudkitty import service
 from cloudkitty import storage
 
+points = json.loads(sys.argv[2])
 sys.argv = [sys.argv[0], '--config-file', sys.argv[1]]
 service.prepare_service()
 start = datetime.datetime(2026, 11, 30, 20, tzinfo=datetime.timezone.utc)
 frame = dataframe.DataFrame(start, start + datetime.timedelta(hours=1))
-for n, description in enumerate(['Instance uptime', None]):
+for kind, groupby, metadata, description in points:
     frame.add_point(dataframe.DataPoint(
-        'instance', 1, 0.5, {'project_id': 'described', 'id': 'vm-%d' % n},
-        {'flavor_name': 'm1.small'}, description), 'instance')
-storage.get_storage().push([frame], 'described')
+        'unit', 1, 0.5, groupby, metadata, description), kind)
+storage.get_storage().push([frame], 'pushed')
 """
 
 
-def test_descriptions_in_cloudkittys_influxdb_are_imported(
-        cloudkitty, influx, tmp_path):
+def imported_cloudkitty_push(cloudkitty, influx, tmp_path, name, points):
+    """The frames ratekeeper reads after importing a CloudKitty whose own
+    storage pushed ``points`` into a new InfluxDB database."""
     ck, _url = cloudkitty
     directory = tmp_path / 'ck'
     directory.mkdir()
-    database = 'ck_described_%s' % ck.db_url.split(':')[0].split('+')[0]
-    described = cloudkitty_service.CloudKitty(
+    database = 'ck_%s_%s' % (name, ck.db_url.split(':')[0].split('+')[0])
+    pushing = cloudkitty_service.CloudKitty(
         str(directory), ck.db_url, influx, influx_database=database)
     cloudkitty_service.influx_query(influx, 'CREATE DATABASE %s' % database)
     try:
-        script = directory / 'push_described.py'
-        script.write_text(DESCRIBED_PUSH)
-        described.run(cloudkitty_service.venv_bin('python'), str(script),
-                      described.config)
+        script = directory / 'push.py'
+        script.write_text(CLOUDKITTY_PUSH)
+        pushing.run(cloudkitty_service.venv_bin('python'), str(script),
+                    pushing.config, json.dumps(points))
         state = str(tmp_path / 'rk')
         run_import(state, '--db', ck.db_url, '--influxdb',
-                   described.influxdb)
+                   pushing.influxdb)
     finally:
         cloudkitty_service.influx_query(influx, 'DROP DATABASE %s'
                                         % database)
     with live.running_server(
             state_path=state,
             ORCHESTRATOR__MAX_WORKERS_REPROCESSING=0) as (url, _env):
-        frames = get_json(url + '/v2/dataframes?begin=2026-11-30T20:00:00'
-                          '&end=2026-11-30T21:00:00')['dataframes']
+        return get_json(url + '/v2/dataframes?begin=2026-11-30T20:00:00'
+                        '&end=2026-11-30T21:00:00')['dataframes']
+
+
+def test_descriptions_in_cloudkittys_influxdb_are_imported(
+        cloudkitty, influx, tmp_path):
+    points = [('instance', {'project_id': 'described', 'id': 'vm-%d' % n},
+               {'flavor_name': 'm1.small'}, description)
+              for n, description in enumerate(['Instance uptime', None])]
+    frames = imported_cloudkitty_push(cloudkitty, influx, tmp_path,
+                                      'described', points)
     points = {point['groupby']['id']: point
               for point in frames[0]['usage']['instance']}
     assert points['vm-0']['description'] == 'Instance uptime'
     assert 'description' not in points['vm-1']
+
+
+def test_fields_named_as_tags_are_imported_apart(cloudkitty, influx,
+                                                 tmp_path):
+    """One point's metadata ``type`` and ``id`` make InfluxDB name every
+    point's tags ``type_1`` and ``id_1`` in a plain SELECT *: each point
+    keeps its own type and id all the same."""
+    points = [('instance', {'project_id': 'p1', 'id': 'vm-0'},
+               {'flavor_name': 'm1.small'}, None),
+              ('image.size', {'project_id': 'p2', 'id': 'img-0'},
+               {'type': 'qcow2', 'id': 'img-meta'}, None)]
+    frames = imported_cloudkitty_push(cloudkitty, influx, tmp_path,
+                                      'shadowed', points)
+    usage = frames[0]['usage']
+    assert sorted(usage) == ['image.size', 'instance']
+    [instance], [image] = usage['instance'], usage['image.size']
+    assert instance['groupby'] == {'project_id': 'p1', 'id': 'vm-0'}
+    assert instance['metadata'] == {'flavor_name': 'm1.small'}
+    assert image['groupby'] == {'project_id': 'p2', 'id': 'img-0'}
+    assert image['metadata'] == {'type': 'qcow2', 'id': 'img-meta'}
