@@ -241,6 +241,10 @@ environ_fixture(
     MANY_KEYS_BODY=_one_point_body({'k%d' % i: 'v' for i in range(300)}),
     DEEP_ATTRIBUTE_BODY=_one_point_body({'deep': _nested(300)}))
 environ_fixture(DEEP_JSON='{"a": ' + '[' * 5000 + ']' * 5000 + '}')
+# 500 groupby keys no point has, then project_id 200 times
+environ_fixture(MANY_GROUPBY_QUERY='&'.join(
+    ['groupby=absent%d' % i for i in range(500)]
+    + ['groupby=project_id'] * 200))
 
 
 class SmallBodyLimitFixture(ConfigFixture):

@@ -51,6 +51,9 @@ MICROSECOND = datetime.timedelta(microseconds=1)
 ATTRIBUTE_PREFIXES = (GROUPBY_PREFIX, METADATA_PREFIX)
 # Each distinct key is a column, and every insert fills all of them.
 MAX_ATTRIBUTE_COLUMNS = 256
+# An attribute no point has, and its value in a summary group
+ABSENT = 'CAST(NULL AS VARCHAR)'
+NO_VALUE = "''"
 # Pushes go on while this many full batches wait to be inserted; then they
 # wait for the inserts.
 PENDING_BATCHES = 3
@@ -677,7 +680,7 @@ class DuckDBStorage(storage_v2.BaseStorage):
             parts.append("strftime(begin, '%s')"
                          % storage_v2.CALENDAR_FORMATS[key])
         if not parts:
-            return 'CAST(NULL AS VARCHAR)'
+            return ABSENT
         if len(parts) == 1:
             return parts[0]
         return 'COALESCE(%s)' % ', '.join(parts)
@@ -709,12 +712,21 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return self._grand_total(begin, end, where, params, offset)
         names = ['k%d' % i for i in range(len(exprs))]
         select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
+        # grouped and sorted once each: a key no point has ('' in every
+        # group) or a key asked for twice (the same values) added nothing
+        # but sort keys, and hundreds of them ran DuckDB out of memory (one
+        # is kept, so that no point still makes no group)
+        varying = {}  # each expression, with the name of its first place
+        for expr, name in zip(exprs, names):
+            varying.setdefault(expr, name)
+        varying.pop(NO_VALUE, None)
+        varying = varying or {exprs[0]: names[0]}
+        keys = ', '.join(varying.values())
         return self._page_of_groups(
             f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
-            f'FROM {TABLE} WHERE {where} GROUP BY {", ".join(names)} '
-            f'ORDER BY {", ".join(names)}',
+            f'FROM {TABLE} WHERE {where} GROUP BY {keys} ORDER BY {keys}',
             f'SELECT 1 FROM {TABLE} WHERE {where} '
-            f'GROUP BY {", ".join(exprs)}',
+            f'GROUP BY {", ".join(varying)}',
             params, groupby, begin, end, offset, limit)
 
     def _group_exprs(self, groupby, attribute):
@@ -727,7 +739,9 @@ class DuckDBStorage(storage_v2.BaseStorage):
             elif key == 'type':
                 exprs.append('type')
             else:
-                exprs.append("COALESCE(%s, '')" % attribute(key))
+                sql = attribute(key)
+                exprs.append(NO_VALUE if sql == ABSENT
+                             else "COALESCE(%s, '')" % sql)
         return exprs
 
     def _page_of_groups(self, ordered_groups, groups, params, groupby,
