@@ -11,7 +11,8 @@ API may run many workers. The schema serves the queries /v2/summary and
   filtered by type and project come from the rollups below; tables made
   before this order keep (type, scope, begin), which reads the same);
 - qty and price as Float64 (what was pushed reads back unchanged), summed
-  exactly as Decimal128(12) (a plain float sum of 0.005s drifts);
+  exactly as Decimal128(12), each rounded to the nearest 1e-12 as DuckDB
+  rounds it (a plain float sum of 0.005s drifts);
 - attributes as key and value arrays, groupby and metadata apart: any
   number of keys, no column per key (no schema change on new keys, none of
   DuckDB's 256-column limit). Each array is stored as one text, its
@@ -56,23 +57,27 @@ filled by views on its local points.
 Two rollups answer most reads without the points, filled by materialized
 views in the insert itself (so a push that returned is summed at once):
 
-- ``rated_points_by_begin``: sums and point count per (type, scope,
+- ``rated_points_sums_by_begin``: sums and point count per (type, scope,
   period begin): totals grouped or filtered by time, type and the scope,
   and the period counts that let a dataframes page read only its own
   periods' points (18.16 cannot read a sort-key prefix in order);
-- ``rated_points_by_month_texts``: the same per (type, scope, month,
+- ``rated_points_sums_by_month``: the same per (type, scope, month,
   the point's four attribute texts as stored in the points), one row per
   resource and month when a resource's attributes stay the same:
   groupings by any other attribute, its texts read as arrays through
   ALIAS columns as in the points. Four texts cost the server less at
   each push than four arrays, and less than two hashes of the arrays
-  with the arrays kept apart in a table of attribute sets (the earlier
-  releases' rollups, ``rated_points_by_month`` and
-  ``rated_points_by_month_set`` with ``rated_points_attribute_sets``:
-  the first process to start drops them and sums the new rollup from the
-  points). A window that cuts a month takes either the points inside
+  with the arrays kept apart in a table of attribute sets. A window
+  that cuts a month takes either the points inside
   it, or the month's row minus the points outside it, whichever are
   fewer (the per-period counts say).
+
+The first process to start drops the earlier releases' rollups (RETIRED:
+``rated_points_by_begin`` and the month rollups keyed on the arrays, on
+two hashes of them next to ``rated_points_attribute_sets``, and on the
+texts, ``rated_points_by_month_texts``; all of them truncated each value
+to 1e-12, so some sums read ...999999) and sums the new ones from the
+points.
 
 Sums are exact (Decimal128(12) of each point, as the points are summed)
 and a group is kept when its count is above zero, so a rollup equals its
@@ -119,7 +124,12 @@ UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 # DateTime is seconds since the epoch in a UInt32
 LAST_MOMENT = datetime.datetime(2106, 1, 1, tzinfo=UTC)
-EXACT_SUM = 'toFloat64(sum(toDecimal128({0}, 12)))'
+# A float as Decimal128(12), rounded to the nearest 1e-12 as DuckDB's cast
+# rounds (toDecimal128(x, 12) truncates: 8.4743, a double just below,
+# summed as 8.474299999999; about 3% of prices of 4 decimals did)
+DECIMAL = ('toDecimal128(round({0} * 1000000000000), 0) * '
+           '(toDecimal128(1, 12) / toDecimal128(1000000000000, 0))')
+EXACT_SUM = 'toFloat64(sum(%s))' % DECIMAL
 SUMS = EXACT_SUM.format('qty') + ', ' + EXACT_SUM.format('price')
 MUTATION_POLL_SECONDS = 0.05
 MUTATION_POLL_MAX_SECONDS = 0.5
@@ -205,8 +215,8 @@ MERGE_TREE = ('ENGINE = MergeTree() PARTITION BY toYYYYMM(begin) '
 # the points are one per resource and period). Sums are exact
 # Decimal128(12); ``n`` counts the points, so a group whose points are
 # all subtracted disappears (SummingMergeTree drops all-zero rows).
-BY_BEGIN = 'rated_points_by_begin'
-BY_MONTH = 'rated_points_by_month_texts'
+BY_BEGIN = 'rated_points_sums_by_begin'
+BY_MONTH = 'rated_points_sums_by_month'
 PENDING = 'rollups_pending'
 SUM_COLUMNS = 'qty Decimal128(12), price Decimal128(12), n Int64'
 # Each rollup's key columns, as SQL over a point's columns ({name})
@@ -239,12 +249,12 @@ ROLLUPS = {
 }
 ROLLUP_ENGINE = ('ENGINE = SummingMergeTree() PARTITION BY toYYYYMM({0}) '
                  'ORDER BY ({1})')
-ROLLUP_SUMS = ('{0}sum(toDecimal128(qty, 12)) AS qty, '
-               '{0}sum(toDecimal128(price, 12)) AS price, '
-               '{0}toInt64(count()) AS n')
+ROLLUP_SUMS = ('{0}sum(%s) AS qty, {0}sum(%s) AS price, '
+               '{0}toInt64(count()) AS n'
+               % (DECIMAL.format('qty'), DECIMAL.format('price')))
 # A rollup row of each point, for a view that does not group
-POINT_SUMS = ('toDecimal128(qty, 12) AS qty, toDecimal128(price, 12) AS '
-              'price, toInt64(1) AS n')
+POINT_SUMS = ('%s AS qty, %s AS price, toInt64(1) AS n'
+              % (DECIMAL.format('qty'), DECIMAL.format('price')))
 PENDING_COLUMNS = ("(id UInt64, state UInt8, created DateTime('UTC'), "
                    "months Array(Date))")
 # A rollup update (a delete's subtraction, a backfill) still pending after
@@ -300,15 +310,19 @@ INGESTS = {
 GROUP_COMMIT_PROTOCOL = 'clickhouse-ingest-3'
 # The month rollup of earlier releases, keyed on the attribute arrays
 ARRAYS_BY_MONTH = 'rated_points_by_month'
-# The month rollups of earlier releases: keyed on the attribute arrays,
-# then on two hashes of them (the arrays kept in an attribute sets table)
-RETIRED = [ARRAYS_BY_MONTH, 'rated_points_by_month_set',
-           'rated_points_attribute_sets']
+# The per-period rollup of earlier releases (its sums truncated each
+# point to 1e-12, as their month rollups did)
+OLD_BY_BEGIN = 'rated_points_by_begin'
+# The rollups of earlier releases: the per-period one, and the month ones
+# keyed on the attribute arrays, then on two hashes of them (the arrays
+# kept in an attribute sets table), then on the attribute texts
+RETIRED = [OLD_BY_BEGIN, ARRAYS_BY_MONTH, 'rated_points_by_month_set',
+           'rated_points_attribute_sets', 'rated_points_by_month_texts']
 RETIRED_VIEWS = ['%s_from_%s' % (name, table)
                  for name in RETIRED for table in INGESTS]
 # The views of one server before INGEST (on the points table itself) and
 # those that filled the retired rollups
-LEGACY_VIEWS = [name + '_view' for name in (BY_BEGIN, ARRAYS_BY_MONTH)] + (
+LEGACY_VIEWS = [name + '_view' for name in (OLD_BY_BEGIN, ARRAYS_BY_MONTH)] + (
     RETIRED_VIEWS)
 # A push's columns are encoded in chunks of this many bytes
 ENCODING_BUFFER = 1 << 16
@@ -658,7 +672,7 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         for table, ingest in INGESTS.items():
             self._create_view(table + '_points', TABLE, select_list(
                 point_columns, ingest['sql']), table)
-        self._retire_month_rollups(targets)
+        self._retire_rollups(targets)
         if self.cluster:
             views = [(client, suffix, name, name + suffix + '_view',
                       TABLE + suffix, self._points_sql())
@@ -693,10 +707,10 @@ class ClickHouseStorage(storage_v2.BaseStorage):
         return dict(POINT_SQL, **{name: unescaped_split(name)
                                   for name in ATTRIBUTE_COLUMNS})
 
-    def _retire_month_rollups(self, targets):
-        """Drop the views of earlier releases and their month rollups
-        (BY_MONTH replaces them, built again from the points by the
-        process that creates its views)."""
+    def _retire_rollups(self, targets):
+        """Drop the views of earlier releases and their rollups (BY_BEGIN
+        and BY_MONTH replace them, built again from the points by the
+        process that creates their views)."""
         for client, suffix in targets:
             views = ([name + suffix + '_view' for name in RETIRED]
                      if self.cluster else LEGACY_VIEWS)
