@@ -617,7 +617,7 @@ def field_key_text(key):
     a backslash before a space, comma or equals sign escapes that
     backslash, and the separator then ends the key (such a key is
     InvalidInput)."""
-    if any(key.count('\\' + separator) for separator in ' ,='):
+    if any('\\' + separator in key for separator in ' ,='):
         raise errors.InvalidInput(
             'InfluxDB cannot store a metadata key holding a backslash '
             'before a space, a comma or an equals sign: %r.' % key)
