@@ -610,8 +610,8 @@ def test_import_into_postgresql(cloudkitty, tmp_path):
                                 groupby='tenant_id,res_type', **window)
 
 
-# CloudKitty's own InfluxDB storage code pushing points (PUSHED_POINTS:
-# (type, groupby, metadata, description)) in one frame; CloudKitty's
+# CloudKitty's own InfluxDB storage code pushing points ((type, groupby,
+# metadata, description), a JSON list) in one frame; CloudKitty's
 # DataPoint allows a description (its processor loses them before
 # storage, bug B9, but its storage writes them when they are there).
 CLOUDKITTY_PUSH = """\
@@ -634,13 +634,25 @@ storage.get_storage().push([frame], 'pushed')
 """
 
 
-def imported_cloudkitty_push(cloudkitty, influx, tmp_path, name, points):
-    """The frames ratekeeper reads after importing a CloudKitty whose own
-    storage pushed ``points`` into a new InfluxDB database."""
+# Two instances, one described; an image whose metadata ``type`` and
+# ``id`` make InfluxDB name every point's tags ``type_1`` and ``id_1`` in
+# a plain SELECT *
+PUSHED_POINTS = [
+    ('instance', {'project_id': 'described', 'id': 'vm-0'},
+     {'flavor_name': 'm1.small'}, 'Instance uptime'),
+    ('instance', {'project_id': 'described', 'id': 'vm-1'},
+     {'flavor_name': 'm1.small'}, None),
+    ('image.size', {'project_id': 'imaged', 'id': 'img-0'},
+     {'type': 'qcow2', 'id': 'img-meta'}, None)]
+
+
+@pytest.fixture(scope='module')
+def pushed_and_imported(cloudkitty, influx, tmp_path_factory):
+    """The usage ratekeeper reads after importing a CloudKitty whose own
+    storage pushed PUSHED_POINTS into a new InfluxDB database."""
     ck, _url = cloudkitty
-    directory = tmp_path / 'ck'
-    directory.mkdir()
-    database = 'ck_%s_%s' % (name, ck.db_url.split(':')[0].split('+')[0])
+    directory = tmp_path_factory.mktemp('pushed')
+    database = 'ck_pushed_%s' % ck.db_url.split(':')[0].split('+')[0]
     pushing = cloudkitty_service.CloudKitty(
         str(directory), ck.db_url, influx, influx_database=database)
     cloudkitty_service.influx_query(influx, 'CREATE DATABASE %s' % database)
@@ -648,8 +660,8 @@ def imported_cloudkitty_push(cloudkitty, influx, tmp_path, name, points):
         script = directory / 'push.py'
         script.write_text(CLOUDKITTY_PUSH)
         pushing.run(cloudkitty_service.venv_bin('python'), str(script),
-                    pushing.config, json.dumps(points))
-        state = str(tmp_path / 'rk')
+                    pushing.config, json.dumps(PUSHED_POINTS))
+        state = str(directory / 'rk')
         run_import(state, '--db', ck.db_url, '--influxdb',
                    pushing.influxdb)
     finally:
@@ -658,38 +670,28 @@ def imported_cloudkitty_push(cloudkitty, influx, tmp_path, name, points):
     with live.running_server(
             state_path=state,
             ORCHESTRATOR__MAX_WORKERS_REPROCESSING=0) as (url, _env):
-        return get_json(url + '/v2/dataframes?begin=2026-11-30T20:00:00'
-                        '&end=2026-11-30T21:00:00')['dataframes']
+        [frame] = get_json(url + '/v2/dataframes?begin=2026-11-30T20:00:00'
+                           '&end=2026-11-30T21:00:00')['dataframes']
+    return frame['usage']
 
 
 def test_descriptions_in_cloudkittys_influxdb_are_imported(
-        cloudkitty, influx, tmp_path):
-    points = [('instance', {'project_id': 'described', 'id': 'vm-%d' % n},
-               {'flavor_name': 'm1.small'}, description)
-              for n, description in enumerate(['Instance uptime', None])]
-    frames = imported_cloudkitty_push(cloudkitty, influx, tmp_path,
-                                      'described', points)
+        pushed_and_imported):
     points = {point['groupby']['id']: point
-              for point in frames[0]['usage']['instance']}
+              for point in pushed_and_imported['instance']}
     assert points['vm-0']['description'] == 'Instance uptime'
     assert 'description' not in points['vm-1']
 
 
-def test_fields_named_as_tags_are_imported_apart(cloudkitty, influx,
-                                                 tmp_path):
-    """One point's metadata ``type`` and ``id`` make InfluxDB name every
-    point's tags ``type_1`` and ``id_1`` in a plain SELECT *: each point
-    keeps its own type and id all the same."""
-    points = [('instance', {'project_id': 'p1', 'id': 'vm-0'},
-               {'flavor_name': 'm1.small'}, None),
-              ('image.size', {'project_id': 'p2', 'id': 'img-0'},
-               {'type': 'qcow2', 'id': 'img-meta'}, None)]
-    frames = imported_cloudkitty_push(cloudkitty, influx, tmp_path,
-                                      'shadowed', points)
-    usage = frames[0]['usage']
+def test_fields_named_as_tags_are_imported_apart(pushed_and_imported):
+    """Each point keeps its own type and id, though a field of another
+    point shares their names."""
+    usage = pushed_and_imported
     assert sorted(usage) == ['image.size', 'instance']
-    [instance], [image] = usage['instance'], usage['image.size']
-    assert instance['groupby'] == {'project_id': 'p1', 'id': 'vm-0'}
-    assert instance['metadata'] == {'flavor_name': 'm1.small'}
-    assert image['groupby'] == {'project_id': 'p2', 'id': 'img-0'}
+    assert [point['groupby'] for point in usage['instance']] == [
+        {'project_id': 'described', 'id': 'vm-%d' % n} for n in range(2)]
+    assert [point['metadata'] for point in usage['instance']] == [
+        {'flavor_name': 'm1.small'}] * 2
+    [image] = usage['image.size']
+    assert image['groupby'] == {'project_id': 'imaged', 'id': 'img-0'}
     assert image['metadata'] == {'type': 'qcow2', 'id': 'img-meta'}
