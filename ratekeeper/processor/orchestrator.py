@@ -81,6 +81,9 @@ class Processor:
         self.periods = rk_period.PeriodProcessor(conf, self.collector)
         self.period = self.periods.period
         self.scope_key = conf.collect.scope_key
+        # its own generator: shuffling the scopes leaves the process's
+        # global random state to the code that seeded it
+        self.scope_order = random.Random()
         self.identity = dict(scope_key=self.scope_key,
                              fetcher=conf.fetcher.backend,
                              collector=conf.collect.collector)
@@ -223,7 +226,7 @@ class Processor:
             self.fetch_error = str(exc)
             LOG.error('cannot list the scopes: %s', exc)
             return 0
-        random.shuffle(scopes)
+        self.scope_order.shuffle(scopes)
         if self.workers is None:
             return sum(self._try_scope(scope_id) for scope_id in scopes
                        if not self._stop.is_set())
