@@ -712,21 +712,17 @@ class DuckDBStorage(storage_v2.BaseStorage):
             return self._grand_total(begin, end, where, params, offset)
         names = ['k%d' % i for i in range(len(exprs))]
         select = ', '.join('%s AS %s' % (e, n) for e, n in zip(exprs, names))
-        # grouped and sorted once each: a key no point has ('' in every
-        # group) or a key asked for twice (the same values) added nothing
-        # but sort keys, and hundreds of them ran DuckDB out of memory (one
-        # is kept, so that no point still makes no group)
-        varying = {}  # each expression, with the name of its first place
-        for expr, name in zip(exprs, names):
-            varying.setdefault(expr, name)
-        varying.pop(NO_VALUE, None)
-        varying = varying or {exprs[0]: names[0]}
-        keys = ', '.join(varying.values())
+        # a key no point has is '' in every group: grouping and sorting on
+        # hundreds of them ran DuckDB out of memory (one is kept, so that
+        # no point still makes no group; the API asks for each key once)
+        varying = [(e, n) for e, n in zip(exprs, names) if e != NO_VALUE] \
+            or [(exprs[0], names[0])]
+        keys = ', '.join(name for _, name in varying)
         return self._page_of_groups(
             f'SELECT {select}, {SUMS}, COUNT(*) OVER () '
             f'FROM {TABLE} WHERE {where} GROUP BY {keys} ORDER BY {keys}',
             f'SELECT 1 FROM {TABLE} WHERE {where} '
-            f'GROUP BY {", ".join(varying)}',
+            f'GROUP BY {", ".join(expr for expr, _ in varying)}',
             params, groupby, begin, end, offset, limit)
 
     def _group_exprs(self, groupby, attribute):
